@@ -36,7 +36,7 @@ class LedgerEntry:
 class IntercomSimulator(SimServer):
     spec_name = "intercom"
 
-    def __init__(self, *, rate_limit: int = 1666, token: str = "sandbox-token",
+    def __init__(self, *, rate_limit: int = 1666, token: str = "sandbox-token",  # noqa: S107
                  app_id: str = "sandbox1", app_name: str = "Sandbox Inc", region: str = "US", **options: Any):
         super().__init__(**options)
         self.rate_limit = rate_limit
@@ -117,11 +117,11 @@ class IntercomSimulator(SimServer):
 
     def add_company(self, name: str = "Acme") -> dict[str, Any]:
         with self.lock:
+            now = int(time.time())
             company = {"type": "company", "id": uuid.uuid4().hex[:24], "name": name,
-                       "app_id": self.app["id_code"], "company_id": name.lower(), "created_at": int(time.time()),
-                       "updated_at": int(time.time()), "user_count": 0, "session_count": 0,
-                       "monthly_spend": 0, "custom_attributes": {}, "plan": {}, "tags": {"type": "tag.list",
-                                                                                       "tags": []}}
+                       "app_id": self.app["id_code"], "company_id": name.lower(), "created_at": now,
+                       "updated_at": now, "user_count": 0, "session_count": 0, "monthly_spend": 0,
+                       "custom_attributes": {}, "plan": {}, "tags": {"type": "tag.list", "tags": []}}
             self.companies[company["id"]] = company
             return company
 
@@ -161,8 +161,8 @@ class IntercomSimulator(SimServer):
                 "admin_assignee_id": int(assignee_id) if assignee_id else None, "team_assignee_id": None,
                 "tags": {"type": "tag.list", "tags": []},
                 "conversation_rating": None,
-                "source": {"type": "conversation", "id": self._next_id(), "delivered_as": "customer_initiated",
-                           "subject": subject, "body": body,
+                "source": {"type": "conversation", "id": self._next_id(),
+                           "delivered_as": "customer_initiated", "subject": subject, "body": body,
                            "author": {"type": "user", "id": contact["id"], "name": contact["name"],
                                       "email": contact["email"]},
                            "attachments": [], "url": None, "redacted": False},
@@ -474,7 +474,8 @@ class IntercomSimulator(SimServer):
         with self.lock:
             entries = [asdict(e) for e in self.ledger]
         return Response(200, {"entries": entries, "counts": self.counts_by_conversation(),
-                              "duplicates": self.duplicates(), "max_calls_per_window": self.max_calls_per_window(),
+                              "duplicates": self.duplicates(),
+                              "max_calls_per_window": self.max_calls_per_window(),
                               "calls_per_window": {str(k): v for k, v in self.calls_per_window().items()},
                               "throttled": self.throttled})
 
@@ -509,9 +510,9 @@ def send_intercom_webhook(url: str, payload: dict[str, Any], client_secret: str,
                           timeout: float = 10.0) -> tuple[int, bytes]:
     """POST a signed notification; returns (status, body), never raises on HTTP errors."""
     raw = json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=raw, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": "Intercom-Webhooks/sandbox",
-        "X-Hub-Signature": sign_intercom_webhook(raw, client_secret)})
+    headers = {"Content-Type": "application/json", "User-Agent": "Intercom-Webhooks/sandbox",
+               "X-Hub-Signature": sign_intercom_webhook(raw, client_secret)}
+    request = urllib.request.Request(url, data=raw, method="POST", headers=headers)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - test URLs
             return response.status, response.read()
@@ -530,6 +531,10 @@ def _field(conversation: dict[str, Any], name: str) -> Any:
     return value
 
 
+def _as_text(value: Any) -> str | None:
+    return None if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _matches(conversation: dict[str, Any], query: dict[str, Any]) -> bool:
     operator = query.get("operator", "=")
     if operator in ("AND", "OR"):
@@ -537,16 +542,15 @@ def _matches(conversation: dict[str, Any], query: dict[str, Any]) -> bool:
         return all(results) if operator == "AND" else any(results)
     actual = _field(conversation, query["field"])
     wanted = query.get("value")
-    as_text = (lambda v: None if v is None else str(v).lower() if isinstance(v, bool) else str(v))
     if isinstance(actual, list):
-        hit = any(as_text(a) == as_text(wanted) for a in actual)
+        hit = any(_as_text(a) == _as_text(wanted) for a in actual)
         return hit if operator in ("=", "IN") else not hit
     if operator == "=":
-        return as_text(actual) == as_text(wanted)
+        return _as_text(actual) == _as_text(wanted)
     if operator == "!=":
-        return as_text(actual) != as_text(wanted)
+        return _as_text(actual) != _as_text(wanted)
     if operator in ("IN", "NIN"):
-        inside = as_text(actual) in {as_text(w) for w in wanted or []}
+        inside = _as_text(actual) in {_as_text(w) for w in wanted or []}
         return inside if operator == "IN" else not inside
     if operator in ("<", ">", "<=", ">="):
         if actual is None:

@@ -97,7 +97,8 @@ class Router:
     def add(self, method: str, template: str, handler: Handler, *, write: bool = False) -> None:
         names = re.findall(r"\{([^/}]+)\}", template)
         parts = re.split(r"(\{[^/}]+\})", template)
-        regex = re.compile("^" + "".join("([^/]+)" if p.startswith("{") else re.escape(p) for p in parts) + "$")
+        pattern = "".join("([^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
+        regex = re.compile(f"^{pattern}$")
         self._routes.append(Route(method.upper(), template, handler, write, regex, names))
         # Literal routes before parameterised ones (`/conversations/search` before `/conversations/{id}`).
         self._routes.sort(key=lambda r: r.template.count("{"))
@@ -317,7 +318,8 @@ class SimServer:
     # ----- control plane
     def _add_base_controls(self) -> None:
         add = self.control.add
-        add("GET", "/_sim/health", lambda r: Response(200, {"ok": True, "validation": self.validation_enabled}))
+        add("GET", "/_sim/health", lambda r: Response(200, {"ok": True,
+                                                            "validation": self.validation_enabled}))
         add("POST", "/_sim/reset", lambda r: (self.reset(), Response(200, {"ok": True}))[1])
         add("GET", "/_sim/faults", lambda r: Response(200, asdict(self.faults)))
         add("POST", "/_sim/faults", self._control_faults)
@@ -382,8 +384,8 @@ class SimControl:
 
     def call(self, method: str, path: str, data: Any = None) -> Any:
         body = json.dumps(data).encode() if data is not None else None
-        request = urllib.request.Request(f"{self.url}/_sim/{path.lstrip('/')}", data=body, method=method,
-                                         headers={"Content-Type": JSON})
+        request = urllib.request.Request(  # noqa: S310 - loopback only
+            f"{self.url}/_sim/{path.lstrip('/')}", data=body, method=method, headers={"Content-Type": JSON})
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
             return json.loads(response.read() or b"null")
 
