@@ -195,9 +195,7 @@ def comment_value(comment: dict) -> Comment:
     raw_visibility = comment.get("visibility")
     if isinstance(raw_visibility, dict) and text(raw_visibility, "type"):
         visibility = "restricted"
-        restriction = CommentRestriction(
-            type=text(raw_visibility, "type") or "", value=text(raw_visibility, "value")
-        )
+        restriction = CommentRestriction(type=text(raw_visibility, "type") or "", value=text(raw_visibility, "value"))
     elif comment.get("jsdPublic") is False or _is_internal_property(comment):
         visibility = "internal"
 
@@ -239,7 +237,9 @@ def item_kind(item: dict) -> str:
     field_id = (item_field_id(item) or "").lower()
     if field_id == "issuekey":
         return "key"
-    return field_id or (text(item, "field") or "").lower()
+    if field_id or item.get("fieldtype") == "custom":  # a DC custom field may well be called "Status"
+        return field_id or "custom"
+    return (text(item, "field") or "").lower()
 
 
 def field_change(item: dict) -> FieldChange:

@@ -175,6 +175,12 @@ def test_a_custom_field_edit_becomes_a_fields_change():
     assert (change.field_id, change.from_string, change.to_string) == ("customfield_10072", "1", "12")
 
 
+def test_a_dc_custom_field_named_like_a_system_field_is_a_plain_field_change():
+    (event,) = fixture("issue_updated__dc_custom_field_named_status").events
+    assert isinstance(event, FieldsChanged)
+    assert [(c.field, c.field_id, c.to_string) for c in event.changes] == [("Status", None, "Red")]
+
+
 def test_rank_and_sprint_changes_are_kept_but_flagged_as_noise():
     (event,) = fixture("issue_updated__fields_only").events
     assert isinstance(event, FieldsChanged) and len(event.changes) == 4
