@@ -195,7 +195,9 @@ def comment_value(comment: dict) -> Comment:
     raw_visibility = comment.get("visibility")
     if isinstance(raw_visibility, dict) and text(raw_visibility, "type"):
         visibility = "restricted"
-        restriction = CommentRestriction(type=text(raw_visibility, "type") or "", value=text(raw_visibility, "value"))
+        restriction = CommentRestriction(
+            type=text(raw_visibility, "type") or "", value=text(raw_visibility, "value")
+        )
     elif comment.get("jsdPublic") is False or _is_internal_property(comment):
         visibility = "internal"
 

@@ -139,7 +139,9 @@ def _issue_updated(ctx: _Context) -> Parsed:
     return tuple(events), "issue updated: " + ", ".join(e.kind for e in events)
 
 
-def _changelog_events(ctx: _Context, issue: IssueRef, changelog_id: str | None, items: list[dict]) -> list[JiraEvent]:
+def _changelog_events(
+    ctx: _Context, issue: IssueRef, changelog_id: str | None, items: list[dict]
+) -> list[JiraEvent]:
     by_kind: dict[str, dict] = {}
     others: list[dict] = []
     for item in items:
@@ -250,7 +252,9 @@ DISPATCH: dict[str, Callable[[_Context], Parsed]] = {
 SUPPORTED_EVENTS: frozenset[str] = frozenset(DISPATCH)
 
 
-def parse_jira_event(payload: Any, *, app_user_ids: Collection[str] = (), site_url: str | None = None) -> ParseResult:
+def parse_jira_event(
+    payload: Any, *, app_user_ids: Collection[str] = (), site_url: str | None = None
+) -> ParseResult:
     """Parse one Jira webhook body. `app_user_ids` are the connector's own Jira user ids (accountId,
     name or key) so its own writes come out with `is_own=True`; `site_url` overrides the browse base."""
     if not isinstance(payload, dict):
