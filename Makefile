@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench faults demo install migrate clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+
+# The service on the embedded default (SQLite file and kombu's filesystem broker under var/): web server,
+# a real Celery worker and beat, as in production. Ctrl-C stops all three.
+run: migrate
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py ensure_admin
+	@echo "Open http://localhost:$(PORT)/ — Ctrl-C stops the web server, the worker and beat."
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) web worker beat
+
+# The whole suite against PostgreSQL and Redis (local defaults, or DATABASE_URL / REDIS_URL).
+test: $(STAMP)
+	bash .ci/services
+	DJANGO_ENV=test $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	bash .ci/services
+	DJANGO_ENV=test $(BIN)/python -m bench
+
+faults: $(STAMP)
+	bash .ci/services
+	DJANGO_ENV=test $(BIN)/pytest -m faults tests
+
+clean:
+	rm -rf var/broker var/static .pytest_cache

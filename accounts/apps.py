@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "People and permissions"
+
+    def ready(self) -> None:
+        from accounts.services import role_ensure_builtin
+
+        post_migrate.connect(lambda **kwargs: role_ensure_builtin(), sender=self, weak=False)

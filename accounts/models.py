@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+
+from accounts.permissions import PERMISSIONS
+
+
+class Access(models.Model):
+    """Anchor for the connector's permissions; holds no rows."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [(p.code, p.label) for p in PERMISSIONS]
+
+    def __str__(self) -> str:
+        return "access"
+
+
+class Role(Group):
+    """A named bundle of permissions. A user has one role, or none when given custom permissions."""
+
+    class Meta:
+        proxy = True
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    # The user's own Jira account: what they may see follows what this account may browse in Jira.
+    jira_account_id = models.CharField(max_length=128, blank=True)
+
+    def __str__(self) -> str:
+        return f"profile of {self.user}"

@@ -1,0 +1,100 @@
+from collections.abc import Iterable
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission as DjangoPermission
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+
+from accounts.models import Role
+from accounts.permissions import BUILTIN_ROLES, BY_CODE
+
+User = get_user_model()
+
+
+def _django_permissions(codes: Iterable[str]):
+    codes = list(codes)
+    unknown = [c for c in codes if c not in BY_CODE]
+    if unknown:
+        raise ValidationError(f"Unknown permission: {', '.join(unknown)}")
+    return DjangoPermission.objects.filter(content_type__app_label="accounts", codename__in=codes)
+
+
+def role_ensure_builtin() -> None:
+    """Create the built-in roles once; an admin's later edits to them are kept."""
+    for name, codes in BUILTIN_ROLES.items():
+        role, created = Role.objects.get_or_create(name=name)
+        if created:
+            role.permissions.set(_django_permissions(codes))
+
+
+def users_with_permission(code: str):
+    """Active users who hold `code`, through their role, their own permissions, or superuser status."""
+    perm = Q(content_type__app_label="accounts", codename=code)
+    holders = DjangoPermission.objects.filter(perm)
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(user_permissions__in=holders) | Q(groups__permissions__in=holders))
+        .distinct()
+    )
+
+
+def _guard(actor, users) -> None:
+    if any(u.pk == actor.pk for u in users):
+        raise ValidationError("Nobody can change their own permissions; ask another admin.")
+
+
+def _keep_an_admin() -> None:
+    if not users_with_permission("manage_people").exists():
+        raise ValidationError(
+            "This change would leave nobody who can manage people. Keep at least one user with that permission."
+        )
+
+
+@transaction.atomic
+def people_assign_role(*, actor, users: list, role: Role) -> None:
+    _guard(actor, users)
+    for user in users:
+        user.groups.set([role])
+        user.user_permissions.clear()
+    _keep_an_admin()
+
+
+@transaction.atomic
+def people_set_permissions(*, actor, users: list, grant: Iterable[str] = (), revoke: Iterable[str] = ()) -> None:
+    """Give users custom permissions: each keeps what they had, plus `grant`, minus `revoke`; no role."""
+    grant, revoke = set(grant), set(revoke)
+    if grant & revoke:
+        raise ValidationError("A permission cannot be both granted and revoked.")
+    _guard(actor, users)
+    grant_perms = list(_django_permissions(grant))
+    for user in users:
+        current = {
+            p
+            for p in DjangoPermission.objects.filter(
+                Q(user=user) | Q(group__user=user), content_type__app_label="accounts"
+            )
+        }
+        keep = {p for p in current if p.codename not in revoke}
+        user.groups.clear()
+        user.user_permissions.set(keep | set(grant_perms))
+    _keep_an_admin()
+
+
+@transaction.atomic
+def role_save(*, name: str, codes: Iterable[str], role: Role | None = None) -> Role:
+    """Create or edit a role; every user with the role gets the new permissions at once."""
+    role = role or Role(name=name)
+    role.name = name
+    role.save()
+    role.permissions.set(_django_permissions(codes))
+    _keep_an_admin()
+    return role
+
+
+@transaction.atomic
+def user_create(*, username: str, email: str = "", role: Role | None = None, password: str | None = None):
+    user = User.objects.create_user(username=username, email=email, password=password)
+    if role is not None:
+        user.groups.set([role])
+    return user

@@ -1,0 +1,13 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("people/", views.people, name="people"),
+    path("people/new/", views.user_create, name="user_create"),
+    path("people/roles/new/", views.role_edit, name="role_create"),
+    path("people/roles/<int:pk>/", views.role_edit, name="role_edit"),
+]

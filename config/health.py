@@ -1,0 +1,86 @@
+"""Liveness and readiness probes.
+
+/healthz says the process runs. /readyz checks what the service cannot work without (database, broker,
+Redis) and reports each connection's last known health; a broken vendor connection does not make the
+service unready (restarting it would not help), but shows in the JSON.
+"""
+
+import time
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+
+from config.celery import app as celery_app
+
+
+def _timed(check) -> dict:
+    started = time.perf_counter()
+    try:
+        detail = check()
+        result = {"status": "ok"}
+        if detail:
+            result["detail"] = detail
+    except Exception as exc:
+        result = {"status": "down", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def _database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def _redis(url: str):
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+def _broker():
+    url = settings.CELERY_BROKER_URL
+    if url.startswith(("redis://", "rediss://")):
+        return _redis(url)
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return None
+
+
+def _connections() -> list[dict]:
+    from connector.models import IntercomWorkspace, JiraSite
+
+    rows = []
+    for kind, model in (("jira", JiraSite), ("intercom", IntercomWorkspace)):
+        for conn in model.objects.only("name", "health", "health_error", "health_checked_at"):
+            rows.append(
+                {
+                    "kind": kind,
+                    "name": conn.name,
+                    "status": conn.health,
+                    "error": conn.health_error,
+                    "checked_at": conn.health_checked_at,
+                }
+            )
+    return rows
+
+
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def readyz(request):
+    checks = {"database": _timed(_database), "broker": _timed(_broker)}
+    if settings.REDIS_URL and settings.REDIS_URL != settings.CELERY_BROKER_URL:
+        checks["redis"] = _timed(lambda: _redis(settings.REDIS_URL))
+    ready = all(c["status"] == "ok" for c in checks.values())
+    body = {"status": "ok" if ready else "down", "checks": checks}
+    if checks["database"]["status"] == "ok":
+        body["connections"] = _connections()
+    return JsonResponse(body, status=200 if ready else 503)

@@ -1,0 +1,29 @@
+"""Celery tasks of the connector: thin callers of the processing services; they take ids and re-read rows."""
+
+import logging
+
+from celery import shared_task
+
+from connector import processing
+from connector.intake import event_enqueue
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="connector.tasks.webhook_event_process", acks_late=True)
+def webhook_event_process(event_id: int) -> str | None:
+    # Failures are recorded on the row with a next attempt time; the sweeper retries, not the broker.
+    try:
+        return processing.webhook_event_process(event_id)
+    except Exception:
+        return "error"
+
+
+@shared_task(name="connector.tasks.webhook_event_sweep")
+def webhook_event_sweep() -> int:
+    ids = processing.webhook_event_due_ids()
+    for event_id in ids:
+        event_enqueue(event_id)
+    if ids:
+        logger.info("intake.swept", extra={"count": len(ids)})
+    return len(ids)

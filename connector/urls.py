@@ -1,0 +1,8 @@
+from django.urls import path
+
+from connector import webhook_views
+
+urlpatterns = [
+    path("webhooks/jira/<uuid:public_id>", webhook_views.jira_webhook, name="jira_webhook"),
+    path("webhooks/intercom/<uuid:public_id>", webhook_views.intercom_webhook, name="intercom_webhook"),
+]

@@ -1,0 +1,130 @@
+"""Inbound webhook endpoints: one URL per Jira site and per Intercom workspace."""
+
+import logging
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpResponse, JsonResponse
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from connector.intake import IntakeError, body_digest, parse_json_object, webhook_event_store
+from connector.models import IntercomWorkspace, JiraSite, WebhookEvent
+from connector.signatures import hub_signature_valid
+
+logger = logging.getLogger(__name__)
+
+# Intercom topics the connector acts on; the rest are stored as ignored.
+INTERCOM_TOPICS = {
+    "conversation.deleted",
+    "conversation.admin.closed",
+    "conversation.admin.opened",
+    "conversation.admin.snoozed",
+    "conversation.admin.unsnoozed",
+    "conversation.user.replied",
+}
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    response = JsonResponse({"error": message}, status=status)
+    if status == 503:
+        response["Retry-After"] = "30"
+    return response
+
+
+def _read_body(request) -> bytes:
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise IntakeError(400, "Content-Length is not a number.") from None
+    if declared > limit:
+        raise IntakeError(413, f"The body is larger than the limit of {limit} bytes.")
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise IntakeError(413, f"The body is larger than the limit of {limit} bytes.")
+    return body
+
+
+def _guarded(handler):
+    """Translate refusals to their status, and a database outage to 503 so the sender retries."""
+
+    def view(request, public_id):
+        try:
+            return handler(request, public_id)
+        except IntakeError as exc:
+            return _error(exc.status, exc.message)
+        except DatabaseError as exc:
+            logger.error("intake.database_unavailable", extra={"error": type(exc).__name__})
+            return _error(503, "The service cannot store the delivery right now; please retry.")
+
+    return view
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+@_guarded
+def jira_webhook(request, public_id):
+    body = _read_body(request)
+    site = JiraSite.objects.filter(public_id=public_id).only("pk", "webhook_secret").first()
+    if site is None:
+        raise IntakeError(404, "No Jira site is connected at this URL.")
+    signature = request.headers.get("X-Hub-Signature")
+    if signature is not None:
+        if not hub_signature_valid(signature, body, site.webhook_secret, algorithm="sha256"):
+            raise IntakeError(401, "The X-Hub-Signature does not match this site's webhook secret.")
+    elif not constant_time_compare(request.GET.get("token", ""), site.webhook_secret):
+        # Jira Data Center without signing: the secret travels in the URL instead.
+        raise IntakeError(401, "The delivery is not signed (X-Hub-Signature) and carries no valid token.")
+    payload = parse_json_object(body)
+    event_type = str(payload.get("webhookEvent") or "")
+    if not event_type:
+        raise IntakeError(400, "The body has no webhookEvent; this does not look like a Jira webhook.")
+    stored = webhook_event_store(
+        source=WebhookEvent.Source.JIRA,
+        site=site,
+        delivery_id=request.headers.get("X-Atlassian-Webhook-Identifier") or body_digest(body),
+        payload=payload,
+        event_type=event_type,
+        retry_header=_int(request.headers.get("X-Atlassian-Webhook-Retry")),
+    )
+    return JsonResponse({"status": "duplicate" if stored.duplicate else "accepted", "id": stored.event_id}, status=202)
+
+
+@csrf_exempt
+@require_http_methods(["POST", "HEAD"])
+@_guarded
+def intercom_webhook(request, public_id):
+    if request.method == "HEAD":  # Intercom checks the URL this way when it is saved
+        return HttpResponse(status=200)
+    body = _read_body(request)
+    workspace = IntercomWorkspace.objects.filter(public_id=public_id).only("pk", "client_secret").first()
+    if workspace is None:
+        raise IntakeError(404, "No Intercom workspace is connected at this URL.")
+    if not hub_signature_valid(request.headers.get("X-Hub-Signature"), body, workspace.client_secret, algorithm="sha1"):
+        raise IntakeError(401, "The X-Hub-Signature does not match this workspace's client secret.")
+    payload = parse_json_object(body)
+    topic = str(payload.get("topic") or "")
+    if not topic:
+        raise IntakeError(400, "The body has no topic; this does not look like an Intercom notification.")
+    if topic == "ping":
+        return JsonResponse({"status": "pong"}, status=200)
+    status = WebhookEvent.Status.RECEIVED if topic in INTERCOM_TOPICS else WebhookEvent.Status.IGNORED
+    stored = webhook_event_store(
+        source=WebhookEvent.Source.INTERCOM,
+        workspace=workspace,
+        delivery_id=str(payload.get("id") or body_digest(body)),
+        payload=payload,
+        event_type=topic,
+        status=status,
+        error="" if status == WebhookEvent.Status.RECEIVED else "The connector does not act on this topic.",
+    )
+    return JsonResponse({"status": "duplicate" if stored.duplicate else "accepted", "id": stored.event_id}, status=202)
+
+
+def _int(raw: str | None) -> int:
+    try:
+        return max(0, int(raw or 0))
+    except ValueError:
+        return 0

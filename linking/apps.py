@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LinkingConfig(AppConfig):
+    name = "linking"
+    verbose_name = "Conversation links"

@@ -1,0 +1,114 @@
+"""Shared fixtures: factories, logged-in clients, a real Celery worker process, the simulators."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+from tests import factories
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def admin_user(db):
+    return factories.UserFactory(role="Admin")
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture(scope="session")
+def redis_client():
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:  # a missing service fails loudly, never skips
+        pytest.fail(f"Redis is not reachable at {settings.REDIS_URL}: {exc}. Run `make test`, which starts it.")
+    return client
+
+
+def worker_env(db_name: str, **extra) -> dict:
+    """The environment a worker process needs to share the test database and broker with the test run."""
+    db = settings.DATABASES["default"]
+    env = dict(os.environ)
+    env.update(
+        DJANGO_ENV="test",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db_name}",
+        REDIS_URL=settings.REDIS_URL,
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+class WorkerProcess:
+    """A real `celery worker` subprocess, as production runs it (threads pool, all queues)."""
+
+    def __init__(self, env: dict, concurrency: int = 8, queues: str = "default,deliveries"):
+        self.env, self.concurrency, self.queues = env, concurrency, queues
+        self.proc: subprocess.Popen | None = None
+        self.log = Path(env.get("VAR_DIR", "/tmp")) / f"worker-{os.getpid()}-{time.time_ns()}.log"
+
+    def start(self, timeout: float = 30) -> "WorkerProcess":
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = self.log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "threads",
+             "--concurrency", str(self.concurrency), "--queues", self.queues, "--loglevel", "INFO",
+             "--without-gossip", "--without-mingle", "--hostname", f"test-{time.time_ns()}@%h"],
+            cwd=REPO, env=self.env, stdout=self._fh, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "ready." in self.log.read_text():
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"the Celery worker did not start:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self, sig: int = 9) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self._fh.close()
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, redis_client, tmp_path_factory):
+    """One real worker for the session, connected to the test database and the test Redis."""
+    redis_client.flushdb()  # messages left by an earlier run name rows that no longer exist
+    worker = WorkerProcess(worker_env(settings.DATABASES["default"]["NAME"], VAR_DIR=str(tmp_path_factory.mktemp("var"))))
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def wait_for(predicate, *, timeout: float = 20, interval: float = 0.05, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")

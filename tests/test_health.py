@@ -1,0 +1,27 @@
+import pytest
+from django.test import override_settings
+
+from tests.factories import JiraSiteFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_says_the_process_is_alive(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_reports_each_dependency_with_latency(client):
+    JiraSiteFactory(name="Acme Jira", health="broken", health_error="401 from Jira")
+    body = client.get("/readyz").json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["broker"]["status"] == "ok"
+    assert body["checks"]["database"]["latency_ms"] >= 0
+    assert {"kind": "jira", "name": "Acme Jira", "status": "broken"}.items() <= body["connections"][0].items()
+
+
+def test_readyz_answers_503_when_the_broker_is_down(client):
+    with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:1/0"):
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"]["status"] == "down"
