@@ -26,9 +26,10 @@ SPEC_FILES = {
     "intercom": "openapi/intercom-api-2.14.yaml",
     "jira": "openapi/jira-cloud-platform-swagger-v3.v3.json",
 }
-# Jira's v2 and v3 differ in comment and description bodies (wiki text vs ADF); for these v2 aliases only
-# the path and query are checked against the v3 operation.
-_V2_BODY_DIFFERS = re.compile(r"/comment|^/rest/api/3/issue(/\{issueIdOrKey\})?$")
+# Jira's v2 bodies differ from v3 for comments and descriptions (wiki text, not ADF) and transitions (v2
+# takes numeric ids; atlassian-python-api sends `{"transition": {"id": 31}}`); for these v2 aliases only the
+# path and query are checked against the v3 operation.
+_V2_BODY_DIFFERS = re.compile(r"/comment|/transitions$|^/rest/api/3/issue(/\{issueIdOrKey\})?$")
 
 
 def contracts_dir() -> Path | None:

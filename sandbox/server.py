@@ -8,6 +8,7 @@ validation, faults, handler, hang-ups — and each simulator fills in the vendor
 from __future__ import annotations
 
 import json
+import logging
 import random
 import re
 import threading
@@ -23,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sandbox.contracts import SpecValidator, load_spec
 
 JSON = "application/json"
+log = logging.getLogger(__name__)
 
 
 class Request:
@@ -155,7 +157,7 @@ class SimServer:
         self.spec: SpecValidator | None = load_spec(self.spec_name) if validate and self.spec_name else None
         self.violations: list[dict[str, Any]] = []
         self.unvalidated: Counter[str] = Counter()
-        self.statuses: Counter[int] = Counter()
+        self.status_counts: Counter[int] = Counter()
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -222,7 +224,7 @@ class SimServer:
             self.faults = Faults()
             self.violations.clear()
             self.unvalidated.clear()
-            self.statuses.clear()
+            self.status_counts.clear()
 
     # ----- pipeline
     def dispatch(self, request: Request) -> Response:
@@ -230,7 +232,7 @@ class SimServer:
             return self._run(self.control, request) or self.error(404, f"no control route {request.path}")
         response = self._dispatch_api(request)
         with self.lock:
-            self.statuses[response.status] += 1
+            self.status_counts[response.status] += 1
         return response
 
     def _dispatch_api(self, request: Request) -> Response:
@@ -333,7 +335,7 @@ class SimServer:
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
-            return {"statuses": {str(k): v for k, v in self.statuses.items()},
+            return {"statuses": {str(k): v for k, v in self.status_counts.items()},
                     "violations": len(self.violations), "unvalidated": dict(self.unvalidated),
                     "validation": self.validation_enabled}
 
@@ -360,6 +362,9 @@ def _make_handler(sim: SimServer) -> type[BaseHTTPRequestHandler]:
             except _Hang:
                 self.close_connection = True
                 return
+            except Exception as exc:  # a simulator bug must show up as a loud 500, not a dropped connection
+                log.exception("sandbox: %s %s failed", self.command, self.path)
+                response = Response(500, {"error": f"sandbox bug: {type(exc).__name__}: {exc}"})
             payload = response.encoded()
             self.send_response(response.status)
             for name, value in response.headers.items():
