@@ -34,7 +34,7 @@ class Stored:
 
 def parse_json_object(body: bytes) -> dict:
     try:
-        payload = json.loads(body)
+        payload = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise IntakeError(400, "The body is not UTF-8 text.") from None
     except json.JSONDecodeError as exc:

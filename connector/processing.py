@@ -30,7 +30,7 @@ def webhook_event_process(event_id: int) -> str | None:
     try:
         with transaction.atomic():
             event = (
-                WebhookEvent.objects.select_for_update(skip_locked=True)
+                WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("site", "workspace")
                 .filter(pk=event_id, status__in=PENDING)
                 .first()

@@ -44,6 +44,8 @@ def worker_env(db_name: str, **extra) -> dict:
         DJANGO_ENV="test",
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db_name}",
         REDIS_URL=settings.REDIS_URL,
+        FIELD_ENCRYPTION_KEYS=",".join(settings.FIELD_ENCRYPTION_KEYS),  # so it can read the secrets we store
+        DJANGO_SECRET_KEY=settings.SECRET_KEY,
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)
