@@ -151,23 +151,34 @@ class SpecValidator:
             "components": self._spec.get("components", {}),
         }
         validator = _NoSecurity(SchemaPath.from_dict(mini), base_url="http://sandbox.invalid")
-        validator.schema_validators_factory = _CachingSchemaFactory(validator.schema_validators_factory)
+        # openapi-core builds (and deep-copies a format checker for) schema validators, casters and
+        # deserializers on every request; per operation they never change, so build each once. This
+        # halves the per-request cost.
+        validator.schema_validators_factory = _Memo(
+            validator.schema_validators_factory, lambda spec, schema, **kw: str(schema))
+        validator.style_deserializers_factory = _Memo(
+            validator.style_deserializers_factory,
+            lambda spec, schema, style, explode, name: (str(schema), style, explode, name))
+        validator.media_type_deserializers_factory = _Memo(
+            validator.media_type_deserializers_factory,
+            lambda spec, mimetype, schema=None, parameters=None, encoding=None, **kw: (
+                mimetype, str(schema), tuple(sorted((parameters or {}).items())), str(encoding)))
         return validator
 
 
-class _CachingSchemaFactory:
-    """openapi-core builds (and deep-copies a format checker for) a schema validator on every request;
-    per operation the schemas never change, so build each once. A third of the per-request cost."""
+class _Memo:
+    """Wraps an openapi-core factory so that `create` returns the same object for the same key."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, key: Any) -> None:
         self._inner = inner
-        self._built: dict[str, Any] = {}
+        self._key = key
+        self._built: dict[Any, Any] = {}
 
-    def create(self, spec: Any, schema: Any, **options: Any) -> Any:
-        key = str(schema)
+    def create(self, *args: Any, **kwargs: Any) -> Any:
+        key = self._key(*args, **kwargs)
         built = self._built.get(key)
         if built is None:
-            built = self._built[key] = self._inner.create(spec, schema, **options)
+            built = self._built[key] = self._inner.create(*args, **kwargs)
         return built
 
     def __getattr__(self, name: str) -> Any:
