@@ -251,6 +251,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_IMPORTS = ["connector.connection_tasks"]
 CELERY_TASK_ROUTES = {"notifications.tasks.delivery_*": {"queue": "deliveries"}}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -270,7 +271,10 @@ WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
 ALLOW_PRIVATE_URLS = envbool("ALLOW_PRIVATE_URLS", TESTING)
 VENDOR_TIMEOUT_SECONDS = envfloat("VENDOR_TIMEOUT_SECONDS", 10.0)
 # The seam between the apps: who receives typed events after a delivery is parsed, in order.
-CONNECTOR_EVENT_HANDLERS: dict[str, list[str]] = {"jira": [], "intercom": []}
+CONNECTOR_EVENT_HANDLERS: dict[str, list[str]] = {
+    "jira": ["linking.handlers.jira_events_received", "notifications.handlers.jira_events_received"],
+    "intercom": ["linking.handlers.intercom_events_received", "notifications.handlers.intercom_events_received"],
+}
 CONTRACTS_DIR = Path(os.environ.get("CONTRACTS_DIR", BASE_DIR.parent / "shared" / "contracts"))
 
 # --- Security ---------------------------------------------------------------------------------------------

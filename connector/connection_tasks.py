@@ -1,0 +1,1 @@
+"""Celery tasks for connection health (periodic re-verification)."""

@@ -1,0 +1,215 @@
+"""The one place that talks to Intercom, through the official SDK (python-intercom 5.x, API 2.14).
+
+Every call returns plain dicts and raises only VendorError, classified so the delivery engine can decide:
+wait for the rate-limit reset, back off, check before resending (ambiguous), hold the workspace (auth), or
+give up (permanent). Rate-limit headers of every response are handed to `on_headers` so one limiter shared
+by all workers learns the real ceiling.
+"""
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+from intercom import AdminReplyConversationRequest, Intercom
+from intercom.conversations import (
+    ConversationsManageRequestBody_Assignment,
+    ConversationsManageRequestBody_Close,
+    ConversationsManageRequestBody_Open,
+    ConversationsManageRequestBody_Snoozed,
+)
+from intercom.core.api_error import ApiError
+
+from connector.errors import VendorError, kind_for_status
+
+API_VERSION = "2.14"
+REGION_HOSTS = {
+    "us": "https://api.intercom.io",
+    "eu": "https://api.eu.intercom.io",
+    "au": "https://api.au.intercom.io",
+}
+HeadersCallback = Callable[[Mapping[str, str]], None]
+
+
+def api_base_url(region: str, override: str = "") -> str:
+    return (override or REGION_HOSTS[region]).rstrip("/")
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return value
+
+
+def _error_message(body: Any, fallback: str) -> str:
+    if isinstance(body, dict):
+        errors = body.get("errors") or []
+        if errors and isinstance(errors[0], dict):
+            return str(errors[0].get("message") or errors[0].get("code") or fallback)
+    return fallback
+
+
+class IntercomClient:
+    """Calls as one workspace's access token; notes are written as the admin the caller names."""
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        base_url: str,
+        timeout: float = 10.0,
+        on_headers: HeadersCallback | None = None,
+        max_connections: int = 100,
+    ):
+        self.on_headers = on_headers
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        )
+        self._sdk = Intercom(
+            token=token,
+            base_url=base_url,
+            headers={"Intercom-Version": API_VERSION},
+            httpx_client=self._http,
+            timeout=timeout,
+        )
+
+    def shutdown(self) -> None:
+        self._http.close()
+
+    # --- plumbing -----------------------------------------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        try:
+            response = fn()
+        except ApiError as exc:
+            headers = dict(exc.headers or {})
+            self._observe(headers)
+            status = exc.status_code or 0
+            retry_at = None
+            if status == 429:
+                try:
+                    retry_at = float(headers.get("x-ratelimit-reset") or headers.get("X-RateLimit-Reset"))
+                except (TypeError, ValueError):
+                    retry_at = None
+            message = _error_message(exc.body, f"Intercom refused to {what}")
+            raise VendorError(message, kind=kind_for_status(status), status=status, retry_at=retry_at) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise VendorError(f"Intercom cannot be reached ({type(exc).__name__})", kind="transient") from None
+        except httpx.TransportError as exc:
+            # The request may have left: a read timeout or dropped connection after sending.
+            raise VendorError(f"No answer from Intercom ({type(exc).__name__})", kind="ambiguous") from None
+        headers = getattr(response, "headers", None)
+        if headers is not None:
+            self._observe(headers)
+            return _plain(response.data)
+        return _plain(response)
+
+    def _observe(self, headers: Mapping[str, str]) -> None:
+        if self.on_headers and headers:
+            self.on_headers(headers)
+
+    # --- reads ----------------------------------------------------------------------------------------------
+
+    def me(self) -> dict:
+        """The token's admin and its app (workspace id `app.id_code`, name, region)."""
+        return self._call("identify the token", lambda: self._sdk.admins.with_raw_response.identify())
+
+    def admins(self) -> list[dict]:
+        result = self._call("list admins", lambda: self._sdk.admins.with_raw_response.list())
+        return result.get("admins", [])
+
+    def conversation(self, conversation_id: str) -> dict:
+        return self._call(
+            "read the conversation",
+            lambda: self._sdk.conversations.with_raw_response.find(conversation_id, display_as="plaintext"),
+        )
+
+    def contact(self, contact_id: str) -> dict:
+        return self._call("read the contact", lambda: self._sdk.contacts.with_raw_response.find(contact_id))
+
+    def company(self, company_id: str) -> dict:
+        return self._call("read the company", lambda: self._sdk.companies.with_raw_response.find(company_id))
+
+    def tags(self) -> list[dict]:
+        result = self._call("list tags", lambda: self._sdk.tags.with_raw_response.list())
+        return result.get("data", [])
+
+    def data_attributes(self, model: str) -> list[dict]:
+        result = self._call(
+            "list data attributes", lambda: self._sdk.data_attributes.with_raw_response.list(model=model)
+        )
+        return result.get("data", [])
+
+    # --- writes ---------------------------------------------------------------------------------------------
+
+    def reply(self, conversation_id: str, *, admin_id: str, body: str, message_type: str = "note") -> dict:
+        """An admin note (internal) or comment (customer-visible). Intercom has no idempotency key for this."""
+        request = AdminReplyConversationRequest(message_type=message_type, type="admin", admin_id=admin_id, body=body)
+        return self._call(
+            "add a note" if message_type == "note" else "reply",
+            lambda: self._sdk.conversations.with_raw_response.reply(conversation_id, request=request),
+        )
+
+    def close_conversation(self, conversation_id: str, *, admin_id: str, body: str | None = None) -> dict:
+        fields = {"body": body} if body else {}  # the contract has no null body
+        request = ConversationsManageRequestBody_Close(type="admin", admin_id=admin_id, **fields)
+        return self._manage("close the conversation", conversation_id, request)
+
+    def open_conversation(self, conversation_id: str, *, admin_id: str) -> dict:
+        return self._manage(
+            "reopen the conversation", conversation_id, ConversationsManageRequestBody_Open(admin_id=admin_id)
+        )
+
+    def snooze_conversation(self, conversation_id: str, *, admin_id: str, until: int) -> dict:
+        return self._manage(
+            "snooze the conversation",
+            conversation_id,
+            ConversationsManageRequestBody_Snoozed(admin_id=admin_id, snoozed_until=until),
+        )
+
+    def assign_conversation(
+        self, conversation_id: str, *, admin_id: str, assignee_id: str, assignee_type: str = "admin"
+    ) -> dict:
+        request = ConversationsManageRequestBody_Assignment(
+            type=assignee_type, admin_id=admin_id, assignee_id=assignee_id
+        )
+        return self._manage("assign the conversation", conversation_id, request)
+
+    def tag_conversation(self, conversation_id: str, *, admin_id: str, tag_id: str) -> dict:
+        return self._call(
+            "tag the conversation",
+            lambda: self._sdk.tags.with_raw_response.tag_conversation(
+                conversation_id, tag_id=tag_id, admin_id=admin_id
+            ),
+        )
+
+    def _manage(self, what: str, conversation_id: str, request) -> dict:
+        return self._call(
+            what, lambda: self._sdk.conversations.with_raw_response.manage(conversation_id, request=request)
+        )
+
+
+_clients: dict[tuple, IntercomClient] = {}
+_clients_lock = threading.Lock()
+
+
+def client_for(workspace, *, on_headers: HeadersCallback | None = None, timeout: float | None = None) -> IntercomClient:
+    """A pooled client per workspace and token, shared by the threads of a worker process."""
+    from django.conf import settings
+
+    base_url = api_base_url(workspace.region, workspace.api_base_url)
+    key = (workspace.pk, workspace.access_token, base_url, on_headers)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = IntercomClient(
+                token=workspace.access_token,
+                base_url=base_url,
+                on_headers=on_headers,
+                timeout=timeout or settings.VENDOR_TIMEOUT_SECONDS,
+            )
+            _clients[key] = client
+    return client
