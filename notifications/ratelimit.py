@@ -43,9 +43,10 @@ DEFAULT_LIMIT = 166  # per window until headers say otherwise: 1 000/min, Interc
 _LUA_HELPERS = """
 local function wkey(prefix, start) return prefix .. string.format('%d', math.floor(start * 1000 + 0.5)) end
 local function count(prefix, start) return tonumber(redis.call('GET', wkey(prefix, start)) or '0') end
--- A wait is never reported as 0: "0" means the slot was taken. At exactly start + head_guard the float
--- difference can be 0.
-local function wait(seconds) return tostring(math.max(seconds, 0.001)) end
+-- A wait is never reported as 0 ("0" means the slot was taken), and it is rounded up by 1 ms: at unix-time
+-- magnitudes a double difference is off by ~1e-7 s, and a caller who sleeps exactly the wait must land
+-- after the edge, not just before it.
+local function wait(seconds) return tostring(math.max(seconds, 0) + 0.001) end
 local function clock(arg)
   local now = tonumber(arg)
   if now then return now end
