@@ -259,7 +259,7 @@ _NODE_WORDS: dict[type[nodes.Node], str] = {
     nodes.ScopedEvalContextModifier: "{% autoescape %}", nodes.EvalContextModifier: "{% autoescape %}",
     nodes.ExprStmt: "{% do %}", nodes.Slice: "slicing", nodes.Dict: "dict literals",
 }
-_FORBIDDEN_NAMES = frozenset({"self", "super", "caller", "varargs", "kwargs", "loop_context"})
+_FORBIDDEN_NAMES = frozenset({"self", "super", "caller", "varargs", "kwargs"})
 
 
 def validate_template(text: str) -> list[TemplateProblem]:
@@ -344,12 +344,12 @@ class _Checker:
         path = _dotted(node.iter)
         if path in PLACEHOLDERS:
             item_keys = PLACEHOLDERS[path].item_keys
-        for target in node.target.find_all(nodes.Name) if not isinstance(node.target, nodes.Name) else [
-            node.target
-        ]:
+        single = isinstance(node.target, nodes.Name)
+        targets = [node.target] if single else list(node.target.find_all(nodes.Name))
+        for target in targets:
             if target.name.startswith("_") or target.name in _FORBIDDEN_NAMES:
                 self.add(target, f"'{target.name}' cannot be used as a loop variable.", "forbidden")
-            inner[target.name] = item_keys if isinstance(node.target, nodes.Name) else ()
+            inner[target.name] = item_keys if single else ()
         inner["loop"] = tuple(sorted(_LOOP_ATTRIBUTES))
         for child in [*node.body, *node.else_]:
             self.visit(child, inner)
@@ -370,8 +370,10 @@ class _Checker:
             elif isinstance(cur, nodes.Getitem):
                 # A computed key: check its parts separately.
                 self.visit(cur.arg, scope)
-                self._check_path(cur.node, scope) if isinstance(
-                    cur.node, (nodes.Getattr, nodes.Getitem, nodes.Name)) else self.visit(cur.node, scope)
+                if isinstance(cur.node, (nodes.Getattr, nodes.Getitem, nodes.Name)):
+                    self._check_path(cur.node, scope)
+                else:
+                    self.visit(cur.node, scope)
                 return True
             else:
                 break
