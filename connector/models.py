@@ -54,6 +54,10 @@ class JiraSite(Connection):
     app_account_id = models.CharField(max_length=128, blank=True)
     app_display_name = models.CharField(max_length=255, blank=True)
     app_avatar_url = models.URLField(blank=True, max_length=500)
+    # From /myself when the site was connected: "atlassian" (a person), "app" (a service account), "" on DC.
+    app_account_type = models.CharField(max_length=20, blank=True)
+    app_email = models.CharField(max_length=255, blank=True)
+    webhook_registered_at = models.DateTimeField(null=True, blank=True)
 
 
 class IntercomWorkspace(Connection):

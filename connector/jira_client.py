@@ -1,0 +1,327 @@
+"""The one place that talks to Jira, through atlassian-python-api (Cloud REST v3, Data Center REST v2).
+
+Every method returns plain JSON values and raises only VendorError, classified so callers decide without
+knowing HTTP: 401/403 mean the app user lost access (hold work, tell admins), 429 carries `retry_at`, 5xx
+and unreachable hosts are transient, a timeout after a write was sent is ambiguous.
+
+The library's own sleeping retries are off (a worker must not sleep for a Retry-After of minutes), and its
+DEBUG logging, which prints request headers and bodies (tokens, webhook secrets), is filtered out here.
+"""
+
+import logging
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from atlassian import Jira
+from urllib3.exceptions import NewConnectionError
+
+from connector.connections.url_safety import GuardedAdapter, UnsafeURL
+from connector.errors import VendorError, kind_for_status
+
+CLOUD = "cloud"
+DATACENTER = "datacenter"
+
+
+class _NoDebugFromLibrary(logging.Filter):
+    """atlassian.rest_client logs curl lines with the Authorization header at DEBUG: never let them out."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+logging.getLogger("atlassian.rest_client").addFilter(_NoDebugFromLibrary())
+
+
+def _error_message(response: requests.Response, fallback: str) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return fallback
+    if isinstance(body, dict):
+        messages = [str(m) for m in body.get("errorMessages") or [] if m]
+        errors = body.get("errors")
+        if isinstance(errors, dict):
+            messages += [f"{field}: {text}" for field, text in errors.items()]
+        if body.get("message"):
+            messages.append(str(body["message"]))
+        if messages:
+            return "; ".join(messages)[:500]
+    return fallback
+
+
+def _retry_at(response: requests.Response) -> float | None:
+    raw = response.headers.get("Retry-After")
+    if not raw:
+        return None
+    try:
+        return time.time() + float(raw)
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(raw).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+class JiraClient:
+    """Calls Jira as the site's app user: Cloud with email + API token, Data Center with a personal token."""
+
+    def __init__(self, *, base_url: str, deployment: str, email: str = "", token: str = "", timeout: float = 10.0):
+        if deployment not in (CLOUD, DATACENTER):
+            raise ValueError("deployment is 'cloud' or 'datacenter'")
+        self.base_url = base_url.rstrip("/")
+        self.deployment = deployment
+        self.cloud = deployment == CLOUD
+        session = requests.Session()
+        session.trust_env = False  # no proxies or .netrc from the environment
+        guarded = GuardedAdapter(pool_maxsize=20)
+        session.mount("https://", guarded)
+        session.mount("http://", guarded)
+        options: dict[str, Any] = {
+            "url": self.base_url,
+            "session": session,
+            "api_version": "3" if self.cloud else "2",
+            "retry_with_header": False,
+            "timeout": max(1, int(timeout)),
+        }
+        if self.cloud:
+            self._jira = Jira(username=email, password=token, cloud=True, **options)
+        else:
+            self._jira = Jira(token=token, **options)
+        self._jira.timeout = timeout  # the library truncates to whole seconds; requests takes floats
+
+    @classmethod
+    def for_site(cls, site) -> "JiraClient":
+        from django.conf import settings
+
+        return cls(
+            base_url=site.base_url,
+            deployment=site.deployment,
+            email=site.account_email,
+            token=site.api_token,
+            timeout=settings.VENDOR_TIMEOUT_SECONDS,
+        )
+
+    # --- plumbing -----------------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        params: dict | None = None,
+        json: Any = None,
+        api: bool = True,
+        ok_missing: bool = False,
+    ) -> Any:
+        """One call; `path` is relative to the REST API root unless api=False. 404 → None if ok_missing."""
+        url = self._jira.resource_url(path) if api else path.lstrip("/")
+        try:
+            response = self._jira.request(method, url, params=params, json=json, advanced_mode=True)
+        except UnsafeURL as exc:
+            raise VendorError(str(exc.message), kind="permanent") from None
+        except requests.RequestException as exc:
+            raise self._transport_error(exc, method, what) from None
+        status = response.status_code
+        if status == 404 and ok_missing:
+            return None
+        if status >= 400:
+            message = _error_message(response, f"Jira refused to {what}")
+            raise VendorError(message, kind=kind_for_status(status), status=status, retry_at=_retry_at(response))
+        if 300 <= status < 400:
+            raise VendorError(
+                f"Jira redirected instead of answering ({status}); check the base URL", kind="permanent", status=status
+            )
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise VendorError(
+                f"Jira answered with something that is not JSON when asked to {what}; is the base URL right?",
+                kind="permanent",
+                status=status,
+            ) from None
+
+    def _transport_error(self, exc: requests.RequestException, method: str, what: str) -> VendorError:
+        """Before sending (refused, unresolvable, connect timeout) a retry is safe; after it, a write may
+        have been applied, so it is ambiguous."""
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        before_sending = isinstance(exc, requests.ConnectTimeout) or isinstance(reason, NewConnectionError)
+        if before_sending:
+            return VendorError(f"Jira at {self.base_url} cannot be reached ({type(exc).__name__})", kind="transient")
+        kind = "transient" if method == "GET" else "ambiguous"
+        return VendorError(f"No answer from Jira when asked to {what} ({type(exc).__name__})", kind=kind)
+
+    # --- reads ----------------------------------------------------------------------------------------------
+
+    def myself(self) -> dict:
+        """The app user. Data Center has no accountId; its user key stands in for it."""
+        user = self._request("GET", "myself", "identify the app user")
+        if not self.cloud and not user.get("accountId"):
+            user["accountId"] = user.get("key") or user.get("name") or ""
+        return user
+
+    def server_info(self) -> dict:
+        return self._request("GET", "serverInfo", "describe the server")
+
+    def projects(self) -> list[dict]:
+        """Projects the app user can browse. Data Center has no paged search, only the plain list."""
+        found: list[dict] = []
+        start = 0
+        while True:
+            page = self._request(
+                "GET", "project/search", "list projects", params={"startAt": start, "maxResults": 50}, ok_missing=True
+            )
+            if page is None:
+                return self._request("GET", "project", "list projects") or []
+            values = page.get("values") or []
+            found.extend(values)
+            if page.get("isLast", True) or not values:
+                return found
+            start += len(values)
+
+    def project(self, id_or_key: str) -> dict:
+        return self._request("GET", f"project/{id_or_key}", "read the project")
+
+    def my_permissions(self, project_key: str, keys: list[str]) -> dict[str, bool]:
+        params = {"permissions": ",".join(keys)}
+        if project_key:
+            params["projectKey"] = project_key
+        body = self._request("GET", "mypermissions", "read the app user's permissions", params=params)
+        permissions = (body or {}).get("permissions") or {}
+        return {key: bool((permissions.get(key) or {}).get("havePermission")) for key in keys}
+
+    def can_browse(self, account_id: str, issue_ids: list[str]) -> set[str]:
+        """Which of the issues `account_id` may see (POST permissions/check)."""
+        if not issue_ids:
+            return set()
+        body = self._request(
+            "POST",
+            "permissions/check",
+            "check permissions",
+            json={
+                "accountId": account_id,
+                "projectPermissions": [
+                    {"permissions": ["BROWSE_PROJECTS"], "issues": [int(i) for i in issue_ids if str(i).isdigit()]}
+                ],
+            },
+        )
+        granted: set[str] = set()
+        for grant in (body or {}).get("projectPermissions") or []:
+            if grant.get("permission") == "BROWSE_PROJECTS":
+                granted.update(str(i) for i in grant.get("issues") or [])
+        return granted
+
+    def issue(self, id_or_key: str, *, fields: str = "*all") -> dict:
+        return self._request("GET", f"issue/{id_or_key}", "read the issue", params={"fields": fields})
+
+    def search(
+        self, jql: str, *, fields: list[str], page_token: str | None = None, max_results: int = 100
+    ) -> tuple[list[dict], str | None]:
+        """One page of issues and the token of the next page (None on the last page)."""
+        if self.cloud:
+            payload: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": max_results}
+            if page_token:
+                payload["nextPageToken"] = page_token
+            body = self._request("POST", "search/jql", "search issues", json=payload) or {}
+            issues = body.get("issues") or []
+            return issues, None if body.get("isLast", True) else body.get("nextPageToken")
+        start = int(page_token or 0)
+        body = (
+            self._request(
+                "POST",
+                "search",
+                "search issues",
+                json={"jql": jql, "fields": fields, "startAt": start, "maxResults": max_results},
+            )
+            or {}
+        )
+        issues = body.get("issues") or []
+        following = start + len(issues)
+        return issues, str(following) if issues and following < int(body.get("total") or 0) else None
+
+    def fields(self) -> list[dict]:
+        return self._request("GET", "field", "list fields") or []
+
+    def get_property(self, issue_id: str, key: str) -> object | None:
+        body = self._request("GET", f"issue/{issue_id}/properties/{key}", "read an issue property", ok_missing=True)
+        return None if body is None else body.get("value")
+
+    # --- writes ---------------------------------------------------------------------------------------------
+
+    def set_field(self, issue_id: str, field_id: str, value) -> None:
+        self._request("PUT", f"issue/{issue_id}", "edit the issue", json={"fields": {field_id: value}})
+
+    def set_property(self, issue_id: str, key: str, value) -> None:
+        self._request("PUT", f"issue/{issue_id}/properties/{key}", "set an issue property", json=value)
+
+    def delete_property(self, issue_id: str, key: str) -> None:
+        self._request("DELETE", f"issue/{issue_id}/properties/{key}", "delete an issue property", ok_missing=True)
+
+    def upsert_remote_link(
+        self,
+        issue_id: str,
+        *,
+        global_id: str,
+        url: str,
+        title: str,
+        summary: str = "",
+        resolved: bool = False,
+        icon_url: str = "",
+    ) -> None:
+        """Create or update (same globalId) a remote link shown on the issue."""
+        obj: dict[str, Any] = {"url": url, "title": title, "status": {"resolved": resolved}}
+        if summary:
+            obj["summary"] = summary
+        if icon_url:
+            obj["icon"] = {"url16x16": icon_url, "title": "Intercom"}
+        payload = {
+            "globalId": global_id,
+            "application": {"type": "com.intercom", "name": "Intercom"},
+            "relationship": "Intercom conversation",
+            "object": obj,
+        }
+        self._request("POST", f"issue/{issue_id}/remotelink", "link the conversation", json=payload)
+
+    def delete_remote_link(self, issue_id: str, *, global_id: str) -> None:
+        self._request(
+            "DELETE",
+            f"issue/{issue_id}/remotelink",
+            "remove the remote link",
+            params={"globalId": global_id},
+            ok_missing=True,
+        )
+
+    def add_comment(self, issue_id: str, body) -> dict:
+        """`body`: wiki text (Data Center), an ADF document (Cloud), or a full comment payload with "body"
+        (to add `visibility` or `properties`)."""
+        payload = body if isinstance(body, dict) and "body" in body else {"body": body}
+        if self.cloud and isinstance(payload["body"], str):
+            payload = {**payload, "body": _adf_text(payload["body"])}
+        return self._request("POST", f"issue/{issue_id}/comment", "add a comment", json=payload)
+
+    def register_webhook(self, *, url: str, events: list[str], secret: str, jql: str = "") -> dict:
+        """An admin webhook (needs the Administer Jira global permission) signed with `secret`."""
+        payload: dict[str, Any] = {
+            "name": "Intercom connector",
+            "url": url,
+            "events": events,
+            "excludeBody": False,
+            "secret": secret,
+        }
+        if jql:
+            payload["filters"] = {"issue-related-events-section": jql}
+        return self._request("POST", "rest/webhooks/1.0/webhook", "register the webhook", json=payload, api=False)
+
+
+def _adf_text(text: str) -> dict:
+    paragraphs = [p for p in text.split("\n\n") if p] or [""]
+    return {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": p}] if p else []} for p in paragraphs],
+    }
