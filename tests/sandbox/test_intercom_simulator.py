@@ -246,3 +246,14 @@ def test_sdk_errors_surface_as_api_errors(intercom):
     with pytest.raises(ApiError) as raised:
         sdk(intercom, token="bad").admins.identify()
     assert raised.value.status_code == 401
+
+
+def test_contacts_companies_and_data_attributes_are_served_by_model(intercom):
+    contact = intercom.add_contact(name="Grace")
+    company = intercom.add_company("Initech")
+    assert raw(intercom, "GET", f"/contacts/{contact['id']}").json()["name"] == "Grace"
+    assert raw(intercom, "GET", f"/companies/{company['id']}").json()["name"] == "Initech"
+    names = {a["name"] for a in raw(intercom, "GET", "/data_attributes?model=conversation").json()["data"]}
+    assert "jira_issue" in names and "plan" not in names
+    assert raw(intercom, "GET", "/data_attributes?model=ticket").status_code == 400  # not in the spec's enum
+    assert len(intercom.violations) == 1
