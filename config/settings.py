@@ -257,10 +257,25 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-events": {"task": "connector.tasks.webhook_event_sweep", "schedule": 30.0},
+    "sweep-deliveries": {
+        "task": "notifications.tasks.delivery_sweep",
+        "schedule": envfloat("DELIVERY_SWEEP_SECONDS", 5.0),
+    },
 }
 # The publish that follows a commit is only a fast path; when the broker is down we give up quickly and
 # let the sweeper enqueue later rather than hold a web request.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+
+REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "connector")
+
+# --- Deliveries to Intercom -------------------------------------------------------------------------------
+# Calls in flight per workspace pump: Intercom's ceiling (~167/s) at ~0.2-0.4 s per call needs dozens.
+DELIVERY_CONCURRENCY = envint("DELIVERY_CONCURRENCY", 64, minimum=1)
+DELIVERY_MAX_ATTEMPTS = envint("DELIVERY_MAX_ATTEMPTS", 8, minimum=1)
+# A delivery left in "sending" this long (worker killed mid-call) is checked against the conversation and resent.
+DELIVERY_STALE_SENDING_SECONDS = envint("DELIVERY_STALE_SENDING_SECONDS", 60, minimum=1)
+# A lower ceiling than Intercom's own, e.g. to leave room for other apps on the workspace (0 = none).
+INTERCOM_RATE_LIMIT_CAP = envint("INTERCOM_RATE_LIMIT_CAP", 0)
 
 # --- Connector behaviour ----------------------------------------------------------------------------------
 WEBHOOK_MAX_BODY_BYTES = envint("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = "Notification rules and deliveries"
+
+    def ready(self) -> None:
+        from notifications import receivers  # noqa: F401 - connects the signal receivers

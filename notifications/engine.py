@@ -1,0 +1,351 @@
+"""The delivery engine: send due deliveries of one workspace at Intercom's ceiling, exactly once.
+
+One pump per workspace (a lease in Redis) runs a coordinator thread that owns the database work and a pool
+of sender threads that only do HTTP. For each call the coordinator first takes a slot from the shared rate
+limiter, then claims one due row (pending → sending, a conditional update), then hands it to a sender. The
+outcome is written back by the coordinator:
+
+- sent: status sent, Intercom's part id kept;
+- 429: every worker waits until the reset Intercom named; the row goes back to pending for then;
+- 5xx / connection failures: back off with full jitter, up to DELIVERY_MAX_ATTEMPTS, then failed;
+- timeout after sending (ambiguous): back to pending with `verify`, so the conversation is read first;
+- 401/403: the row is held, the workspace marked broken, the pump stops; reconnecting resumes the held rows;
+- other 4xx and deleted conversations: failed, with the reason, resendable from the delivery log.
+
+A row left in "sending" by a killed worker is found by the sweeper and treated as ambiguous.
+"""
+
+import html
+import logging
+import random
+import re
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from connector.errors import VendorError
+from connector.intercom_client import IntercomClient, client_for
+from connector.models import IntercomWorkspace
+from notifications.coordination import Lease, limiter
+from notifications.models import Action, Delivery
+
+logger = logging.getLogger(__name__)
+Status = Delivery.Status
+LEASE_SECONDS = 15.0
+
+
+@dataclass
+class Outcome:
+    delivery: Delivery
+    part_id: str = ""
+    error: VendorError | None = None
+    crash: Exception | None = None
+    note: str = ""  # e.g. "already in the conversation" after a verification
+
+
+def _backoff(attempts: int) -> float:
+    """Full jitter, 2 s doubling to 5 minutes."""
+    return random.uniform(0, min(300.0, 2.0 * 2 ** max(attempts - 1, 0)))  # noqa: S311 - not security
+
+
+# --- claiming and finishing (coordinator thread) ----------------------------------------------------------
+
+
+def claim_next(workspace_id: int) -> Delivery | None:
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(workspace_id=workspace_id, status=Status.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .first()
+        )
+        if delivery is None:
+            return None
+        delivery.status, delivery.claimed_at, delivery.attempts = Status.SENDING, now, delivery.attempts + 1
+        delivery.save(update_fields=["status", "claimed_at", "attempts"])
+        if delivery.coalesce_key:
+            _absorb_coalesced(delivery)
+    return delivery
+
+
+def _absorb_coalesced(delivery: Delivery) -> None:
+    """Send the other pending notes of the same rule, issue and conversation as one note with this one."""
+    others = list(
+        Delivery.objects.select_for_update(skip_locked=True)
+        .filter(coalesce_key=delivery.coalesce_key, status=Status.PENDING)
+        .exclude(pk=delivery.pk)
+        .order_by("created_at", "id")
+    )
+    if not others:
+        return
+    bodies = [delivery.body, *(o.body for o in others)]
+    delivery.body = f"<p><b>{len(bodies)} updates on {html.escape(delivery.issue_key)}</b></p>" + "".join(bodies)
+    delivery.save(update_fields=["body"])
+    Delivery.objects.filter(pk__in=[o.pk for o in others]).update(
+        status=Status.SKIPPED, last_error=f"Sent together with delivery #{delivery.pk}."
+    )
+
+
+def finish(outcome: Outcome) -> str:
+    """Record the outcome, only if the row is still ours (status sending). Returns the new status."""
+    d = outcome.delivery
+    now = timezone.now()
+    fields: dict = {"claimed_at": None}
+    if outcome.crash is not None:
+        status = Status.FAILED if d.attempts >= settings.DELIVERY_MAX_ATTEMPTS else Status.PENDING
+        fields.update(
+            last_error=f"Internal error: {type(outcome.crash).__name__}: {outcome.crash}"[:2000],
+            next_attempt_at=now + timedelta(seconds=_backoff(d.attempts)),
+        )
+    elif outcome.error is None:
+        status = Status.SENT
+        fields.update(sent_at=now, part_id=outcome.part_id[:64], last_error=outcome.note, verify=False)
+    else:
+        err = outcome.error
+        fields["last_error"] = str(err)[:2000]
+        if err.kind == "rate_limited":
+            status = Status.PENDING
+            retry_at = err.retry_at or time.time() + 10
+            fields.update(
+                next_attempt_at=datetime.fromtimestamp(retry_at, tz=UTC), attempts=max(d.attempts - 1, 0)
+            )  # waiting for the limit is not a failed attempt
+        elif err.kind == "auth":
+            status = Status.HELD
+        elif err.kind in ("transient", "ambiguous"):
+            status = Status.FAILED if d.attempts >= settings.DELIVERY_MAX_ATTEMPTS else Status.PENDING
+            fields["next_attempt_at"] = now + timedelta(seconds=_backoff(d.attempts))
+            if err.kind == "ambiguous":
+                fields["verify"] = True
+        elif err.kind == "not_found":
+            status = Status.FAILED
+            fields["last_error"] = "The conversation no longer exists in Intercom."
+        else:
+            status = Status.FAILED
+    Delivery.objects.filter(pk=d.pk, status=Status.SENDING).update(status=status, **fields)
+    return status
+
+
+# --- talking to Intercom (sender threads) -------------------------------------------------------------------
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def _text(value: str) -> str:
+    return " ".join(html.unescape(_TAGS.sub(" ", value or "")).split())
+
+
+def _already_applied(d: Delivery, conversation: dict, admin_id: str) -> str | None:
+    """After an ambiguous outcome: is our write already in the conversation? Returns its part id if so."""
+    if d.action in (Action.NOTE, Action.REPLY):
+        want = _text(d.body)
+        parts = (conversation.get("conversation_parts") or {}).get("conversation_parts") or []
+        for part in reversed(parts):
+            author = part.get("author") or {}
+            if str(author.get("id")) == str(admin_id) and _text(part.get("body") or "") == want:
+                return str(part.get("id") or "found")
+        return None
+    state = conversation.get("state")
+    if d.action == Action.CLOSE and state == "closed":
+        return "state"
+    if d.action == Action.SNOOZE and state == "snoozed":
+        return "state"
+    if d.action == Action.REOPEN and state == "open":
+        return "state"
+    if d.action == Action.ASSIGN and str(conversation.get("admin_assignee_id") or "") == str(
+        d.params.get("assignee_id")
+    ):
+        return "state"
+    if d.action == Action.TAG:
+        tags = (conversation.get("tags") or {}).get("tags") or []
+        if any(str(t.get("id")) == str(d.params.get("tag_id")) for t in tags):
+            return "state"
+    return None
+
+
+def _snooze_until(params: dict) -> int:
+    if params.get("until"):
+        from django.utils.dateparse import parse_datetime
+
+        parsed = parse_datetime(str(params["until"]))
+        if parsed:
+            return int(parsed.timestamp())
+    return int(time.time()) + int(params.get("seconds") or 3600)
+
+
+def perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> Outcome:
+    """Make the call(s) for one delivery. `take_slot()` blocks for another rate-limit slot (extra calls)."""
+    try:
+        if d.verify or d.action == Action.REOPEN:
+            conversation = client.conversation(d.conversation_id)
+            if d.verify:
+                found = _already_applied(d, conversation, admin_id)
+                if found:
+                    return Outcome(d, part_id="" if found == "state" else found, note="Already in the conversation.")
+            if d.action == Action.REOPEN and conversation.get("state") == "open":
+                return Outcome(d, note="The conversation was already open.")
+            take_slot()
+        if d.action in (Action.NOTE, Action.REPLY):
+            kind = "note" if d.action == Action.NOTE else "comment"
+            result = client.reply(d.conversation_id, admin_id=admin_id, body=d.body, message_type=kind)
+            parts = (result.get("conversation_parts") or {}).get("conversation_parts") or []
+            return Outcome(d, part_id=str(parts[-1].get("id")) if parts else "")
+        if d.action == Action.CLOSE:
+            client.close_conversation(d.conversation_id, admin_id=admin_id)
+        elif d.action == Action.REOPEN:
+            client.open_conversation(d.conversation_id, admin_id=admin_id)
+            if d.params.get("unassign"):
+                take_slot()
+                client.assign_conversation(d.conversation_id, admin_id=admin_id, assignee_id="0")
+        elif d.action == Action.SNOOZE:
+            client.snooze_conversation(d.conversation_id, admin_id=admin_id, until=_snooze_until(d.params))
+        elif d.action == Action.ASSIGN:
+            client.assign_conversation(
+                d.conversation_id,
+                admin_id=admin_id,
+                assignee_id=str(d.params["assignee_id"]),
+                assignee_type=d.params.get("assignee_type", "admin"),
+            )
+        elif d.action == Action.TAG:
+            client.tag_conversation(d.conversation_id, admin_id=admin_id, tag_id=str(d.params["tag_id"]))
+        return Outcome(d)
+    except VendorError as exc:
+        return Outcome(d, error=exc)
+    except Exception as exc:
+        logger.exception("delivery.crashed", extra={"delivery_id": d.pk})
+        return Outcome(d, crash=exc)
+
+
+# --- the pump -------------------------------------------------------------------------------------------------
+
+
+def _mark_broken(workspace: IntercomWorkspace, error: VendorError) -> None:
+    try:
+        from connector.connections.health import mark_broken
+    except ImportError:  # connections app not installed in this build
+        IntercomWorkspace.objects.filter(pk=workspace.pk).update(health="broken", health_error=str(error))
+        return
+    mark_broken(workspace, f"Intercom refused the access token: {error}")
+
+
+def pump(workspace_id: int, *, concurrency: int | None = None, max_seconds: float = 600.0) -> dict:
+    """Send this workspace's due deliveries until none is due (or max_seconds). Safe to start many times."""
+    lease = Lease(f"pump:{workspace_id}", LEASE_SECONDS)
+    if not lease.acquire():
+        return {"skipped": "another pump is running"}
+    counts: dict[str, int] = {}
+    try:
+        workspace = IntercomWorkspace.objects.filter(pk=workspace_id).first()
+        if workspace is None or not workspace.is_usable or not workspace.app_admin_id:
+            return {"skipped": "workspace missing, broken or without note author"}
+        counts = _run(workspace, lease, concurrency or settings.DELIVERY_CONCURRENCY, max_seconds)
+        return counts
+    finally:
+        lease.release()
+
+
+def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_seconds: float) -> dict:
+    rl = limiter()
+    key = str(workspace.pk)
+    client = client_for(workspace, on_headers=lambda headers: rl.observe(key, headers))
+    admin_id = workspace.app_admin_id
+    counts: dict[str, int] = {}
+    stop = threading.Event()
+    deadline = time.monotonic() + max_seconds
+    last_renew = time.monotonic()
+
+    def take_slot() -> None:
+        while True:
+            delay = rl.acquire(key)
+            if delay == 0:
+                return
+            time.sleep(min(delay, 1.0))
+
+    def send(d: Delivery) -> Outcome:
+        return perform(d, client, admin_id, take_slot)
+
+    def record(future: Future) -> None:
+        outcome = future.result()
+        if outcome.error is not None and outcome.error.kind == "rate_limited":
+            rl.block_until(key, outcome.error.retry_at or time.time() + 10)
+        if outcome.error is not None and outcome.error.kind == "auth":
+            stop.set()
+            _mark_broken(workspace, outcome.error)
+        status = finish(outcome)
+        counts[status] = counts.get(status, 0) + 1
+
+    in_flight: set[Future] = set()
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"deliver-{key}") as executor:
+        while not stop.is_set() and time.monotonic() < deadline:
+            done = {f for f in in_flight if f.done()}
+            for f in done:
+                record(f)
+            in_flight -= done
+            if time.monotonic() - last_renew > LEASE_SECONDS / 3:
+                if not lease.renew():
+                    break  # someone else took over (we were too slow); let them
+                last_renew = time.monotonic()
+            if len(in_flight) >= concurrency:
+                wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+                continue
+            delay = rl.acquire(key)
+            if delay > 0:
+                if in_flight:
+                    wait(in_flight, timeout=min(delay, 0.5), return_when=FIRST_COMPLETED)
+                else:
+                    time.sleep(min(delay, 0.5))
+                continue
+            delivery = claim_next(workspace.pk)
+            if delivery is None:
+                if not in_flight:
+                    break
+                wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+                continue
+            in_flight.add(executor.submit(send, delivery))
+        for f in in_flight:
+            f.exception()  # wait
+            record(f)
+    close_old_connections()
+    return counts
+
+
+# --- housekeeping -----------------------------------------------------------------------------------------
+
+
+def release_stale_sending() -> int:
+    """Rows a killed worker left in "sending": back to pending, to be checked against the conversation."""
+    cutoff = timezone.now() - timedelta(seconds=settings.DELIVERY_STALE_SENDING_SECONDS)
+    return Delivery.objects.filter(status=Status.SENDING, claimed_at__lt=cutoff).update(
+        status=Status.PENDING,
+        verify=True,
+        claimed_at=None,
+        next_attempt_at=timezone.now(),
+        last_error="The worker stopped during the call; the conversation is checked before any resend.",
+    )
+
+
+def workspaces_with_due_work() -> list[int]:
+    return list(
+        Delivery.objects.filter(
+            status=Status.PENDING, next_attempt_at__lte=timezone.now(), workspace__health__in=["ok", "unknown"]
+        )
+        .values_list("workspace_id", flat=True)
+        .distinct()
+    )
+
+
+def release_held(workspace_id: int) -> int:
+    """After a reconnect: held deliveries go back to pending, now."""
+    return Delivery.objects.filter(workspace_id=workspace_id, status=Status.HELD).update(
+        status=Status.PENDING, next_attempt_at=timezone.now(), attempts=0
+    )
+
+
+def pump_running(workspace_id: int) -> bool:
+    return Lease(f"pump:{workspace_id}", LEASE_SECONDS).held()

@@ -1,0 +1,85 @@
+"""Notes for "conversation linked / unlinked": one delivery into the one conversation concerned."""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from connector.errors import VendorError
+from connector.jira_client import JiraClient
+from connector.jira_events.extract import issue_ref
+from connector.jira_events.types import IssueRef
+from connector.models import JiraSite
+from notifications.context import event_context
+from notifications.matching import LinkEvent, rules_for_event
+from notifications.models import Action, Delivery
+from notifications.planning import MESSAGE_ACTIONS, _key_prefix, project_for, render_body, rules_for
+
+logger = logging.getLogger(__name__)
+ISSUE_FIELDS = "summary,status,assignee,reporter,issuetype,priority,labels,project,resolution,fixVersions"
+
+
+def _issue(site: JiraSite, link: dict) -> IssueRef:
+    """The issue as Jira has it now (for the template); just the key when Jira cannot be asked."""
+    try:
+        return issue_ref(JiraClient.for_site(site).issue(link["issue_id"], fields=ISSUE_FIELDS), site_url=site.base_url)
+    except VendorError as exc:
+        logger.warning("link_event.issue_unavailable", extra={"issue_id": link["issue_id"], "error": exc.kind})
+        return IssueRef(
+            id=link["issue_id"],
+            key=link["issue_key"],
+            browse_url=f"{site.base_url.rstrip('/')}/browse/{link['issue_key']}",
+        )
+
+
+def plan_link_event(*, kind: str, link: dict, actor_name: str = "") -> int:
+    site = JiraSite.objects.filter(pk=link["site_id"]).first()
+    if site is None:
+        return 0
+    issue = _issue(site, link)
+    event = LinkEvent(
+        kind=kind,
+        issue=issue,
+        conversation_id=link["conversation_id"],
+        actor_name=actor_name,
+        dedupe_key=f"{kind}:{link['workspace_id']}:{link['conversation_id']}:{link.get('link_id')}",
+    )
+    project = project_for(site, issue)
+    fired = rules_for_event(rules_for(project), event)
+    if not fired:
+        return 0
+    from linking.models import ConversationLink
+
+    context = event_context(event, links_count=ConversationLink.objects.filter(site=site, issue_id=issue.id).count())
+    now = timezone.now()
+    created = 0
+    with transaction.atomic():
+        for rule in fired:
+            for index, action in enumerate(rule.actions):
+                action_type = action.get("type")
+                if action_type not in Action.values:
+                    continue
+                body, error = render_body(rule, context) if action_type in MESSAGE_ACTIONS else ("", "")
+                _, made = Delivery.objects.get_or_create(
+                    idempotency_key=_key_prefix(site.pk, event.dedupe_key, rule.pk, index, action_type),
+                    defaults={
+                        "source": Delivery.Source.RULE,
+                        "rule": rule,
+                        "workspace_id": link["workspace_id"],
+                        "conversation_id": link["conversation_id"],
+                        "issue_id": issue.id,
+                        "issue_key": issue.key or "",
+                        "action": action_type,
+                        "params": {k: v for k, v in action.items() if k != "type"},
+                        "body": body,
+                        "status": Delivery.Status.FAILED if error else Delivery.Status.PENDING,
+                        "last_error": error,
+                        "next_attempt_at": now,
+                    },
+                )
+                created += made
+        if created:
+            from notifications.tasks import delivery_pump_enqueue
+
+            transaction.on_commit(lambda: delivery_pump_enqueue(link["workspace_id"]))
+    return created

@@ -1,0 +1,123 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from connector.models import IntercomWorkspace, ProjectConnection, WebhookEvent
+
+
+class Trigger(models.TextChoices):
+    ISSUE_TRANSITIONED = "issue_transitioned", "Issue transitioned"
+    ASSIGNEE_CHANGED = "assignee_changed", "Assignee changed"
+    COMMENT_CREATED = "comment_created", "Comment added"
+    FIELDS_CHANGED = "fields_changed", "Fields changed"
+    ISSUE_CREATED = "issue_created", "Issue created (with links)"
+    ISSUE_DELETED = "issue_deleted", "Issue deleted"
+    CONVERSATION_LINKED = "conversation_linked", "Conversation linked"
+    CONVERSATION_UNLINKED = "conversation_unlinked", "Conversation unlinked"
+
+
+class Action(models.TextChoices):
+    NOTE = "note", "Internal note"
+    REPLY = "reply", "Customer-visible reply"
+    REOPEN = "reopen", "Reopen if closed"
+    CLOSE = "close", "Close"
+    SNOOZE = "snooze", "Snooze"
+    ASSIGN = "assign", "Assign"
+    TAG = "tag", "Add a tag"
+
+
+class NotificationRule(models.Model):
+    """When <trigger> happens on an issue and the conditions hold, do <actions> in each linked conversation.
+
+    `project` empty means every project. Conditions left empty mean "any". Status conditions accept a status
+    id ("10001"), a name ("In Progress", any case) or a category ("category:done").
+    `actions` is a list of {"type": Action, ...options}: snooze {"seconds": n} or {"until": iso date}, assign
+    {"assignee_id", "assignee_type": admin|team}, tag {"tag_id"}, reopen {"unassign": bool}.
+    """
+
+    project = models.ForeignKey(
+        ProjectConnection, null=True, blank=True, on_delete=models.CASCADE, related_name="rules"
+    )
+    name = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+    enabled = models.BooleanField(default=True)
+    stop_after = models.BooleanField(default=False, help_text="Don't try later rules when this one matches.")
+    trigger = models.CharField(max_length=32, choices=Trigger.choices)
+    from_status = models.CharField(max_length=100, blank=True)
+    to_status = models.CharField(max_length=100, blank=True)
+    fields = models.JSONField(default=list, blank=True)  # for fields_changed: field names or ids
+    comment_visibility = models.JSONField(default=list, blank=True)  # public / internal / restricted; [] = public
+    issue_types = models.JSONField(default=list, blank=True)
+    priorities = models.JSONField(default=list, blank=True)
+    labels = models.JSONField(default=list, blank=True)  # any of these
+    actions = models.JSONField(default=list)
+    template = models.TextField(blank=True)
+    coalesce_seconds = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def action_types(self) -> list[str]:
+        return [a.get("type") for a in self.actions if isinstance(a, dict)]
+
+
+class Delivery(models.Model):
+    """One action in one conversation for one cause; the row is the truth, the broker only a hint."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        HELD = "held", "Held (connection broken)"
+        SKIPPED = "skipped", "Skipped"
+
+    class Source(models.TextChoices):
+        RULE = "rule", "Rule"
+        COMMENT = "comment", "Comment from Jira user"
+        TEST = "test", "Test note"
+
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.RULE)
+    webhook_event = models.ForeignKey(WebhookEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    rule = models.ForeignKey(
+        NotificationRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    workspace = models.ForeignKey(IntercomWorkspace, on_delete=models.CASCADE, related_name="deliveries")
+    conversation_id = models.CharField(max_length=64)
+    issue_id = models.CharField(max_length=32, blank=True)
+    issue_key = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    params = models.JSONField(default=dict, blank=True)
+    body = models.TextField(blank=True)  # rendered, sanitised HTML
+    # Events for the same rule, issue and conversation inside the rule's window are sent as one note.
+    coalesce_key = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # Set after an ambiguous outcome (timeout, killed worker): read the conversation before any resend.
+    verify = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    part_id = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "next_attempt_at"], condition=Q(status="pending"), name="delivery_due"),
+            models.Index(fields=["status", "claimed_at"], name="delivery_status_claimed"),
+            models.Index(fields=["issue_id"], name="delivery_issue"),
+            models.Index(fields=["webhook_event", "rule"], name="delivery_fanout"),
+            models.Index(fields=["-created_at"], name="delivery_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} → {self.conversation_id} ({self.status})"

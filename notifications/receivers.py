@@ -1,0 +1,58 @@
+"""Signal receivers: they only enqueue work."""
+
+import logging
+
+from django.db import transaction
+from django.dispatch import receiver
+
+from connector.models import IntercomWorkspace
+from connector.signals import connection_restored
+from linking.signals import link_created, link_removed
+from notifications import engine
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(connection_restored)
+def resume_held_deliveries(sender, connection, **kwargs):
+    if isinstance(connection, IntercomWorkspace):
+        engine.release_held(connection.pk)
+        from notifications.tasks import delivery_pump_enqueue
+
+        transaction.on_commit(lambda: delivery_pump_enqueue(connection.pk))
+
+
+def _link_fields(link) -> dict:
+    return {
+        "site_id": link.site_id,
+        "issue_id": link.issue_id,
+        "issue_key": link.issue_key,
+        "workspace_id": link.workspace_id,
+        "conversation_id": link.conversation_id,
+        "link_id": link.pk,
+    }
+
+
+def _actor(user) -> str:
+    return (user.get_full_name() or user.username) if user is not None else ""
+
+
+def _enqueue_link_event(kind: str, link, user) -> None:
+    from notifications.tasks import link_event_plan
+
+    try:
+        link_event_plan.delay(kind, _link_fields(link), _actor(user))
+    except Exception:
+        logger.warning("link_event.enqueue_failed", extra={"link_id": link.pk})
+
+
+@receiver(link_created)
+def plan_linked_note(sender, link, user=None, **kwargs):
+    _enqueue_link_event("conversation_linked", link, user)
+
+
+@receiver(link_removed)
+def plan_unlinked_note(sender, link, user=None, reason="", **kwargs):
+    if reason == "issue_deleted":  # the issue_deleted rule speaks for that case
+        return
+    _enqueue_link_event("conversation_unlinked", link, user)
