@@ -1,9 +1,116 @@
-"""Receivers of typed events from connector (see settings.CONNECTOR_EVENT_HANDLERS)."""
+"""Receivers of typed events from connector (see settings.CONNECTOR_EVENT_HANDLERS).
+
+They run inside the transaction that marks the webhook event processed: database work only; Jira and
+Intercom calls are enqueued on commit.
+"""
+
+import logging
+
+from django.db import transaction
+
+from connector.jira_events import types as jira
+from linking import autolink, services
+from linking.services import IssueTarget
+
+logger = logging.getLogger(__name__)
+
+
+def _target(site, issue: jira.IssueRef) -> IssueTarget:
+    key = issue.key or ""
+    return IssueTarget(
+        site=site,
+        issue_id=issue.id,
+        issue_key=key,
+        project_key=issue.project_key or (key.rsplit("-", 1)[0] if "-" in key else ""),
+        project_id=issue.project_id or "",
+        summary=issue.summary or "",
+        status_name=(issue.status.name or "") if issue.status else "",
+        status_category=(issue.status.category or "") if issue.status else "",
+    )
+
+
+def _raw_description(webhook_event) -> object:
+    issue = (webhook_event.payload or {}).get("issue") or {}
+    return ((issue.get("fields") or {}) if isinstance(issue, dict) else {}).get("description")
+
+
+def _raw_comment_body(webhook_event, comment_id: str) -> object:
+    raw = (webhook_event.payload or {}).get("comment") or {}
+    if isinstance(raw, dict) and str(raw.get("id")) == str(comment_id):
+        return raw.get("body")
+    return None
 
 
 def jira_events_received(*, webhook_event, events) -> None:
     """Keep issue keys current, auto-link conversation URLs, drop links of deleted issues."""
+    site = webhook_event.site
+    for event in events:
+        target = _target(site, event.issue)
+        if isinstance(event, jira.IssueDeleted):
+            services.issue_links_drop(site=site, issue_id=event.issue.id)
+            continue
+        if isinstance(event, jira.IssueMoved):
+            new_key = event.new_key or target.issue_key
+            project_key = event.new_project_key or target.project_key
+            services.issue_key_update(site=site, issue_id=event.issue.id, issue_key=new_key, project_key=project_key)
+        elif target.issue_key:
+            services.issue_key_update(site=site, issue_id=event.issue.id, issue_key=target.issue_key)
+        services.issue_snapshot_refresh(target)
+        if event.is_own:
+            continue  # our own writes never create links
+        _autolink(webhook_event, event, target)
+
+
+def _autolink(webhook_event, event, target: IssueTarget) -> None:
+    if isinstance(event, jira.IssueCreated):
+        text, previous, origin = autolink.text_of(_raw_description(webhook_event)), None, "description"
+    elif isinstance(event, jira.FieldsChanged):
+        change = next((c for c in event.changes if (c.field_id or c.field).lower() == "description"), None)
+        if change is None:
+            return
+        # The changelog carries wiki text; the issue itself the current value (ADF on some sites).
+        text = (change.to_string or "") + "\n" + autolink.text_of(_raw_description(webhook_event))
+        previous, origin = change.from_string or "", "description"
+    elif isinstance(event, jira.CommentCreated | jira.CommentUpdated):
+        raw = autolink.text_of(_raw_comment_body(webhook_event, event.comment.id))
+        text, previous, origin = event.comment.body + "\n" + raw, None, f"comment:{event.comment.id}"
+    elif isinstance(event, jira.CommentDeleted):
+        autolink.links_of_removed_comment(target=target, comment_id=event.comment.id)
+        return
+    else:
+        return
+    if "intercom." not in text and previous is None:
+        return
+    project = services.project_connection_for(target.site, project_id=target.project_id, project_key=target.project_key)
+    if project is None or not target.issue_key:
+        if not target.project_key and "intercom." in text:  # Server/DC comment events name no project
+            from linking import tasks
+
+            args = (target.site.pk, target.issue_id, text, origin)
+            transaction.on_commit(lambda: tasks.autolink_resolve_issue.delay(*args))
+        return
+    autolink.links_from_text(project=project, target=target, text=text, origin=origin, previous_text=previous)
 
 
 def intercom_events_received(*, webhook_event, events) -> None:
-    """Flag links whose conversation was deleted."""
+    """Flag links whose conversation was deleted; refresh remote links when a conversation closes or reopens."""
+    from linking import tasks
+    from linking.models import ConversationLink
+    from linking.snapshots import conversation_forget
+
+    workspace = webhook_event.workspace
+    for event in events:
+        conversation_forget(workspace, event.conversation_id)
+        if event.topic == "conversation.deleted":
+            services.links_mark_missing(workspace=workspace, conversation_id=event.conversation_id)
+        elif event.topic in {
+            "conversation.admin.closed",
+            "conversation.admin.opened",
+            "conversation.user.replied",
+            "conversation.admin.snoozed",
+            "conversation.admin.unsnoozed",
+        }:
+            if not ConversationLink.objects.filter(workspace=workspace, conversation_id=event.conversation_id).exists():
+                continue
+            args = (workspace.pk, event.conversation_id)
+            transaction.on_commit(lambda args=args: tasks.remote_links_refresh_for_conversation.delay(*args))

@@ -1,0 +1,81 @@
+"""Access follows Jira: a user sees an issue's conversations only if their own Jira account may browse it.
+
+Checked with Jira's permission API as the app user, cached briefly per (site, account, issue). Admins (who
+manage the connections and can see everything through the app user anyway) are not asked about. Fails
+closed: when Jira cannot answer, the conversations stay hidden and the page says why.
+"""
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from connector.errors import VendorError
+from connector.jira_client import JiraClient
+from connector.models import JiraSite
+
+CACHE_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class AccessDecision:
+    allowed: bool
+    reason: str = ""
+
+
+def _account_id(user) -> str:
+    profile = getattr(user, "profile", None)
+    try:
+        return (profile.jira_account_id or "").strip() if profile else ""
+    except AttributeError:
+        return ""
+
+
+def is_access_admin(user) -> bool:
+    return bool(user.is_superuser or user.has_perm("accounts.manage_connections"))
+
+
+def browsable_issue_ids(user, site: JiraSite, issue_ids: list[str]) -> set[str]:
+    """Which of these issues the user's Jira account may browse (all of them for admins). May raise VendorError."""
+    if is_access_admin(user):
+        return set(issue_ids)
+    account = _account_id(user)
+    if not account or not issue_ids:
+        return set()
+    allowed, unknown = set(), []
+    for issue_id in issue_ids:
+        cached = cache.get(_key(site, account, issue_id))
+        if cached is None:
+            unknown.append(issue_id)
+        elif cached:
+            allowed.add(issue_id)
+    if unknown:
+        granted = JiraClient.for_site(site).can_browse(account, unknown)
+        for issue_id in unknown:
+            cache.set(_key(site, account, issue_id), issue_id in granted, CACHE_SECONDS)
+        allowed |= granted & set(unknown)
+    return allowed
+
+
+def issue_access(user, site: JiraSite, issue_id: str, issue_key: str) -> AccessDecision:
+    if is_access_admin(user):
+        return AccessDecision(True)
+    if not _account_id(user):
+        return AccessDecision(
+            False,
+            "Your account is not mapped to a Jira account, so we cannot tell which issues you may see in Jira. "
+            "Ask an administrator to set your Jira account id on your profile.",
+        )
+    try:
+        allowed = issue_id in browsable_issue_ids(user, site, [issue_id])
+    except VendorError as exc:
+        return AccessDecision(False, f"Jira could not confirm that you may see {issue_key} ({exc}). Try again later.")
+    if not allowed:
+        return AccessDecision(
+            False,
+            f"Your Jira account may not browse {issue_key}, so its linked conversations are hidden from you too.",
+        )
+    return AccessDecision(True)
+
+
+def _key(site: JiraSite, account: str, issue_id: str) -> str:
+    return f"linking:browse:{site.pk}:{account}:{issue_id}"

@@ -1,0 +1,147 @@
+"""REST API for links: list an issue's (or a conversation's) links, link by URL or id, unlink.
+
+The same rules as the issue page: permissions view_links / change_links, and the viewer's Jira account must
+be able to browse the issue.
+"""
+
+from django.db import transaction
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.access import HasPermission
+from connector.errors import VendorError
+from linking import selectors, services
+from linking.access import browsable_issue_ids, issue_access
+from linking.models import ConversationLink
+
+
+class LinkSerializer(serializers.ModelSerializer):
+    workspace_id = serializers.CharField(source="workspace.workspace_id", read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = ConversationLink
+        fields = [
+            "id",
+            "site_id",
+            "issue_id",
+            "issue_key",
+            "project_key",
+            "workspace_id",
+            "conversation_id",
+            "source",
+            "created_by",
+            "created_at",
+            "health",
+        ]
+
+
+class LinkCreateSerializer(serializers.Serializer):
+    issue = serializers.CharField(max_length=64, help_text="Issue key, e.g. SUP-12")
+    conversation = serializers.CharField(max_length=2048, help_text="Conversation URL or id")
+    site = serializers.IntegerField(required=False, help_text="Jira site id when several sites share a key")
+
+
+def _refused(reason: str) -> Response:
+    return Response({"detail": reason}, status=status.HTTP_403_FORBIDDEN)
+
+
+class LinkListCreate(APIView):
+    def get_permissions(self):
+        code = "change_links" if self.request.method == "POST" else "view_links"
+        return [HasPermission(code)()]
+
+    def get(self, request):
+        issue_key = request.query_params.get("issue")
+        conversation_id = request.query_params.get("conversation")
+        if issue_key:
+            try:
+                resolved = selectors.issue_resolve(issue_key, site_id=_int(request.query_params.get("site")))
+            except selectors.IssueLookupError as exc:
+                return Response({"detail": exc.message}, status=exc.status)
+            target = resolved.target
+            decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
+            if not decision.allowed:
+                return _refused(decision.reason)
+            links = selectors.link_list_for_issue(target.site, target.issue_id)
+            return Response({"results": LinkSerializer(links, many=True).data})
+        if conversation_id:
+            links = list(
+                ConversationLink.objects.filter(conversation_id=conversation_id).select_related(
+                    "workspace", "created_by", "site"
+                )
+            )
+            visible = []
+            try:
+                for site in {link.site for link in links}:
+                    ids = [link.issue_id for link in links if link.site_id == site.pk]
+                    allowed = browsable_issue_ids(request.user, site, ids)
+                    visible += [link for link in links if link.site_id == site.pk and link.issue_id in allowed]
+            except VendorError as exc:
+                return Response({"detail": f"Jira could not confirm access: {exc}"}, status=502)
+            return Response({"results": LinkSerializer(visible, many=True).data})
+        return Response({"detail": "Ask for ?issue=KEY or ?conversation=ID."}, status=400)
+
+    def post(self, request):
+        data = LinkCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            resolved = selectors.issue_resolve(data.validated_data["issue"], site_id=data.validated_data.get("site"))
+        except selectors.IssueLookupError as exc:
+            return Response({"detail": exc.message}, status=exc.status)
+        target, project = resolved.target, resolved.project
+        decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
+        if not decision.allowed:
+            return _refused(decision.reason)
+        if not project.linking_enabled:
+            return Response({"detail": f"Linking is turned off for project {project.project_key}."}, status=409)
+        try:
+            ref = services.conversation_ref_for_workspace(data.validated_data["conversation"], project.workspace)
+        except services.LinkError as exc:
+            return Response({"conversation": [str(exc)]}, status=400)
+        with transaction.atomic():
+            link, created = services.link_create(
+                target=target,
+                workspace=project.workspace,
+                conversation_id=ref.conversation_id,
+                source="api",
+                user=request.user,
+            )
+        return Response(LinkSerializer(link).data, status=201 if created else 200)
+
+
+class LinkDetail(APIView):
+    def get_permissions(self):
+        code = "change_links" if self.request.method == "DELETE" else "view_links"
+        return [HasPermission(code)()]
+
+    def _link(self, pk: int) -> ConversationLink | None:
+        return ConversationLink.objects.select_related("site", "workspace", "created_by").filter(pk=pk).first()
+
+    def get(self, request, pk: int):
+        link = self._link(pk)
+        if link is None:
+            return Response({"detail": "No such link."}, status=404)
+        decision = issue_access(request.user, link.site, link.issue_id, link.issue_key)
+        if not decision.allowed:
+            return _refused(decision.reason)
+        return Response(LinkSerializer(link).data)
+
+    def delete(self, request, pk: int):
+        link = self._link(pk)
+        if link is None:  # unlinking twice is not an error
+            return Response(status=204)
+        decision = issue_access(request.user, link.site, link.issue_id, link.issue_key)
+        if not decision.allowed:
+            return _refused(decision.reason)
+        with transaction.atomic():
+            services.link_delete(link=link, user=request.user)
+        return Response(status=204)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,58 @@
+"""What the connector writes on the Jira issue: one remote link per conversation, the count field and the
+issue property with the linked ids. Called from tasks only (vendor calls never run in a request)."""
+
+from connector.jira_client import JiraClient
+from connector.models import JiraSite
+from linking.conversation_urls import conversation_web_url
+from linking.models import ConversationLink, SiteSearchSettings
+from linking.snapshots import ConversationBundle, customer_name, subject_text
+
+PROPERTY_KEY = "jira-intercom-connector.links"
+ICON_URL = "https://static.intercomassets.com/assets/favicon-32x32.png"
+
+
+def remote_link_title(link: ConversationLink, bundle: ConversationBundle) -> str:
+    customer, subject = customer_name(bundle), subject_text(bundle)
+    title = " — ".join(part for part in (customer, subject) if part) or f"Conversation {link.conversation_id}"
+    return f"Intercom: {title}"[:250]
+
+
+def remote_link_write(client: JiraClient, link: ConversationLink, bundle: ConversationBundle) -> None:
+    workspace = link.workspace
+    url = conversation_web_url(
+        app_id=workspace.workspace_id or "", region=workspace.region, conversation_id=link.conversation_id
+    )
+    state = bundle.state or ("deleted" if bundle.problem == "deleted" else "")
+    client.upsert_remote_link(
+        link.issue_id,
+        global_id=link.global_id,
+        url=url,
+        title=remote_link_title(link, bundle),
+        summary=f"Conversation {link.conversation_id}" + (f" · {state}" if state else ""),
+        resolved=bundle.is_closed,
+        icon_url=ICON_URL,
+    )
+
+
+def issue_search_values(site: JiraSite, issue_id: str) -> tuple[int, dict]:
+    """The count (reachable links only) and the property value, from the database as it is now."""
+    links = list(
+        ConversationLink.objects.filter(site=site, issue_id=issue_id, health=ConversationLink.Health.OK)
+        .select_related("workspace")
+        .order_by("created_at", "id")
+    )
+    value = {
+        "count": len(links),
+        "conversationIds": [link.conversation_id for link in links],
+        "conversations": [{"workspaceId": link.workspace.workspace_id, "id": link.conversation_id} for link in links],
+    }
+    return len(links), value
+
+
+def issue_search_write(client: JiraClient, site: JiraSite, issue_id: str) -> int:
+    count, value = issue_search_values(site, issue_id)
+    client.set_property(issue_id, PROPERTY_KEY, value)
+    field_id = SiteSearchSettings.objects.filter(site=site).values_list("count_field_id", flat=True).first()
+    if field_id:
+        client.set_field(issue_id, field_id, count)
+    return count

@@ -1,0 +1,133 @@
+"""Links between Jira issues and Intercom conversations, their history, and what the issue view shows."""
+
+from django.conf import settings
+from django.db import models
+
+from connector.models import IntercomWorkspace, JiraSite
+
+
+class ConversationLink(models.Model):
+    """One Intercom conversation linked to one Jira issue, keyed by the issue's stable id."""
+
+    class Source(models.TextChoices):
+        UI = "ui", "Issue page"
+        API = "api", "REST API"
+        URL = "url", "URL in the issue"
+        INBOX = "inbox", "Intercom Inbox"
+        IMPORT = "import", "Import"
+
+    class Health(models.TextChoices):
+        OK = "ok", "Reachable"
+        MISSING = "missing", "Deleted in Intercom"
+
+    site = models.ForeignKey(JiraSite, on_delete=models.CASCADE, related_name="links")
+    issue_id = models.CharField(max_length=32)
+    issue_key = models.CharField(max_length=64, db_index=True)  # current key; kept up to date on moves
+    project_key = models.CharField(max_length=32, blank=True)
+    workspace = models.ForeignKey(IntercomWorkspace, on_delete=models.CASCADE, related_name="links")
+    conversation_id = models.CharField(max_length=32)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    # For links made from a URL: "description" or "comment:<id>", so removing that URL only undoes its own link.
+    origin = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    health = models.CharField(max_length=8, choices=Health.choices, default=Health.OK)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    missing_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "issue_id", "workspace", "conversation_id"], name="uniq_conversation_link"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["site", "issue_id"], name="link_issue"),
+            models.Index(fields=["workspace", "conversation_id"], name="link_conversation"),
+            models.Index(fields=["checked_at"], name="link_checked"),
+        ]
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.issue_key} ↔ conversation {self.conversation_id}"
+
+    @property
+    def global_id(self) -> str:
+        """The Jira remote link globalId: stable, so writing it again updates instead of duplicating."""
+        return remote_link_global_id(self.workspace.workspace_id or str(self.workspace_id), self.conversation_id)
+
+
+def remote_link_global_id(workspace_code: str, conversation_id: str) -> str:
+    return f"intercom:{workspace_code}:conversation:{conversation_id}"
+
+
+class LinkChange(models.Model):
+    """Append-only history of link counts, for the "links over time" report (links themselves get deleted)."""
+
+    class Kind(models.TextChoices):
+        ADDED = "added", "Linked"
+        REMOVED = "removed", "Unlinked"
+
+    site = models.ForeignKey(JiraSite, on_delete=models.CASCADE, related_name="+")
+    issue_id = models.CharField(max_length=32)
+    conversation_id = models.CharField(max_length=32)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["site", "issue_id", "at"], name="linkchange_issue")]
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.conversation_id} on issue {self.issue_id}"
+
+
+class IssueSnapshot(models.Model):
+    """What reports filter and show about a linked issue (summary, status, project), refreshed from Jira."""
+
+    site = models.ForeignKey(JiraSite, on_delete=models.CASCADE, related_name="+")
+    issue_id = models.CharField(max_length=32)
+    issue_key = models.CharField(max_length=64)
+    project_key = models.CharField(max_length=32, blank=True)
+    summary = models.TextField(blank=True)
+    status_name = models.CharField(max_length=100, blank=True)
+    status_category = models.CharField(max_length=20, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "issue_id"], name="uniq_issue_snapshot")]
+
+    def __str__(self) -> str:
+        return self.issue_key
+
+
+class SiteSearchSettings(models.Model):
+    """Which Jira number custom field holds the link count, so JQL can search and sort by it."""
+
+    site = models.OneToOneField(JiraSite, on_delete=models.CASCADE, related_name="search_settings")
+    count_field_id = models.CharField(max_length=64, blank=True)
+    count_field_name = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return f"search settings of {self.site}"
+
+
+class VisibleFields(models.Model):
+    """Per workspace and entity, the ordered attributes the issue view shows. Display only, not access control."""
+
+    class Entity(models.TextChoices):
+        CONVERSATION = "conversation", "Conversation"
+        CONTACT = "contact", "Contact"
+        COMPANY = "company", "Company"
+
+    workspace = models.ForeignKey(IntercomWorkspace, on_delete=models.CASCADE, related_name="+")
+    entity = models.CharField(max_length=12, choices=Entity.choices)
+    fields = models.JSONField(default=list)  # attribute paths in display order, e.g. ["name", "custom_attributes.plan"]
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "entity"], name="uniq_visible_fields")]
+
+    def __str__(self) -> str:
+        return f"{self.entity} fields of {self.workspace}"

@@ -1,0 +1,182 @@
+"""Reads: resolve an issue key, list an issue's links, and the report numbers."""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.core.cache import cache
+from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
+
+from connector.errors import VendorError
+from connector.jira_client import JiraClient
+from connector.models import JiraSite, ProjectConnection
+from linking.models import ConversationLink, IssueSnapshot, LinkChange
+from linking.services import IssueTarget, issue_target_from_jira
+
+ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,30}-[1-9][0-9]{0,9}$")
+ISSUE_CACHE_SECONDS = 60
+
+
+class IssueLookupError(LookupError):
+    def __init__(self, message: str, *, status: int = 404):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+@dataclass(frozen=True)
+class ResolvedIssue:
+    target: IssueTarget
+    project: ProjectConnection
+
+
+def issue_resolve(key: str, *, site_id: int | None = None) -> ResolvedIssue:
+    """The issue behind a key (as the app user sees it) and its project's connection."""
+    key = (key or "").strip().upper()
+    if not ISSUE_KEY.match(key):
+        raise IssueLookupError(f"“{key[:40]}” is not a Jira issue key like SUP-123.", status=400)
+    project_key = key.rsplit("-", 1)[0]
+    sites = (
+        JiraSite.objects.filter(Q(projects__project_key=project_key) | Q(links__issue_key=key))
+        .distinct()
+        .order_by("pk")
+    )
+    if site_id:
+        sites = sites.filter(pk=site_id)
+    site = sites.first()
+    if site is None:
+        raise IssueLookupError(f"Project {project_key} is not connected to an Intercom workspace.")
+    issue = _jira_issue(site, key)
+    target = issue_target_from_jira(site, issue)
+    project = (
+        ProjectConnection.objects.select_related("workspace", "site")
+        .filter(site=site, project_id=target.project_id)
+        .first()
+        or ProjectConnection.objects.select_related("workspace", "site")
+        .filter(site=site, project_key=target.project_key)
+        .first()
+    )
+    if project is None:
+        raise IssueLookupError(f"Project {target.project_key} is not connected to an Intercom workspace.")
+    return ResolvedIssue(target=target, project=project)
+
+
+def _jira_issue(site: JiraSite, key: str) -> dict:
+    cache_key = f"linking:issue:{site.pk}:{key}"
+    issue = cache.get(cache_key)
+    if issue is None:
+        try:
+            issue = JiraClient.for_site(site).issue(key, fields="summary,status,project")
+        except VendorError as exc:
+            if exc.kind == "not_found":
+                raise IssueLookupError(f"Jira says {key} does not exist, or the connector cannot see it.") from None
+            raise IssueLookupError(f"Jira could not be asked about {key}: {exc}", status=502) from None
+        cache.set(cache_key, issue, ISSUE_CACHE_SECONDS)
+    return issue
+
+
+def issue_forget(site: JiraSite, key: str) -> None:
+    cache.delete(f"linking:issue:{site.pk}:{key}")
+
+
+def link_list_for_issue(site: JiraSite, issue_id: str):
+    return ConversationLink.objects.filter(site=site, issue_id=issue_id).select_related("workspace", "created_by")
+
+
+def recent_issues(limit: int = 20) -> list[dict]:
+    return list(
+        ConversationLink.objects.values("site_id", "issue_key")
+        .annotate(links=Count("id"), last=Max("created_at"))
+        .order_by("-last")[:limit]
+    )
+
+
+# --- reports ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    project: str = ""
+    status: str = ""
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass(frozen=True)
+class RankedIssue:
+    site_id: int
+    issue_id: str
+    issue_key: str
+    project_key: str
+    summary: str
+    status: str
+    links: int
+    first_linked: datetime
+    last_linked: datetime
+
+
+def report_ranked_issues(filters: ReportFilters, *, limit: int | None = None) -> list[RankedIssue]:
+    """Issues by how many conversations are linked to them (customer demand), most first.
+
+    Dates filter on when links were made: an issue counts the links made within the range.
+    """
+    links = ConversationLink.objects.all()
+    if filters.project:
+        links = links.filter(project_key=filters.project)
+    if filters.since:
+        links = links.filter(created_at__gte=timezone.make_aware(datetime.combine(filters.since, time.min)))
+    if filters.until:
+        end = timezone.make_aware(datetime.combine(filters.until + timedelta(days=1), time.min))
+        links = links.filter(created_at__lt=end)
+    rows = (
+        links.values("site_id", "issue_id")
+        .annotate(
+            links=Count("id"),
+            first=Min("created_at"),
+            last=Max("created_at"),
+            key=Max("issue_key"),
+            project=Max("project_key"),
+        )
+        .order_by("-links", "key")
+    )
+    snapshots = {
+        (s.site_id, s.issue_id): s for s in IssueSnapshot.objects.filter(issue_id__in=[r["issue_id"] for r in rows])
+    }
+    ranked = []
+    for row in rows:
+        snap = snapshots.get((row["site_id"], row["issue_id"]))
+        status = snap.status_name if snap else ""
+        if filters.status and status.lower() != filters.status.lower():
+            continue
+        ranked.append(
+            RankedIssue(
+                site_id=row["site_id"],
+                issue_id=row["issue_id"],
+                issue_key=row["key"],
+                project_key=row["project"],
+                summary=snap.summary if snap else "",
+                status=status,
+                links=row["links"],
+                first_linked=row["first"],
+                last_linked=row["last"],
+            )
+        )
+        if limit and len(ranked) >= limit:
+            break
+    return ranked
+
+
+def report_choices() -> dict[str, list[str]]:
+    return {
+        "projects": sorted(set(ConversationLink.objects.values_list("project_key", flat=True)) - {""}),
+        "statuses": sorted(set(IssueSnapshot.objects.values_list("status_name", flat=True)) - {""}),
+    }
+
+
+def link_count_history(site_id: int, issue_id: str) -> list[tuple[datetime, int]]:
+    """(when, links after that change) for every link and unlink of one issue, oldest first."""
+    count, series = 0, []
+    for change in LinkChange.objects.filter(site_id=site_id, issue_id=issue_id).order_by("at", "id"):
+        count += 1 if change.kind == LinkChange.Kind.ADDED else -1
+        series.append((change.at, max(count, 0)))
+    return series

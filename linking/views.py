@@ -1,0 +1,316 @@
+"""Pages for Jira users (issue view, link/unlink), reports, and the admin editors. Thin: services do the work."""
+
+import csv
+from datetime import date
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.access import permission_required
+from connector.errors import VendorError
+from connector.models import IntercomWorkspace, JiraSite
+from linking import cards, charts, selectors, services
+from linking.access import issue_access
+from linking.conversation_urls import conversation_web_url
+from linking.models import ConversationLink, SiteSearchSettings, VisibleFields
+from linking.snapshots import conversation_bundle
+
+
+def _resolve_or_page(request, key: str):
+    try:
+        return selectors.issue_resolve(key, site_id=_int(request.GET.get("site"))), None
+    except selectors.IssueLookupError as exc:
+        page = render(request, "linking/issue_missing.html", {"key": key, "message": exc.message}, status=exc.status)
+        return None, page
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@permission_required("view_links")
+def issue_search(request):
+    key = (request.GET.get("key") or "").strip().upper()
+    if key:
+        return redirect("issue_detail", key=key)
+    return render(request, "linking/issue_search.html", {"recent": selectors.recent_issues()})
+
+
+@permission_required("view_links")
+def issue_detail(request, key: str):
+    resolved, page = _resolve_or_page(request, key)
+    if page:
+        return page
+    target, project = resolved.target, resolved.project
+    if target.issue_key and target.issue_key != key.upper():  # the issue moved: show it under its current key
+        return redirect("issue_detail", key=target.issue_key)
+    decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
+    if not decision.allowed:
+        return render(
+            request, "linking/issue_refused.html", {"key": target.issue_key, "reason": decision.reason}, status=403
+        )
+    links = list(selectors.link_list_for_issue(target.site, target.issue_id))
+    chosen = cards.chosen_fields(project.workspace)
+    entries = []
+    for link in links:
+        bundle = conversation_bundle(link.workspace, link.conversation_id) if project.conversation_view else None
+        entries.append(
+            {
+                "link": link,
+                "bundle": bundle,
+                "problem": (bundle.problem if bundle else "") or ("deleted" if link.health == "missing" else ""),
+                "sections": cards.card_sections(bundle, chosen) if bundle and not bundle.problem else [],
+                "url": conversation_web_url(
+                    app_id=link.workspace.workspace_id,
+                    region=link.workspace.region,
+                    conversation_id=link.conversation_id,
+                ),
+            }
+        )
+    can_reply = project.customer_replies_allowed and request.user.has_perm("accounts.reply_customer")
+    return render(
+        request,
+        "linking/issue_detail.html",
+        {
+            "issue": target,
+            "project": project,
+            "entries": entries,
+            "can_change": request.user.has_perm("accounts.change_links") and project.linking_enabled,
+            "can_comment": request.user.has_perm("accounts.comment_note") or can_reply,
+            "can_reply": can_reply,
+        },
+    )
+
+
+@permission_required("change_links")
+@require_POST
+def issue_link(request, key: str):
+    resolved, page = _resolve_or_page(request, key)
+    if page:
+        return page
+    target, project = resolved.target, resolved.project
+    decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
+    if not decision.allowed:
+        return render(request, "linking/issue_refused.html", {"key": key, "reason": decision.reason}, status=403)
+    if not project.linking_enabled:
+        messages.error(request, f"Linking is turned off for project {project.project_key}.")
+        return redirect("issue_detail", key=target.issue_key)
+    try:
+        ref = services.conversation_ref_for_workspace(request.POST.get("conversation", ""), project.workspace)
+    except services.LinkError as exc:
+        messages.error(request, str(exc))
+        return redirect("issue_detail", key=target.issue_key)
+    with transaction.atomic():
+        _, created = services.link_create(
+            target=target,
+            workspace=project.workspace,
+            conversation_id=ref.conversation_id,
+            source="ui",
+            user=request.user,
+        )
+    if created:
+        messages.success(request, f"Conversation {ref.conversation_id} is now linked to {target.issue_key}.")
+    else:
+        messages.info(request, f"Conversation {ref.conversation_id} was already linked to {target.issue_key}.")
+    return redirect("issue_detail", key=target.issue_key)
+
+
+@permission_required("change_links")
+@require_POST
+def issue_unlink(request, key: str, link_id: int):
+    link = get_object_or_404(ConversationLink.objects.select_related("site", "workspace"), pk=link_id)
+    decision = issue_access(request.user, link.site, link.issue_id, link.issue_key)
+    if not decision.allowed:
+        return render(request, "linking/issue_refused.html", {"key": key, "reason": decision.reason}, status=403)
+    with transaction.atomic():
+        services.link_delete(link=link, user=request.user)
+    messages.success(request, f"Conversation {link.conversation_id} is no longer linked to {link.issue_key}.")
+    return redirect("issue_detail", key=link.issue_key)
+
+
+# --- reports ----------------------------------------------------------------------------------------------
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _filters(request) -> selectors.ReportFilters:
+    return selectors.ReportFilters(
+        project=(request.GET.get("project") or "").strip(),
+        status=(request.GET.get("status") or "").strip(),
+        since=_date(request.GET.get("since")),
+        until=_date(request.GET.get("until")),
+    )
+
+
+@permission_required("export_data")
+def reports(request):
+    filters = _filters(request)
+    ranked = selectors.report_ranked_issues(filters, limit=200)
+    chart = charts.bar_chart([(r.issue_key, r.links) for r in ranked[:10]], title="Linked conversations per issue")
+    return render(
+        request,
+        "linking/reports.html",
+        {
+            "filters": filters,
+            "ranked": ranked,
+            "chart": chart,
+            "choices": selectors.report_choices(),
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@permission_required("export_data")
+def report_csv(request):
+    ranked = selectors.report_ranked_issues(_filters(request))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="linked-conversations.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["issue", "project", "summary", "status", "linked conversations", "first linked", "last linked"])
+    for row in ranked:
+        writer.writerow(
+            [
+                _cell(row.issue_key),
+                row.project_key,
+                _cell(row.summary),
+                _cell(row.status),
+                row.links,
+                row.first_linked.isoformat(),
+                row.last_linked.isoformat(),
+            ]
+        )
+    return response
+
+
+def _cell(value: str) -> str:
+    """Defuse spreadsheet formulas in text that came from Jira."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@permission_required("export_data")
+def report_issue_history(request, key: str):
+    link = ConversationLink.objects.filter(issue_key=key.upper()).first()
+    from linking.models import IssueSnapshot
+
+    where = link or IssueSnapshot.objects.filter(issue_key=key.upper()).first()
+    if where is None:
+        raise Http404("No links were ever made to that issue.")
+    series = selectors.link_count_history(where.site_id, where.issue_id)
+    chart = charts.step_chart(series, title=f"Linked conversations of {key.upper()} over time")
+    return render(request, "linking/report_issue.html", {"key": key.upper(), "series": series, "chart": chart})
+
+
+# --- admin editors ----------------------------------------------------------------------------------------
+
+
+@permission_required("manage_connections")
+def linking_settings(request):
+    return render(
+        request,
+        "linking/settings.html",
+        {"workspaces": IntercomWorkspace.objects.order_by("name"), "sites": JiraSite.objects.order_by("name")},
+    )
+
+
+@permission_required("manage_connections")
+@require_http_methods(["GET", "POST"])
+def visible_fields(request, workspace_id: int):
+    from connector.intercom_client import client_for
+
+    workspace = get_object_or_404(IntercomWorkspace, pk=workspace_id)
+    error = ""
+    available: dict[str, list[tuple[str, str]]] = {}
+    for entity in VisibleFields.Entity.values:
+        try:
+            attributes = client_for(workspace).data_attributes(entity)
+        except VendorError as exc:
+            attributes = []
+            error = f"Intercom did not list this workspace's attributes ({exc}); only standard ones are shown."
+        available[entity] = cards.available_attributes(entity, attributes)
+    chosen = cards.chosen_fields(workspace)
+    if request.method == "POST":
+        for entity in VisibleFields.Entity.values:
+            known = {path for path, _ in available[entity]} | set(chosen[entity])
+            picked = []
+            for position, path in enumerate(request.POST.getlist(f"{entity}-field")):
+                if path in known and path not in [p for _, p in picked]:
+                    order = _int(request.POST.get(f"{entity}-order-{path}"))
+                    picked.append((order if order is not None else 1000 + position, path))
+            picked.sort(key=lambda pair: pair[0])
+            VisibleFields.objects.update_or_create(
+                workspace=workspace, entity=entity, defaults={"fields": [path for _, path in picked]}
+            )
+        messages.success(request, f"Saved the fields shown for {workspace.name}.")
+        return redirect("visible_fields", workspace_id=workspace.pk)
+    entities = []
+    for entity, label in VisibleFields.Entity.choices:
+        order = {path: index + 1 for index, path in enumerate(chosen[entity])}
+        rows = sorted(
+            (
+                {"path": path, "label": name, "chosen": path in order, "order": order.get(path, "")}
+                for path, name in available[entity]
+            ),
+            key=lambda row: (not row["chosen"], row["order"] or 0),
+        )
+        entities.append({"entity": entity, "label": label, "rows": rows})
+    context = {"workspace": workspace, "entities": entities, "error": error}
+    return render(request, "linking/visible_fields.html", context)
+
+
+@permission_required("manage_connections")
+@require_http_methods(["GET", "POST"])
+def search_settings(request, site_id: int):
+    from connector.jira_client import JiraClient
+
+    site = get_object_or_404(JiraSite, pk=site_id)
+    current = SiteSearchSettings.objects.filter(site=site).first()
+    error, number_fields = "", []
+    try:
+        number_fields = [
+            f
+            for f in JiraClient.for_site(site).fields()
+            if f.get("custom") and (f.get("schema") or {}).get("type") == "number"
+        ]
+    except VendorError as exc:
+        error = f"Jira did not list its fields ({exc})."
+    if request.method == "POST":
+        field_id = request.POST.get("count_field_id", "")
+        names = {f["id"]: f.get("name", "") for f in number_fields}
+        if field_id and field_id not in names:
+            messages.error(request, "Pick one of the site's number custom fields.")
+        else:
+            SiteSearchSettings.objects.update_or_create(
+                site=site, defaults={"count_field_id": field_id, "count_field_name": names.get(field_id, "")}
+            )
+            from linking.tasks import links_reconcile
+
+            transaction.on_commit(links_reconcile.delay)
+            messages.success(request, "Saved. Every linked issue's count is being written now.")
+        return redirect("search_settings", site_id=site.pk)
+    return render(
+        request,
+        "linking/search_settings.html",
+        {
+            "site": site,
+            "current": current,
+            "fields": number_fields,
+            "error": error,
+            "jql_example": _jql_example(current),
+        },
+    )
+
+
+def _jql_example(current: SiteSearchSettings | None) -> str:
+    name = current.count_field_name if current and current.count_field_id else "Intercom conversations"
+    return f'"{name}" > 0 ORDER BY "{name}" DESC'
