@@ -257,6 +257,11 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sweep-webhook-events": {"task": "connector.tasks.webhook_event_sweep", "schedule": 30.0},
+    # Rewrite every linked issue's count field and property, repairing what a lost task left behind.
+    "reconcile-link-counts": {"task": "linking.tasks.links_reconcile", "schedule": 6 * 3600.0},
+    # Slow sweep: a batch of the links checked longest ago, to catch conversations deleted without a webhook.
+    "sweep-link-health": {"task": "linking.tasks.link_health_sweep", "schedule": 900.0},
+    "check-connections": {"task": "connector.connection_tasks.connections_health_check", "schedule": 900.0},
     "sweep-deliveries": {
         "task": "notifications.tasks.delivery_sweep",
         "schedule": envfloat("DELIVERY_SWEEP_SECONDS", 5.0),
