@@ -1,1 +1,32 @@
-"""Celery tasks for connection health (periodic re-verification)."""
+"""Celery tasks for connection health (periodic re-verification).
+
+The periodic task only fans out ids; each check re-reads its row, so a deleted or revoked connection is
+skipped quietly and two overlapping runs do no harm.
+"""
+
+import logging
+
+from celery import shared_task
+
+from connector.connections.health import connection_check, connections_to_check
+from connector.models import IntercomWorkspace, JiraSite
+
+logger = logging.getLogger(__name__)
+MODELS = {"jira": JiraSite, "intercom": IntercomWorkspace}
+
+
+@shared_task(name="connector.connection_tasks.connections_health_check")
+def connections_health_check() -> int:
+    connections = connections_to_check()
+    for connection in connections:
+        kind = "jira" if isinstance(connection, JiraSite) else "intercom"
+        connection_health_check.delay(kind, connection.pk)
+    return len(connections)
+
+
+@shared_task(name="connector.connection_tasks.connection_health_check")
+def connection_health_check(kind: str, pk: int) -> bool | None:
+    connection = MODELS[kind].objects.filter(pk=pk).first()
+    if connection is None:
+        return None
+    return connection_check(connection)

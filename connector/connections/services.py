@@ -1,0 +1,424 @@
+"""Writes for connections: connect (verify as the app user, then save), revoke, note author, projects, webhooks.
+
+Secrets arrive as plain arguments and leave only into encrypted fields; a blank secret on an edit means
+"keep the stored one", so forms never need to render a secret back.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from connector.connections.health import mark_ok, plain_error
+from connector.connections.url_safety import UnsafeURL, validate_connection_url
+from connector.errors import VendorError
+from connector.intercom_client import REGION_HOSTS, IntercomClient, api_base_url
+from connector.jira_client import JiraClient
+from connector.models import Health, IntercomWorkspace, JiraSite, ProjectConnection, new_webhook_secret
+
+logger = logging.getLogger(__name__)
+
+JIRA_WEBHOOK_EVENTS = [
+    "jira:issue_created",
+    "jira:issue_updated",
+    "jira:issue_deleted",
+    "comment_created",
+    "comment_updated",
+    "comment_deleted",
+]
+PROJECT_TOGGLES = (
+    "linking_enabled",
+    "auto_link_urls",
+    "comment_from_jira",
+    "customer_replies_allowed",
+    "conversation_view",
+)
+
+
+class ConnectionFailed(Exception):
+    """The connection cannot be saved; `message` says why in plain words (never contains a secret)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# --- clients ------------------------------------------------------------------------------------------------
+
+
+def jira_client(site: JiraSite) -> JiraClient:
+    return JiraClient.for_site(site)
+
+
+def intercom_client(workspace: IntercomWorkspace) -> IntercomClient:
+    """A short-lived client for admin pages and checks (delivery code uses the pooled `client_for`)."""
+    base = api_base_url(workspace.region, workspace.api_base_url)
+    return IntercomClient(token=workspace.access_token, base_url=base, timeout=settings.VENDOR_TIMEOUT_SECONDS)
+
+
+# --- Jira sites -----------------------------------------------------------------------------------------------
+
+
+def _avatar(user: dict) -> str:
+    urls = user.get("avatarUrls") or {}
+    return urls.get("48x48") or (next(iter(urls.values()), "") if urls else "")
+
+
+def _jira_failure(error: VendorError, base_url: str, deployment: str) -> ConnectionFailed:
+    if error.status == 401:
+        if deployment == JiraSite.Deployment.CLOUD:
+            hint = "Check the account email and the API token (id.atlassian.com → Security → API tokens)."
+        else:
+            hint = "Check the personal access token (Profile → Personal Access Tokens) and that it has not expired."
+        return ConnectionFailed(f"Jira refused these credentials (401). {hint}", field="api_token")
+    if error.status == 403:
+        return ConnectionFailed(f"Jira refused access for this user (403): {error.message}", field="api_token")
+    if error.kind in ("transient", "ambiguous"):
+        return ConnectionFailed(
+            f"Jira at {base_url} could not be reached: {error.message}. Check the URL and that the site is up.",
+            field="base_url",
+        )
+    if error.status == 404:
+        return ConnectionFailed(
+            f"{base_url} does not answer like a Jira site (404 on the REST API). Check the base URL.",
+            field="base_url",
+        )
+    return ConnectionFailed(f"Jira refused the request: {error}", field="base_url")
+
+
+def jira_site_verify(*, base_url: str, deployment: str, account_email: str, api_token: str) -> dict:
+    """Call Jira as the app user; its /myself, or ConnectionFailed."""
+    try:
+        base_url = validate_connection_url(base_url)
+    except UnsafeURL as exc:
+        raise ConnectionFailed(exc.message, field="base_url") from None
+    client = JiraClient(
+        base_url=base_url,
+        deployment=deployment,
+        email=account_email,
+        token=api_token,
+        timeout=settings.VENDOR_TIMEOUT_SECONDS,
+    )
+    try:
+        return client.myself()
+    except VendorError as error:
+        raise _jira_failure(error, base_url, deployment) from None
+
+
+@transaction.atomic
+def jira_site_save(
+    *,
+    site: JiraSite | None = None,
+    name: str,
+    base_url: str,
+    deployment: str,
+    account_email: str = "",
+    api_token: str = "",
+) -> JiraSite:
+    """Create or update a site after Jira accepted the credentials. A blank token keeps the stored one."""
+    base_url = _validated(base_url)
+    token = api_token or (site.api_token if site else "")
+    if not token:
+        raise ConnectionFailed(
+            "Enter the API token of the app user."
+            if deployment == JiraSite.Deployment.CLOUD
+            else "Enter the personal access token of the app user.",
+            field="api_token",
+        )
+    if deployment == JiraSite.Deployment.CLOUD and not account_email:
+        raise ConnectionFailed(
+            "Jira Cloud needs the app user's account email with the API token.", field="account_email"
+        )
+    clash = JiraSite.objects.filter(base_url=base_url).exclude(pk=site.pk if site else None).first()
+    if clash:
+        raise ConnectionFailed(f"This Jira site is already connected as “{clash.name}”.", field="base_url")
+    user = jira_site_verify(base_url=base_url, deployment=deployment, account_email=account_email, api_token=token)
+    site = site or JiraSite()
+    site.name = name or base_url.split("//", 1)[-1]
+    site.base_url = base_url
+    site.deployment = deployment
+    site.account_email = account_email if deployment == JiraSite.Deployment.CLOUD else ""
+    site.api_token = token
+    site.app_account_id = str(user.get("accountId") or "")
+    site.app_display_name = str(user.get("displayName") or "")
+    site.app_avatar_url = _avatar(user)[:500]
+    site.app_account_type = str(user.get("accountType") or "")
+    site.app_email = str(user.get("emailAddress") or account_email or "")
+    try:
+        site.save()
+    except IntegrityError:
+        raise ConnectionFailed("This Jira site is already connected.", field="base_url") from None
+    mark_ok(site)
+    logger.info("connection.jira_connected", extra={"site": site.pk, "app_user": site.app_account_id})
+    return site
+
+
+def _validated(url: str) -> str:
+    try:
+        return validate_connection_url(url)
+    except UnsafeURL as exc:
+        raise ConnectionFailed(exc.message, field="base_url") from None
+
+
+def jira_site_revoke(*, site: JiraSite, actor=None) -> None:
+    """Delete the app user's credentials; links, rules and project connections stay for a reconnect."""
+    JiraSite.objects.filter(pk=site.pk).update(
+        api_token="",
+        health=Health.REVOKED,
+        health_error="The credentials were deleted"
+        + (f" by {actor.get_username()}" if actor else "")
+        + ". Enter new credentials to reconnect; links and rules are kept.",
+        health_checked_at=timezone.now(),
+    )
+    site.refresh_from_db()
+    logger.info("connection.revoked", extra={"site": site.pk})
+
+
+def jira_site_rotate_webhook_secret(*, site: JiraSite) -> str:
+    site.webhook_secret = new_webhook_secret()
+    site.save(update_fields=["webhook_secret", "updated_at"])
+    return site.webhook_secret
+
+
+def jira_webhook_url(site: JiraSite, *, base: str) -> str:
+    return f"{base.rstrip('/')}/webhooks/jira/{site.public_id}"
+
+
+def jira_webhook_register(*, site: JiraSite, public_base: str) -> dict:
+    """Register the admin webhook through Jira's REST API (the app user needs Administer Jira)."""
+    keys = list(site.projects.order_by("project_key").values_list("project_key", flat=True))
+    jql = f"project in ({', '.join(keys)})" if keys else ""
+    try:
+        hook = jira_client(site).register_webhook(
+            url=jira_webhook_url(site, base=public_base),
+            events=JIRA_WEBHOOK_EVENTS,
+            secret=site.webhook_secret,
+            jql=jql,
+        )
+    except VendorError as error:
+        if error.status in (401, 403):
+            raise ConnectionFailed(
+                "Jira did not let the app user register webhooks (it needs the global permission Administer "
+                "Jira). Register it by hand in Jira → System → WebHooks with the values shown, or run "
+                "`manage.py register_jira_webhook` with an administrator's token."
+            ) from None
+        raise ConnectionFailed(f"Jira did not register the webhook: {error}") from None
+    JiraSite.objects.filter(pk=site.pk).update(webhook_registered_at=timezone.now())
+    return hook
+
+
+# --- Intercom workspaces --------------------------------------------------------------------------------------
+
+
+def _intercom_failure(error: VendorError, region: str) -> ConnectionFailed:
+    host = REGION_HOSTS.get(region, "")
+    if error.status == 401:
+        return ConnectionFailed(
+            f"Intercom refused the access token at {host} (401). Check the token (Developer Hub → your app → "
+            "Authentication); if the workspace is hosted in another region (Europe, Australia), pick that region.",
+            field="access_token",
+        )
+    if error.status == 403:
+        return ConnectionFailed(f"Intercom refused access for this token (403): {error.message}", field="access_token")
+    if error.kind in ("transient", "ambiguous"):
+        return ConnectionFailed(f"Intercom could not be reached: {error.message}.", field="region")
+    return ConnectionFailed(f"Intercom refused the request: {error}", field="access_token")
+
+
+def intercom_workspace_verify(*, region: str, api_base_url_override: str, access_token: str) -> tuple[dict, list]:
+    """Call Intercom with the token: (/me with its app, the workspace's admins), or ConnectionFailed."""
+    if api_base_url_override:
+        try:
+            api_base_url_override = validate_connection_url(api_base_url_override)
+        except UnsafeURL as exc:
+            raise ConnectionFailed(exc.message, field="api_base_url") from None
+    client = IntercomClient(
+        token=access_token,
+        base_url=api_base_url(region, api_base_url_override),
+        timeout=settings.VENDOR_TIMEOUT_SECONDS,
+    )
+    try:
+        return client.me(), client.admins()
+    except VendorError as error:
+        raise _intercom_failure(error, region) from None
+    finally:
+        client.shutdown()
+
+
+@transaction.atomic
+def intercom_workspace_save(
+    *,
+    workspace: IntercomWorkspace | None = None,
+    name: str = "",
+    region: str,
+    access_token: str = "",
+    client_secret: str = "",
+    api_base_url_override: str = "",
+) -> IntercomWorkspace:
+    """Create or update after Intercom accepted the token. Blank secrets keep the stored ones."""
+    token = access_token or (workspace.access_token if workspace else "")
+    secret = client_secret or (workspace.client_secret if workspace else "")
+    if not token:
+        raise ConnectionFailed("Enter the access token of your Intercom app.", field="access_token")
+    if not secret:
+        raise ConnectionFailed(
+            "Enter the client secret of your Intercom app; it verifies webhooks and Inbox app requests.",
+            field="client_secret",
+        )
+    me, admins = intercom_workspace_verify(
+        region=region, api_base_url_override=api_base_url_override, access_token=token
+    )
+    app = me.get("app") or {}
+    workspace_id = str(app.get("id_code") or "")
+    clash = (
+        IntercomWorkspace.objects.filter(workspace_id=workspace_id)
+        .exclude(pk=workspace.pk if workspace else None)
+        .first()
+        if workspace_id
+        else None
+    )
+    if clash:
+        raise ConnectionFailed(f"This Intercom workspace is already connected as “{clash.name}”.", field="access_token")
+    if workspace and workspace.workspace_id and workspace_id and workspace.workspace_id != workspace_id:
+        raise ConnectionFailed(
+            "This token belongs to a different Intercom workspace; links are tied to the workspace, so connect "
+            "it as a new workspace instead.",
+            field="access_token",
+        )
+    workspace = workspace or IntercomWorkspace()
+    workspace.name = name or str(app.get("name") or "Intercom")
+    workspace.region = region
+    workspace.api_base_url = api_base_url_override
+    workspace.workspace_id = workspace_id
+    workspace.access_token = token
+    workspace.client_secret = secret
+    admin_ids = {str(a.get("id")): a for a in admins}
+    if workspace.app_admin_id not in admin_ids:  # first connect, or the old author is gone: the token's admin
+        workspace.app_admin_id = str(me.get("id") or "")
+        workspace.app_admin_name = str(me.get("name") or "")
+    workspace.save()
+    mark_ok(workspace)
+    logger.info("connection.intercom_connected", extra={"workspace": workspace.pk})
+    return workspace
+
+
+def intercom_workspace_set_author(*, workspace: IntercomWorkspace, admin_id: str) -> IntercomWorkspace:
+    """Pick the teammate that notes are written as; it must be an admin of the workspace."""
+    client = intercom_client(workspace)
+    try:
+        admins = client.admins()
+    except VendorError as error:
+        raise ConnectionFailed(plain_error(workspace, error)) from None
+    finally:
+        client.shutdown()
+    admin = next((a for a in admins if str(a.get("id")) == str(admin_id)), None)
+    if admin is None:
+        raise ConnectionFailed("That teammate is not an admin of this Intercom workspace.", field="admin_id")
+    workspace.app_admin_id = str(admin["id"])
+    workspace.app_admin_name = str(admin.get("name") or "")
+    workspace.save(update_fields=["app_admin_id", "app_admin_name", "updated_at"])
+    return workspace
+
+
+def intercom_workspace_revoke(*, workspace: IntercomWorkspace, actor=None) -> None:
+    """Delete the access token; links, rules and project connections stay for a reconnect."""
+    IntercomWorkspace.objects.filter(pk=workspace.pk).update(
+        access_token="",
+        health=Health.REVOKED,
+        health_error="The access token was deleted"
+        + (f" by {actor.get_username()}" if actor else "")
+        + ". Enter a new token to reconnect; links and rules are kept.",
+        health_checked_at=timezone.now(),
+    )
+    workspace.refresh_from_db()
+
+
+def intercom_admins(workspace: IntercomWorkspace) -> list[dict]:
+    client = intercom_client(workspace)
+    try:
+        return client.admins()
+    except VendorError as error:
+        raise ConnectionFailed(plain_error(workspace, error)) from None
+    finally:
+        client.shutdown()
+
+
+# --- project connections --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JiraProject:
+    id: str
+    key: str
+    name: str
+    team_managed: bool
+
+
+def jira_projects(site: JiraSite) -> list[JiraProject]:
+    """Projects the app user can browse, for the picker."""
+    try:
+        found = jira_client(site).projects()
+    except VendorError as error:
+        raise ConnectionFailed(plain_error(site, error)) from None
+    return sorted(
+        (
+            JiraProject(
+                id=str(p.get("id")),
+                key=str(p.get("key")),
+                name=str(p.get("name") or ""),
+                team_managed=bool(p.get("simplified")) or p.get("style") == "next-gen",
+            )
+            for p in found
+        ),
+        key=lambda p: p.key,
+    )
+
+
+@transaction.atomic
+def project_connection_save(
+    *,
+    connection: ProjectConnection | None = None,
+    site: JiraSite,
+    project_id: str,
+    workspace: IntercomWorkspace,
+    project_key: str = "",
+    project_name: str = "",
+    **toggles: bool,
+) -> ProjectConnection:
+    """Connect a project the app user can browse (checked live unless key and name are given, as on import)."""
+    unknown = set(toggles) - set(PROJECT_TOGGLES)
+    if unknown:
+        raise ValueError(f"unknown toggles {sorted(unknown)}")
+    if connection is None or connection.project_id != project_id:
+        if not project_key:
+            project = next((p for p in jira_projects(site) if p.id == str(project_id)), None)
+            if project is None:
+                raise ConnectionFailed(
+                    "The app user cannot browse this project. Give it Browse projects in the project's "
+                    "permission scheme, then try again.",
+                    field="project_id",
+                )
+            project_key, project_name = project.key, project.name
+        clash = ProjectConnection.objects.filter(site=site, project_id=project_id)
+        if connection is not None:
+            clash = clash.exclude(pk=connection.pk)
+        if clash.exists():
+            raise ConnectionFailed(f"{project_key} is already connected.", field="project_id")
+    connection = connection or ProjectConnection(site=site)
+    connection.site = site
+    connection.project_id = str(project_id)
+    if project_key:
+        connection.project_key = project_key
+        connection.project_name = project_name
+    connection.workspace = workspace
+    for name, value in toggles.items():
+        setattr(connection, name, bool(value))
+    connection.save()
+    return connection
+
+
+def project_connection_delete(*, connection: ProjectConnection) -> None:
+    connection.delete()
