@@ -196,20 +196,16 @@ _clients: dict[tuple, IntercomClient] = {}
 _clients_lock = threading.Lock()
 
 
-def client_for(workspace, *, on_headers: HeadersCallback | None = None, timeout: float | None = None) -> IntercomClient:
-    """A pooled client per workspace and token, shared by the threads of a worker process."""
+def client_for(workspace, *, timeout: float | None = None) -> IntercomClient:
+    """A pooled client per workspace, token and timeout, shared by the threads of a worker process."""
     from django.conf import settings
 
     base_url = api_base_url(workspace.region, workspace.api_base_url)
-    key = (workspace.pk, workspace.access_token, base_url, on_headers)
+    timeout = timeout or settings.VENDOR_TIMEOUT_SECONDS
+    key = (workspace.pk, workspace.access_token, base_url, timeout)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = IntercomClient(
-                token=workspace.access_token,
-                base_url=base_url,
-                on_headers=on_headers,
-                timeout=timeout or settings.VENDOR_TIMEOUT_SECONDS,
-            )
+            client = IntercomClient(token=workspace.access_token, base_url=base_url, timeout=timeout)
             _clients[key] = client
     return client

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from connector.errors import VendorError
@@ -253,7 +253,8 @@ def pump(workspace_id: int, *, concurrency: int | None = None, max_seconds: floa
 def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_seconds: float) -> dict:
     rl = limiter()
     key = str(workspace.pk)
-    client = client_for(workspace, on_headers=lambda headers: rl.observe(key, headers))
+    client = client_for(workspace)
+    client.on_headers = lambda headers: rl.observe(key, headers)  # one pump per workspace holds the client
     admin_id = workspace.app_admin_id
     counts: dict[str, int] = {}
     stop = threading.Event()
@@ -311,7 +312,6 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
         for f in in_flight:
             f.exception()  # wait
             record(f)
-    close_old_connections()
     return counts
 
 

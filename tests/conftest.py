@@ -114,3 +114,29 @@ def wait_for(predicate, *, timeout: float = 20, interval: float = 0.05, message:
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+@pytest.fixture
+def intercom_sim():
+    from sandbox.intercom import IntercomSimulator
+
+    with IntercomSimulator() as sim:
+        yield sim
+
+
+@pytest.fixture
+def jira_sim():
+    from sandbox.jira import JiraSimulator
+
+    with JiraSimulator(deployment="cloud") as sim:
+        yield sim
+
+
+def workspace_for(sim, **fields):
+    """An IntercomWorkspace row that talks to the given Intercom simulator as its app admin."""
+    from tests.factories import IntercomWorkspaceFactory
+
+    return IntercomWorkspaceFactory(
+        api_base_url=sim.url, access_token=sim.default_token, app_admin_id=str(sim.app_admin["id"]),
+        workspace_id=sim.app["id_code"], **fields,
+    )

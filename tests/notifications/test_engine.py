@@ -1,0 +1,190 @@
+"""The delivery engine against the Intercom simulator: every note exactly once, whatever Intercom does."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from connector.intercom_client import IntercomClient
+from notifications import engine
+from notifications.models import Delivery
+from tests.conftest import workspace_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def workspace(intercom_sim, redis_client):
+    ws = workspace_for(intercom_sim)
+    redis_client.delete(*redis_client.keys(f"*{{{ws.pk}}}*") or ["none"], *redis_client.keys(f"*pump:{ws.pk}") or [])
+    return ws
+
+
+def deliveries(workspace, conversations, *, action="note", idempotency_key=None, **fields):
+    now = timezone.now()
+    return Delivery.objects.bulk_create(
+        Delivery(idempotency_key=idempotency_key or f"test:{cid}:{action}:{n}", workspace=workspace, conversation_id=cid, action=action,
+                 body=f"<p>SUP-1 moved to <b>Done</b> ({n})</p>", next_attempt_at=now, **fields)
+        for n, cid in enumerate(conversations)
+    )
+
+
+def notes_per_conversation(sim):
+    return sim.counts_by_conversation("note")
+
+
+def test_the_pump_sends_every_due_note_once(intercom_sim, workspace):
+    conversations = intercom_sim.add_conversations(20)
+    deliveries(workspace, conversations)
+    counts = engine.pump(workspace.pk)
+    assert counts == {"sent": 20}
+    assert notes_per_conversation(intercom_sim) == dict.fromkeys(conversations, 1)
+    sent = Delivery.objects.filter(status="sent")
+    assert sent.count() == 20 and all(d.part_id for d in sent)
+    assert intercom_sim.violations == []
+
+
+def test_notes_are_written_as_the_app_admin(intercom_sim, workspace):
+    (conversation,) = intercom_sim.add_conversations(1)
+    deliveries(workspace, [conversation])
+    engine.pump(workspace.pk)
+    (entry,) = intercom_sim.writes_for(conversation, "note")
+    assert entry.admin_id == workspace.app_admin_id
+
+
+def test_server_errors_are_retried_later_and_delivered_once(intercom_sim, workspace):
+    conversations = intercom_sim.add_conversations(5)
+    deliveries(workspace, conversations)
+    intercom_sim.faults.fail_next, intercom_sim.faults.fail_status = 3, 500
+    engine.pump(workspace.pk)
+    retrying = Delivery.objects.filter(status="pending")
+    assert retrying.count() == 3 and all("500" in d.last_error for d in retrying)
+    retrying.update(next_attempt_at=timezone.now())  # as the sweeper would find them once due
+    engine.pump(workspace.pk)
+    assert Delivery.objects.filter(status="sent").count() == 5
+    assert notes_per_conversation(intercom_sim) == dict.fromkeys(conversations, 1)
+
+
+@override_settings(DELIVERY_MAX_ATTEMPTS=2)
+def test_a_delivery_that_keeps_failing_ends_as_failed_with_the_error(intercom_sim, workspace):
+    (conversation,) = intercom_sim.add_conversations(1)
+    deliveries(workspace, [conversation])
+    intercom_sim.faults.error_rate, intercom_sim.faults.error_status = 1.0, 503
+    for _ in range(2):
+        engine.pump(workspace.pk)
+        Delivery.objects.filter(status="pending").update(next_attempt_at=timezone.now())
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("failed", 2)
+    assert "503" in delivery.last_error
+
+
+def test_a_deleted_conversation_fails_permanently_with_a_plain_reason(intercom_sim, workspace):
+    deliveries(workspace, ["999999"])
+    engine.pump(workspace.pk)
+    delivery = Delivery.objects.get()
+    assert delivery.status == "failed"
+    assert delivery.last_error == "The conversation no longer exists in Intercom."
+
+
+def test_a_revoked_token_holds_deliveries_until_reconnect(intercom_sim, workspace):
+    from connector.connections.health import mark_ok
+
+    conversations = intercom_sim.add_conversations(4)
+    deliveries(workspace, conversations)
+    intercom_sim.revoke_token()
+    engine.pump(workspace.pk)
+    workspace.refresh_from_db()
+    assert workspace.health == "broken"
+    assert Delivery.objects.filter(status="held").count() >= 1
+    assert engine.pump(workspace.pk) == {"skipped": "workspace missing, broken or without note author"}
+    intercom_sim.restore_token()
+    mark_ok(workspace)  # what reconnecting does: held deliveries are released
+    assert Delivery.objects.filter(status="held").count() == 0
+    engine.pump(workspace.pk)
+    assert notes_per_conversation(intercom_sim) == dict.fromkeys(conversations, 1)
+
+
+@override_settings(VENDOR_TIMEOUT_SECONDS=0.5)
+def test_a_timeout_after_intercom_wrote_the_note_does_not_send_it_twice(intercom_sim, workspace):
+    (conversation,) = intercom_sim.add_conversations(1)
+    deliveries(workspace, [conversation])
+    intercom_sim.faults.hang_after_next, intercom_sim.faults.hang_seconds = 1, 2
+    engine.pump(workspace.pk)
+    delivery = Delivery.objects.get()
+    assert delivery.status == "pending" and delivery.verify
+    Delivery.objects.update(next_attempt_at=timezone.now())
+    engine.pump(workspace.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == "sent"
+    assert notes_per_conversation(intercom_sim) == {conversation: 1}
+
+
+@override_settings(VENDOR_TIMEOUT_SECONDS=0.5)
+def test_a_timeout_before_intercom_wrote_the_note_sends_it_after_checking(intercom_sim, workspace):
+    (conversation,) = intercom_sim.add_conversations(1)
+    deliveries(workspace, [conversation])
+    intercom_sim.faults.hang_before_next, intercom_sim.faults.hang_seconds = 1, 2
+    engine.pump(workspace.pk)
+    Delivery.objects.update(next_attempt_at=timezone.now())
+    engine.pump(workspace.pk)
+    assert Delivery.objects.get().status == "sent"
+    assert notes_per_conversation(intercom_sim) == {conversation: 1}
+
+
+@override_settings(DELIVERY_STALE_SENDING_SECONDS=1)
+def test_a_delivery_left_sending_by_a_killed_worker_is_checked_before_resending(intercom_sim, workspace):
+    done, not_done = intercom_sim.add_conversations(2)
+    rows = deliveries(workspace, [done, not_done], status="sending", claimed_at=timezone.now() - timedelta(seconds=5))
+    # The killed worker got the first note out before it died.
+    IntercomClient(token=intercom_sim.default_token, base_url=intercom_sim.url).reply(
+        done, admin_id=workspace.app_admin_id, body=rows[0].body)
+    assert engine.release_stale_sending() == 2
+    engine.pump(workspace.pk)
+    assert Delivery.objects.filter(status="sent").count() == 2
+    assert notes_per_conversation(intercom_sim) == {done: 1, not_done: 1}
+
+
+def test_a_429_makes_every_sender_wait_for_the_reset(intercom_sim, workspace):
+    conversations = intercom_sim.add_conversations(6)
+    deliveries(workspace, conversations)
+    intercom_sim.throttle_for(1.5)
+    started = time.monotonic()
+    engine.pump(workspace.pk)
+    Delivery.objects.filter(status="pending").update(next_attempt_at=timezone.now())
+    engine.pump(workspace.pk)
+    assert Delivery.objects.filter(status="sent").count() == 6
+    assert notes_per_conversation(intercom_sim) == dict.fromkeys(conversations, 1)
+    assert time.monotonic() - started >= 1.0
+
+
+def test_only_one_pump_runs_per_workspace(intercom_sim, workspace):
+    from notifications.coordination import Lease
+
+    lease = Lease(f"pump:{workspace.pk}", 5)
+    assert lease.acquire()
+    try:
+        assert engine.pump(workspace.pk) == {"skipped": "another pump is running"}
+    finally:
+        lease.release()
+
+
+def test_reopen_only_touches_closed_conversations(intercom_sim, workspace):
+    closed = intercom_sim.add_conversation(state="closed")["id"]
+    open_ = intercom_sim.add_conversation(state="open")["id"]
+    deliveries(workspace, [closed, open_], action="reopen")
+    engine.pump(workspace.pk)
+    assert [e.kind for e in intercom_sim.writes_for(closed)] == ["open"]
+    assert intercom_sim.writes_for(open_) == []
+
+
+def test_coalesced_notes_go_out_as_one(intercom_sim, workspace):
+    (conversation,) = intercom_sim.add_conversations(1)
+    for n in range(3):
+        deliveries(workspace, [conversation], coalesce_key=f"r1:i1:note:{conversation}",
+                   idempotency_key=f"c{n}", issue_key="SUP-1")
+    engine.pump(workspace.pk)
+    (entry,) = intercom_sim.writes_for(conversation, "note")
+    assert "3 updates on SUP-1" in entry.body
+    assert Delivery.objects.filter(status="skipped").count() == 2
