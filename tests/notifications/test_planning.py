@@ -30,6 +30,7 @@ def link_many(project, issue_id, count):
 @pytest.fixture
 def project():
     project = ProjectConnectionFactory()
+    NotificationRule.objects.all().delete()  # the installation's default rules; each test sets its own
     NotificationRule.objects.create(name="Any transition", trigger="issue_transitioned", actions=[{"type": "note"}])
     return project
 
@@ -100,3 +101,9 @@ def test_a_broken_template_is_recorded_on_the_delivery_not_lost(project):
     delivery = Delivery.objects.get()
     assert delivery.status == "failed"
     assert "template" in delivery.last_error
+
+
+def test_a_new_installation_notes_transitions_and_public_comments_and_nothing_else():
+    defaults = NotificationRule.objects.filter(project=None).order_by("position")
+    assert [(r.trigger, r.action_types, r.comment_visibility) for r in defaults] == [
+        ("issue_transitioned", ["note"], []), ("comment_created", ["note"], ["public"])]
