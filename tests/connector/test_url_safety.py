@@ -1,0 +1,56 @@
+"""The SSRF guard on connection URLs: https on public addresses only, unless private URLs are allowed."""
+
+import pytest
+
+from connector.connections.url_safety import UnsafeURL, validate_connection_url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1",
+        "https://127.0.0.1:8443/jira",
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.1.2.3",
+        "https://192.168.0.10",
+        "https://172.16.5.4",
+        "https://[::1]:8080",
+        "https://[fe80::1]",
+        "https://0.0.0.0",
+        "https://localhost",  # a DNS name that resolves to loopback
+    ],
+)
+def test_it_refuses_private_loopback_and_link_local_hosts(url, settings):
+    with pytest.raises(UnsafeURL, match="private, loopback or link-local"):
+        validate_connection_url(url, allow_private=False)
+
+
+def test_it_refuses_plain_http_to_a_public_host():
+    with pytest.raises(UnsafeURL, match="https://"):
+        validate_connection_url("http://93.184.216.34", allow_private=False)
+    with pytest.raises(UnsafeURL, match="https://"):
+        validate_connection_url("http://93.184.216.34", allow_private=True)
+
+
+def test_it_refuses_other_schemes_credentials_in_the_url_and_unresolvable_names():
+    for url in ("ftp://93.184.216.34", "file:///etc/passwd", "93.184.216.34", ""):
+        with pytest.raises(UnsafeURL):
+            validate_connection_url(url, allow_private=False)
+    with pytest.raises(UnsafeURL, match="user name or password"):
+        validate_connection_url("https://admin:pw@93.184.216.34", allow_private=False)
+    with pytest.raises(UnsafeURL, match="cannot be resolved"):
+        validate_connection_url("https://no-such-host.invalid", allow_private=False)
+
+
+def test_it_accepts_and_normalises_a_public_https_url():
+    assert validate_connection_url("https://93.184.216.34:443/jira/", allow_private=False) == (
+        "https://93.184.216.34:443/jira"
+    )
+
+
+def test_private_hosts_and_http_to_them_are_allowed_only_by_the_setting(settings):
+    settings.ALLOW_PRIVATE_URLS = True
+    assert validate_connection_url("http://127.0.0.1:8080/") == "http://127.0.0.1:8080"
+    settings.ALLOW_PRIVATE_URLS = False
+    with pytest.raises(UnsafeURL):
+        validate_connection_url("http://127.0.0.1:8080/")
