@@ -80,7 +80,7 @@ def config_import(data: dict) -> dict[str, int]:
     counts = {"created": 0, "updated": 0}
     missing = "Imported without credentials: enter them on the connection's page to finish connecting."
 
-    def upsert(model, lookup: dict, values: dict, secret_field: str):
+    def upsert(model, lookup: dict, values: dict):
         row = model.objects.filter(**lookup).first()
         if row is None:
             row = model(**lookup, **values, health=Health.BROKEN, health_error=missing)
@@ -95,13 +95,13 @@ def config_import(data: dict) -> dict[str, int]:
 
     for item in data.get("jira_sites") or []:
         try:
-            base_url = validate_connection_url(str(item["base_url"]))
+            base_url = validate_connection_url(str(item["base_url"]), require_resolvable=False)
         except (KeyError, UnsafeURL) as exc:
             raise ConfigError(f"Jira site {item!r}: {getattr(exc, 'message', 'base_url is required')}") from None
         values = {f: item.get(f, "") for f in SITE_FIELDS if f != "base_url"}
         values["deployment"] = values["deployment"] or JiraSite.Deployment.CLOUD
         values["name"] = values["name"] or base_url
-        upsert(JiraSite, {"base_url": base_url}, values, "api_token")
+        upsert(JiraSite, {"base_url": base_url}, values)
     for item in data.get("intercom_workspaces") or []:
         values = {f: str(item.get(f) or "") for f in WORKSPACE_FIELDS}
         values["region"] = values["region"] or IntercomWorkspace.Region.US
@@ -110,7 +110,7 @@ def config_import(data: dict) -> dict[str, int]:
         lookup = (
             {"workspace_id": values.pop("workspace_id")} if item.get("workspace_id") else {"name": values.pop("name")}
         )
-        upsert(IntercomWorkspace, lookup, values, "access_token")
+        upsert(IntercomWorkspace, lookup, values)
     for item in data.get("project_connections") or []:
         site = JiraSite.objects.filter(base_url=str(item.get("site", "")).rstrip("/")).first()
         if site is None:

@@ -43,13 +43,23 @@ def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
-def host_is_private(host: str) -> bool:
+def host_is_private(host: str, *, require_resolvable: bool = True) -> bool:
     """True when any address of `host` is private, loopback, link-local or otherwise not global."""
-    return any(not _is_public(a) for a in _addresses(host))
+    try:
+        addresses = _addresses(host)
+    except UnsafeURL:
+        if require_resolvable:
+            raise
+        return False
+    return any(not _is_public(a) for a in addresses)
 
 
-def validate_connection_url(url: str, *, allow_private: bool | None = None) -> str:
-    """The URL normalised (no trailing slash, query or fragment), or UnsafeURL saying why it is refused."""
+def validate_connection_url(url: str, *, allow_private: bool | None = None, require_resolvable: bool = True) -> str:
+    """The URL normalised (no trailing slash, query or fragment), or UnsafeURL saying why it is refused.
+
+    require_resolvable=False (configuration import) accepts a name that does not resolve here yet; the
+    connection is still checked on every call by GuardedAdapter.
+    """
     allow_private = settings.ALLOW_PRIVATE_URLS if allow_private is None else allow_private
     parts = urlsplit((url or "").strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
@@ -57,7 +67,7 @@ def validate_connection_url(url: str, *, allow_private: bool | None = None) -> s
     if parts.username or parts.password:
         raise UnsafeURL("The URL must not contain a user name or password; credentials have their own fields.")
     host = parts.hostname
-    private = host_is_private(host)
+    private = host_is_private(host, require_resolvable=require_resolvable)
     if private and not allow_private:
         raise UnsafeURL(
             f"{host} is a private, loopback or link-local address. The connector only calls public hosts, "

@@ -21,6 +21,19 @@ def jira_dc():
         yield sim
 
 
+@pytest.fixture
+def restored():
+    """The connections `connection_restored` was sent for, in order."""
+    sent = []
+
+    def receiver(sender, connection, **kwargs):
+        sent.append((sender, connection.pk))
+
+    connection_restored.connect(receiver)
+    yield sent
+    connection_restored.disconnect(receiver)
+
+
 def connect(client, sim, *, token=APP_USER_TOKEN, email=None, base_url=None, follow=True):
     data = {
         "name": "Our Jira",
@@ -65,7 +78,13 @@ def test_an_unreachable_host_is_reported(admin_client, jira):
 
 @pytest.mark.parametrize(
     "url",
-    ["http://jira.example.com", "https://127.0.0.1", "https://169.254.169.254", "https://10.0.0.8", "https://localhost"],
+    [
+        "http://jira.example.com",
+        "https://127.0.0.1",
+        "https://169.254.169.254",
+        "https://10.0.0.8",
+        "https://localhost",
+    ],
 )
 def test_ssrf_attempts_are_refused_before_any_call(admin_client, jira, settings, url):
     settings.ALLOW_PRIVATE_URLS = False
@@ -135,7 +154,7 @@ def test_the_project_picker_lists_only_projects_the_app_user_can_browse(admin_cl
     assert site.projects.count() == 1 and refused.status_code == 200
 
 
-def test_revoked_token_breaks_the_site_and_reconnecting_restores_it(admin_client, jira):
+def test_revoked_token_breaks_the_site_and_reconnecting_restores_it(admin_client, jira, restored):
     site = _connected_site(admin_client, jira)
     ProjectConnectionFactory(site=site, project_id="1", project_key="SUP")
     jira.revoke_credentials(jira.app_user["accountId"])
@@ -145,17 +164,20 @@ def test_revoked_token_breaks_the_site_and_reconnecting_restores_it(admin_client
     banner = admin_client.get(reverse("home")).content.decode()
     assert "Our Jira" in banner and "is broken" in banner
 
-    restored = []
-    connection_restored.connect(lambda sender, connection, **kw: restored.append(connection.pk), weak=False)
     jira.add_credentials(jira.app_user["accountId"], "new-token")
     admin_client.post(
         reverse("jira_site_edit", args=[site.pk]),
-        {"name": "Our Jira", "base_url": jira.url, "deployment": "cloud",
-         "account_email": jira.app_user["emailAddress"], "api_token": "new-token"},
+        {
+            "name": "Our Jira",
+            "base_url": jira.url,
+            "deployment": "cloud",
+            "account_email": jira.app_user["emailAddress"],
+            "api_token": "new-token",
+        },
     )
     site.refresh_from_db()
     assert site.health == Health.OK and site.api_token == "new-token"
-    assert restored[-1] == site.pk
+    assert restored == [(JiraSite, site.pk)]
     assert site.projects.count() == 1  # links, rules and projects survive
 
 
@@ -173,8 +195,13 @@ def test_revoke_deletes_credentials_but_keeps_projects_and_reconnect_can_change_
     assert "Enter the API token" in blank.content.decode()
     admin_client.post(
         reverse("jira_site_edit", args=[site.pk]),
-        {"name": "Our Jira", "base_url": jira.url, "deployment": "cloud",
-         "account_email": other["emailAddress"], "api_token": "bot2-token"},
+        {
+            "name": "Our Jira",
+            "base_url": jira.url,
+            "deployment": "cloud",
+            "account_email": other["emailAddress"],
+            "api_token": "bot2-token",
+        },
     )
     site.refresh_from_db()
     assert (site.health, site.app_account_id, site.projects.count()) == (Health.OK, other["accountId"], 1)
@@ -184,8 +211,11 @@ def test_secrets_never_appear_in_any_page(admin_client, jira):
     site = _connected_site(admin_client, jira)
     ProjectConnectionFactory(site=site, project_id=jira._project("SUP")["id"], project_key="SUP")
     pages = [
-        reverse("connections"), reverse("jira_site_detail", args=[site.pk]), reverse("jira_site_edit", args=[site.pk]),
-        reverse("project_connection_create", args=[site.pk]), reverse("home"),
+        reverse("connections"),
+        reverse("jira_site_detail", args=[site.pk]),
+        reverse("jira_site_edit", args=[site.pk]),
+        reverse("project_connection_create", args=[site.pk]),
+        reverse("home"),
     ]
     for url in pages:
         html = admin_client.get(url).content.decode()

@@ -54,3 +54,9 @@ def test_private_hosts_and_http_to_them_are_allowed_only_by_the_setting(settings
     settings.ALLOW_PRIVATE_URLS = False
     with pytest.raises(UnsafeURL):
         validate_connection_url("http://127.0.0.1:8080/")
+
+
+def test_an_import_may_name_a_host_that_does_not_resolve_yet_but_never_a_private_one():
+    assert validate_connection_url("https://no-such-host.invalid", allow_private=False, require_resolvable=False)
+    with pytest.raises(UnsafeURL, match="private"):
+        validate_connection_url("https://127.0.0.1", allow_private=False, require_resolvable=False)
