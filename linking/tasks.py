@@ -87,7 +87,7 @@ def issue_search_sync(self, site_id: int, issue_id: str) -> int | None:
 @shared_task(name="linking.tasks.links_reconcile")
 def links_reconcile() -> int:
     """Periodic: rewrite count and property of every linked issue, fixing whatever a lost task left behind."""
-    pairs = ConversationLink.objects.values_list("site_id", "issue_id").distinct()
+    pairs = list(ConversationLink.objects.order_by().values_list("site_id", "issue_id").distinct())
     for site_id, issue_id in pairs:
         issue_search_sync.delay(site_id, issue_id)
     return len(pairs)
