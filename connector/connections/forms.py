@@ -116,6 +116,10 @@ class ProjectConnectionForm(forms.Form):
         if connection is not None:
             initial = {t: getattr(connection, t) for t in PROJECT_TOGGLES}
             initial.update(project_id=connection.project_id, workspace=connection.workspace_id)
+        else:
+            workspaces = list(IntercomWorkspace.objects.values_list("pk", flat=True)[:2])
+            if len(workspaces) == 1:  # the usual set-up: one workspace, nothing to choose
+                initial["workspace"] = workspaces[0]
         super().__init__(*args, initial=initial, **kwargs)
         choices = [(p.id, f"{p.key} — {p.name}") for p in projects]
         if connection is not None and connection.project_id not in {p.id for p in projects}:
