@@ -1,0 +1,261 @@
+"""Forms of the rule editor, the delivery log filters, test notes and comments from the issue page."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from django import forms
+from django.utils import timezone
+
+from connector.models import IntercomWorkspace, ProjectConnection
+from notifications.models import Action, Delivery, NotificationRule, Trigger
+from notifications.rendering import MAX_TEMPLATE_CHARS, TemplateProblem, validate_template
+
+VISIBILITY_CHOICES = [
+    ("public", "Public comments"),
+    ("internal", "Internal comments (Jira Service Management)"),
+    ("restricted", "Comments restricted to a role or group"),
+]
+ASSIGNEE_TYPES = [("admin", "Admin (teammate)"), ("team", "Team")]
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in (text or "").replace("\n", ",").split(",") if part.strip()]
+
+
+class ListField(forms.CharField):
+    """A comma-separated list, stored as a JSON list."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list | tuple) else value
+
+    def to_python(self, value):
+        return _split(super().to_python(value))
+
+
+class RuleForm(forms.ModelForm):
+    """The rule editor. Actions are edited as one checkbox per action with its options, stored as a list."""
+
+    project = forms.ModelChoiceField(
+        queryset=ProjectConnection.objects.select_related("site").order_by("project_key"),
+        required=False,
+        empty_label="All projects",
+        help_text="Rules for all projects apply after nothing else: order decides, per list.",
+    )
+    from_status = forms.CharField(
+        required=False, max_length=100, label="From status",
+        widget=forms.TextInput(attrs={"placeholder": "any — or a name, an id, or category:done"}),
+    )
+    to_status = forms.CharField(
+        required=False, max_length=100, label="To status",
+        widget=forms.TextInput(attrs={"placeholder": "any — or a name, an id, or category:done"}),
+    )
+    fields = ListField(required=False, label="Fields", help_text="Field names or ids, comma-separated; empty = any.")
+    issue_types = ListField(required=False, label="Issue types", help_text="Any of these; empty = any.")
+    priorities = ListField(required=False, label="Priorities", help_text="Any of these; empty = any.")
+    labels = ListField(required=False, label="Labels", help_text="The issue has any of these; empty = any.")
+    comment_visibility = forms.MultipleChoiceField(
+        choices=VISIBILITY_CHOICES, required=False, widget=forms.CheckboxSelectMultiple, initial=["public"],
+        label="Comments that trigger the rule",
+    )
+    coalesce_seconds = forms.IntegerField(
+        min_value=0, max_value=3600, initial=0, label="Coalescing window (seconds)",
+        help_text="0 = off. Otherwise events on the same issue within the window become one note.",
+    )
+    template = forms.CharField(
+        required=False, max_length=MAX_TEMPLATE_CHARS, widget=forms.Textarea(attrs={"rows": 9, "spellcheck": "false"}),
+        help_text="Empty = the default note for the trigger.",
+    )
+
+    # Actions, one block each; stored in NotificationRule.actions in this order.
+    act_note = forms.BooleanField(required=False, initial=True, label="Add an internal note")
+    act_reply = forms.BooleanField(required=False, label="Send a customer-visible reply")
+    act_reopen = forms.BooleanField(required=False, label="Reopen the conversation if it is closed")
+    reopen_unassign = forms.BooleanField(required=False, label="…and unassign it when reopening")
+    act_close = forms.BooleanField(required=False, label="Close the conversation")
+    act_snooze = forms.BooleanField(required=False, label="Snooze the conversation")
+    snooze_minutes = forms.IntegerField(required=False, min_value=1, max_value=60 * 24 * 365, label="for (minutes)")
+    snooze_until = forms.DateTimeField(
+        required=False, label="or until (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+    act_assign = forms.BooleanField(required=False, label="Assign the conversation")
+    assignee_type = forms.ChoiceField(choices=ASSIGNEE_TYPES, required=False, label="to a")
+    assignee_id = forms.CharField(required=False, max_length=64, label="with id")
+    act_tag = forms.BooleanField(required=False, label="Add a tag")
+    tag_id = forms.CharField(required=False, max_length=64, label="tag id")
+
+    class Meta:
+        model = NotificationRule
+        fields = [
+            "name", "project", "enabled", "stop_after", "trigger", "from_status", "to_status", "fields",
+            "comment_visibility", "issue_types", "priorities", "labels", "coalesce_seconds", "template",
+        ]
+        widgets = {"trigger": forms.Select()}
+
+    ACTION_ORDER = ("note", "reply", "reopen", "close", "snooze", "assign", "tag")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.template_problems: list[TemplateProblem] = []
+        self.fields["trigger"].choices = Trigger.choices
+        rule = self.instance
+        if rule.pk:
+            self._load_actions(rule.actions)
+            self.initial.setdefault("comment_visibility", rule.comment_visibility or ["public"])
+        elif "trigger" not in self.initial:
+            self.initial["trigger"] = Trigger.ISSUE_TRANSITIONED
+
+    def _load_actions(self, actions: list[dict]) -> None:
+        self.initial["act_note"] = False
+        for action in actions:
+            kind = action.get("type")
+            if kind not in self.ACTION_ORDER:
+                continue
+            self.initial[f"act_{kind}"] = True
+            if kind == "reopen":
+                self.initial["reopen_unassign"] = bool(action.get("unassign"))
+            elif kind == "snooze":
+                if action.get("seconds"):
+                    self.initial["snooze_minutes"] = int(action["seconds"]) // 60
+                if action.get("until"):
+                    self.initial["snooze_until"] = action["until"][:16]
+            elif kind == "assign":
+                self.initial["assignee_type"] = action.get("assignee_type", "admin")
+                self.initial["assignee_id"] = action.get("assignee_id", "")
+            elif kind == "tag":
+                self.initial["tag_id"] = action.get("tag_id", "")
+
+    def clean_template(self) -> str:
+        text = self.cleaned_data.get("template") or ""
+        self.template_problems = validate_template(text) if text.strip() else []
+        blocking = [p for p in self.template_problems if p.blocking]
+        if blocking:
+            raise forms.ValidationError([str(p) for p in blocking])
+        return text
+
+    def clean_comment_visibility(self) -> list[str]:
+        return self.cleaned_data.get("comment_visibility") or ["public"]
+
+    def clean(self):
+        data = super().clean()
+        actions = self._actions(data)
+        if not actions and not self.errors:
+            raise forms.ValidationError("Choose at least one action.")
+        project = data.get("project")
+        if data.get("act_reply") and project and not project.customer_replies_allowed:
+            self.add_error(
+                "act_reply",
+                f"Project {project.project_key} does not allow customer-visible replies. Allow them on the "
+                "project connection first, or use an internal note.",
+            )
+        data["actions"] = actions
+        return data
+
+    def _actions(self, data: dict) -> list[dict]:
+        actions: list[dict] = []
+        for kind in self.ACTION_ORDER:
+            if not data.get(f"act_{kind}"):
+                continue
+            action: dict = {"type": kind}
+            if kind == "reopen" and data.get("reopen_unassign"):
+                action["unassign"] = True
+            elif kind == "snooze":
+                minutes, until = data.get("snooze_minutes"), data.get("snooze_until")
+                if bool(minutes) == bool(until):
+                    self.add_error("snooze_minutes", "Snooze for a number of minutes or until a date (one of them).")
+                    continue
+                if until:
+                    until = until if timezone.is_aware(until) else until.replace(tzinfo=UTC)
+                    action["until"] = until.astimezone(UTC).isoformat()
+                else:
+                    action["seconds"] = minutes * 60
+            elif kind == "assign":
+                if not (data.get("assignee_id") or "").strip():
+                    self.add_error("assignee_id", "Give the id of the admin or team to assign to.")
+                    continue
+                action["assignee_type"] = data.get("assignee_type") or "admin"
+                action["assignee_id"] = data["assignee_id"].strip()
+            elif kind == "tag":
+                if not (data.get("tag_id") or "").strip():
+                    self.add_error("tag_id", "Give the id of the Intercom tag to add.")
+                    continue
+                action["tag_id"] = data["tag_id"].strip()
+            actions.append(action)
+        return actions
+
+    def save(self, commit: bool = True) -> NotificationRule:
+        rule = super().save(commit=False)
+        rule.actions = self.cleaned_data["actions"]
+        if commit:
+            rule.save()
+        return rule
+
+    @property
+    def warnings(self) -> list[str]:
+        """Choices that are allowed but deserve a second look."""
+        data = getattr(self, "cleaned_data", None) or {}
+        out = []
+        visibility = set(data.get("comment_visibility") or [])
+        if visibility - {"public"}:
+            out.append("Internal or restricted Jira comments will be copied into Intercom conversations.")
+        if data.get("act_reply"):
+            out.append("Replies are visible to customers." + (
+                " Projects that don't allow replies skip this action." if not data.get("project") else ""))
+        return out
+
+
+class PreviewForm(forms.Form):
+    template = forms.CharField(required=False, max_length=MAX_TEMPLATE_CHARS)
+    trigger = forms.ChoiceField(choices=Trigger.choices, required=False)
+    issue = forms.CharField(required=False, max_length=64)
+
+
+class IssueKeyForm(forms.Form):
+    key = forms.RegexField(
+        regex=r"^\s*[A-Za-z][A-Za-z0-9_]{0,30}-[1-9][0-9]{0,9}\s*$", max_length=64, label="Issue key",
+        error_messages={"invalid": "Enter a Jira issue key like SUP-123."},
+        widget=forms.TextInput(attrs={"placeholder": "SUP-123"}),
+    )
+
+    def clean_key(self) -> str:
+        return self.cleaned_data["key"].strip().upper()
+
+
+class TestNoteForm(forms.Form):
+    workspace = forms.ModelChoiceField(queryset=IntercomWorkspace.objects.order_by("name"), label="Workspace")
+    conversation_id = forms.RegexField(
+        regex=r"^\s*\d{1,32}\s*$", label="Conversation id",
+        error_messages={"invalid": "A conversation id is a number, as in the Intercom inbox URL."},
+    )
+    issue = forms.CharField(required=False, max_length=64, label="Render against issue (optional)")
+
+
+class DeliveryFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "Any status"), *Delivery.Status.choices], required=False)
+    source = forms.ChoiceField(choices=[("", "Any source"), *Delivery.Source.choices], required=False)
+    action = forms.ChoiceField(choices=[("", "Any action"), *Action.choices], required=False)
+    rule = forms.ModelChoiceField(queryset=NotificationRule.objects.order_by("name"), required=False,
+                                  empty_label="Any rule")
+    workspace = forms.ModelChoiceField(queryset=IntercomWorkspace.objects.order_by("name"), required=False,
+                                       empty_label="Any workspace")
+    issue = forms.CharField(required=False, max_length=64, widget=forms.TextInput(attrs={"placeholder": "SUP-123"}))
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(max_length=20_000, strip=True, error_messages={"required": "Write a message first."})
+    message_type = forms.ChoiceField(choices=[("note", "Internal note"), ("comment", "Reply to the customer")],
+                                     required=False)
+    markup = forms.ChoiceField(choices=[("plain", "Plain text"), ("wiki", "Jira wiki markup")], required=False)
+    conversations = forms.MultipleChoiceField(required=False)  # link ids; checked against the issue's links
+    form_token = forms.CharField(required=False, max_length=64)
+
+    def __init__(self, *args, link_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["conversations"].choices = [(str(pk), label) for pk, label in link_choices]
+
+    def clean_message_type(self) -> str:
+        return self.cleaned_data.get("message_type") or "note"
+
+    def clean_markup(self) -> str:
+        return self.cleaned_data.get("markup") or "plain"

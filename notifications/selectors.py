@@ -1,0 +1,327 @@
+"""Reads for the rules and delivery pages: rule groups, delivery filters, fan-out progress, previews, dry runs.
+
+Nothing here writes: the dry run and the previews match and render exactly as planning does, then stop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Max, Min, Q, QuerySet
+
+from connector.errors import VendorError
+from connector.jira_client import JiraClient
+from connector.jira_events import parse_jira_event
+from connector.jira_events.extract import Anomaly, issue_ref
+from connector.models import JiraSite, ProjectConnection, WebhookEvent
+from linking.models import ConversationLink
+from notifications.context import event_context
+from notifications.matching import LinkEvent, rules_for_event
+from notifications.models import Action, Delivery, NotificationRule
+from notifications.placeholders import DEFAULT_TEMPLATES, sample_context
+from notifications.planning import MESSAGE_ACTIONS, project_for, render_body, rules_for
+
+ISSUE_FIELDS = "summary,status,assignee,reporter,issuetype,priority,labels,project,resolution,fixVersions"
+Status = Delivery.Status
+OPEN_STATUSES = (Status.PENDING, Status.SENDING)
+RESENDABLE = (Status.FAILED, Status.HELD, Status.SKIPPED)
+
+
+# --- rules -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RuleGroup:
+    project: ProjectConnection | None  # None: the rules for every project
+    rules: list[NotificationRule]
+
+    @property
+    def label(self) -> str:
+        return f"Project {self.project.project_key}" if self.project else "All projects"
+
+
+def rule_groups() -> list[RuleGroup]:
+    """"All projects" first, then each connected project (with or without rules), rules in their order."""
+    rules = list(NotificationRule.objects.select_related("project").order_by("position", "id"))
+    projects = ProjectConnection.objects.select_related("site", "workspace").order_by("project_key", "pk")
+    groups = [RuleGroup(None, [r for r in rules if r.project_id is None])]
+    groups += [RuleGroup(p, [r for r in rules if r.project_id == p.pk]) for p in projects]
+    return groups
+
+
+def rule_scope(rule: NotificationRule) -> QuerySet[NotificationRule]:
+    """The rules sharing this rule's list (same project, or all projects)."""
+    if rule.project_id:
+        return NotificationRule.objects.filter(project_id=rule.project_id)
+    return NotificationRule.objects.filter(project__isnull=True)
+
+
+# --- deliveries ------------------------------------------------------------------------------------------
+
+
+def delivery_filter(data: dict) -> QuerySet[Delivery]:
+    """Deliveries matching the cleaned filters (status, rule, action, source, workspace, issue), newest first."""
+    rows = Delivery.objects.select_related("rule", "workspace", "created_by")
+    for name in ("status", "action", "source"):
+        if data.get(name):
+            rows = rows.filter(**{name: data[name]})
+    if data.get("rule"):
+        rows = rows.filter(rule=data["rule"])
+    if data.get("workspace"):
+        rows = rows.filter(workspace=data["workspace"])
+    if data.get("issue"):
+        rows = rows.filter(issue_key__iexact=data["issue"].strip())
+    return rows.order_by("-created_at", "-pk")
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """All deliveries of one event through one rule (or one comment post): how far it got."""
+
+    webhook_event_id: int | None
+    rule_id: int | None
+    rule_name: str
+    issue_key: str
+    total: int
+    sent: int
+    failed: int
+    open: int  # pending or sending
+    other: int  # held or skipped
+    started: Any
+    last_sent: Any
+
+    @property
+    def running(self) -> bool:
+        return self.open > 0
+
+    @property
+    def percent(self) -> int:
+        return int(100 * (self.sent + self.failed + self.other) / self.total) if self.total else 100
+
+
+def fanout_progress(rows: QuerySet[Delivery], *, limit: int = 20) -> list[FanOut]:
+    """Rule deliveries grouped by (webhook event, rule), most recent first; one GROUP BY query."""
+    grouped = (
+        rows.filter(webhook_event__isnull=False)
+        .order_by()
+        .values("webhook_event_id", "rule_id", "rule__name", "issue_key")
+        .annotate(
+            total=Count("id"),
+            sent=Count("id", filter=Q(status=Status.SENT)),
+            failed=Count("id", filter=Q(status=Status.FAILED)),
+            open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
+            other=Count("id", filter=Q(status__in=(Status.HELD, Status.SKIPPED))),
+            started=Min("created_at"),
+            last_sent=Max("sent_at"),
+        )
+        .order_by("-started")[:limit]
+    )
+    return [
+        FanOut(
+            webhook_event_id=g["webhook_event_id"], rule_id=g["rule_id"], rule_name=g["rule__name"] or "(deleted rule)",
+            issue_key=g["issue_key"], total=g["total"], sent=g["sent"], failed=g["failed"], open=g["open"],
+            other=g["other"], started=g["started"], last_sent=g["last_sent"],
+        )
+        for g in grouped
+    ]
+
+
+def status_counts(rows: QuerySet[Delivery]) -> dict[str, int]:
+    counts = dict.fromkeys(Status.values, 0)
+    counts.update({r["status"]: r["n"] for r in rows.order_by().values("status").annotate(n=Count("id"))})
+    return counts
+
+
+# --- issues and events -----------------------------------------------------------------------------------
+
+
+def latest_jira_event(issue_key: str) -> WebhookEvent | None:
+    key = (issue_key or "").strip().upper()
+    if not key:
+        return None
+    return (
+        WebhookEvent.objects.select_related("site")
+        .filter(source=WebhookEvent.Source.JIRA, issue_key__iexact=key, site__isnull=False)
+        .order_by("-received_at", "-pk")
+        .first()
+    )
+
+
+def parsed_events(event: WebhookEvent) -> tuple[list, str]:
+    """The typed events of a stored webhook (as processing parsed them) and the parser's reason."""
+    site = event.site
+    result = parse_jira_event(
+        event.payload, app_user_ids=[site.app_account_id] if site.app_account_id else (), site_url=site.base_url
+    )
+    return list(result.events), result.reason or result.outcome
+
+
+def site_for_key(issue_key: str) -> JiraSite | None:
+    """The Jira site an issue key belongs to: a connected project with that key, else an existing link."""
+    key = (issue_key or "").strip().upper()
+    project_key = key.rsplit("-", 1)[0] if "-" in key else key
+    project = ProjectConnection.objects.select_related("site").filter(project_key=project_key).order_by("pk").first()
+    if project:
+        return project.site
+    link = ConversationLink.objects.select_related("site").filter(issue_key=key).order_by("pk").first()
+    return link.site if link else None
+
+
+def reachable_links(site_id: int, issue_id: str, workspace_id: int | None = None) -> QuerySet[ConversationLink]:
+    """The links planning would write into (it skips conversations Intercom deleted)."""
+    links = ConversationLink.objects.filter(site_id=site_id, issue_id=issue_id, health=ConversationLink.Health.OK)
+    return links.filter(workspace_id=workspace_id) if workspace_id else links
+
+
+# --- preview ---------------------------------------------------------------------------------------------
+
+
+class PreviewError(Exception):
+    """The preview could not use the issue asked for; the message says why, for the admin."""
+
+
+@dataclass
+class PreviewContext:
+    context: dict
+    source: str  # what the values come from, shown under the preview
+
+
+def preview_context(*, trigger: str, issue_key: str = "") -> PreviewContext:
+    """Values to render a template against: samples, the issue's last stored webhook, or the issue from Jira."""
+    key = (issue_key or "").strip().upper()
+    if not key:
+        context = sample_context()
+        context["event"]["kind"] = trigger or context["event"]["kind"]
+        return PreviewContext(context, "Sample values from the placeholder list.")
+    event = latest_jira_event(key)
+    if event is not None:
+        events, _ = parsed_events(event)
+        if events:
+            typed = next((e for e in events if e.kind == trigger), events[0])
+            count = reachable_links(event.site_id, typed.issue.id).count()
+            return PreviewContext(
+                event_context(typed, links_count=count),
+                f"The last webhook event of {key} ({event.event_type}, received "
+                f"{event.received_at:%Y-%m-%d %H:%M} UTC), as a {typed.kind.replace('_', ' ')} event.",
+            )
+    site = site_for_key(key)
+    if site is None:
+        raise PreviewError(f"No connected project or link knows the issue {key}.")
+    try:
+        ref = issue_ref(JiraClient.for_site(site).issue(key, fields=ISSUE_FIELDS), site_url=site.base_url)
+    except VendorError as exc:
+        raise PreviewError(f"Jira could not be asked about {key}: {exc}") from None
+    except Anomaly as exc:
+        raise PreviewError(f"Jira's answer about {key} was not understood: {exc}") from None
+    # The issue's own values from Jira; what only an event carries (comment, changes, actor) stays sample.
+    real = event_context(LinkEvent(kind="conversation_linked", issue=ref, conversation_id=""), links_count=0)
+    context = sample_context()
+    context["issue"] = real["issue"]
+    context["issue"]["status_to"] = context["issue"]["status"]["name"]
+    context["links"]["count"] = reachable_links(site.pk, ref.id).count()
+    context["event"]["kind"] = trigger
+    return PreviewContext(
+        context, f"{key} as Jira has it now; the comment, the changes and the actor are sample values."
+    )
+
+
+# --- dry run ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedAction:
+    type: str
+    label: str
+    params: dict
+    body: str = ""
+    error: str = ""
+    skipped: str = ""
+
+
+@dataclass
+class FiredRule:
+    rule: NotificationRule
+    actions: list[PlannedAction]
+
+
+@dataclass
+class DryRunEvent:
+    kind: str
+    summary: str
+    is_own: bool
+    fired: list[FiredRule] = field(default_factory=list)
+    not_fired: list[NotificationRule] = field(default_factory=list)  # enabled rules in scope that did not match
+    stopped_after: NotificationRule | None = None
+
+
+@dataclass
+class DryRun:
+    key: str
+    webhook_event: WebhookEvent | None = None
+    project: ProjectConnection | None = None
+    links: int = 0
+    events: list[DryRunEvent] = field(default_factory=list)
+    problem: str = ""
+
+
+def _describe(event) -> str:
+    kind = event.kind
+    if kind == "issue_transitioned":
+        return f"{event.from_status.name or event.from_status.id} → {event.to_status.name or event.to_status.id}"
+    if kind == "assignee_changed":
+        return f"assignee → {getattr(event.to_user, 'display_name', None) or 'unassigned'}"
+    if kind == "fields_changed":
+        return ", ".join(c.field for c in getattr(event, "meaningful_changes", event.changes)) or "no field"
+    if kind.startswith("comment_"):
+        return f"{event.comment.visibility} comment"
+    return kind.replace("_", " ")
+
+
+def dry_run(issue_key: str) -> DryRun:
+    """What the rules would do for the last stored webhook event of KEY — matched and rendered, never written."""
+    key = (issue_key or "").strip().upper()
+    result = DryRun(key=key)
+    event = latest_jira_event(key)
+    if event is None:
+        result.problem = f"No Jira webhook event has been received for {key} yet."
+        return result
+    result.webhook_event = event
+    events, reason = parsed_events(event)
+    if not events:
+        result.problem = f"The last event ({event.event_type}) causes nothing: {reason}."
+        return result
+    site = event.site
+    for typed in events:
+        project = project_for(site, typed.issue)
+        result.project = result.project or project
+        rules = rules_for(project)
+        fired = rules_for_event(rules, typed)
+        links = reachable_links(site.pk, typed.issue.id, project.workspace_id if project else None).count()
+        result.links = max(result.links, links)
+        context = event_context(typed, links_count=reachable_links(site.pk, typed.issue.id).count())
+        entry = DryRunEvent(kind=typed.kind, summary=_describe(typed), is_own=bool(getattr(typed, "is_own", False)))
+        entry.not_fired = [r for r in rules if r not in fired]
+        if fired and fired[-1].stop_after:
+            entry.stopped_after = fired[-1]
+        if entry.is_own:
+            fired = []  # planning ignores the connector's own writes
+        for rule in fired:
+            actions = []
+            for spec in rule.actions:
+                kind = spec.get("type")
+                if kind not in Action.values:
+                    continue
+                planned = PlannedAction(kind, Action(kind).label, {k: v for k, v in spec.items() if k != "type"})
+                if kind in MESSAGE_ACTIONS:
+                    planned.body, planned.error = render_body(rule, context)
+                if kind == Action.REPLY and not (project and project.customer_replies_allowed):
+                    planned.skipped = "Customer-visible replies are not allowed for this project: it would be skipped."
+                actions.append(planned)
+            entry.fired.append(FiredRule(rule, actions))
+        result.events.append(entry)
+    return result
+
+
+def default_template(trigger: str) -> str:
+    return DEFAULT_TEMPLATES.get(trigger, "")

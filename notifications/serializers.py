@@ -1,0 +1,128 @@
+"""REST representations of rules and deliveries; rules are validated like the editor validates them."""
+
+from rest_framework import serializers
+
+from notifications.models import Action, Delivery, NotificationRule
+from notifications.rendering import validate_template
+
+ACTION_OPTIONS = {
+    "note": set(),
+    "reply": set(),
+    "close": set(),
+    "reopen": {"unassign"},
+    "snooze": {"seconds", "until"},
+    "assign": {"assignee_id", "assignee_type"},
+    "tag": {"tag_id"},
+}
+VISIBILITIES = {"public", "internal", "restricted"}
+
+
+def _strings(value, name: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise serializers.ValidationError(f"{name} is a list of strings.")
+    return [v.strip() for v in value if v.strip()]
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    template_warnings = serializers.SerializerMethodField()
+
+    class Meta:
+        model = NotificationRule
+        fields = [
+            "id", "name", "project", "position", "enabled", "stop_after", "trigger", "from_status", "to_status",
+            "fields", "comment_visibility", "issue_types", "priorities", "labels", "actions", "template",
+            "template_warnings", "coalesce_seconds", "created_at", "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def get_template_warnings(self, rule: NotificationRule) -> list[str]:
+        return [str(p) for p in validate_template(rule.template) if not p.blocking] if rule.template else []
+
+    def validate_template(self, text: str) -> str:
+        blocking = [str(p) for p in validate_template(text) if p.blocking] if text else []
+        if blocking:
+            raise serializers.ValidationError(blocking)
+        return text
+
+    def validate_fields(self, value):
+        return _strings(value, "fields")
+
+    def validate_issue_types(self, value):
+        return _strings(value, "issue_types")
+
+    def validate_priorities(self, value):
+        return _strings(value, "priorities")
+
+    def validate_labels(self, value):
+        return _strings(value, "labels")
+
+    def validate_comment_visibility(self, value):
+        value = _strings(value, "comment_visibility") or ["public"]
+        unknown = set(value) - VISIBILITIES
+        if unknown:
+            raise serializers.ValidationError(f"Unknown visibility: {', '.join(sorted(unknown))}.")
+        return value
+
+    def validate_coalesce_seconds(self, value: int) -> int:
+        if value > 3600:
+            raise serializers.ValidationError("At most 3600 seconds.")
+        return value
+
+    def validate_actions(self, actions):
+        if not isinstance(actions, list) or not actions:
+            raise serializers.ValidationError("Give at least one action.")
+        for action in actions:
+            kind = action.get("type") if isinstance(action, dict) else None
+            if kind not in Action.values:
+                raise serializers.ValidationError(f"Unknown action {kind!r}; use one of {', '.join(Action.values)}.")
+            extra = set(action) - {"type"} - ACTION_OPTIONS[kind]
+            if extra:
+                raise serializers.ValidationError(f"{kind} takes no option {', '.join(sorted(extra))}.")
+            if kind == "snooze" and bool(action.get("seconds")) == bool(action.get("until")):
+                raise serializers.ValidationError("snooze needs either seconds or until.")
+            if kind == "assign" and not str(action.get("assignee_id") or "").strip():
+                raise serializers.ValidationError("assign needs assignee_id.")
+            if kind == "assign" and action.get("assignee_type", "admin") not in ("admin", "team"):
+                raise serializers.ValidationError("assignee_type is admin or team.")
+            if kind == "tag" and not str(action.get("tag_id") or "").strip():
+                raise serializers.ValidationError("tag needs tag_id.")
+        return actions
+
+    def validate(self, data):
+        if self.instance is None and not data.get("comment_visibility"):
+            data["comment_visibility"] = ["public"]
+        project = data.get("project", getattr(self.instance, "project", None))
+        actions = data.get("actions", getattr(self.instance, "actions", []))
+        if project and not project.customer_replies_allowed and any(a.get("type") == "reply" for a in actions):
+            raise serializers.ValidationError(
+                {"actions": [f"Project {project.project_key} does not allow customer-visible replies."]}
+            )
+        return data
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    rule_name = serializers.CharField(source="rule.name", default=None)
+    workspace_name = serializers.CharField(source="workspace.name")
+    created_by = serializers.CharField(source="created_by.username", default=None)
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id", "source", "webhook_event", "rule", "rule_name", "workspace", "workspace_name", "conversation_id",
+            "issue_id", "issue_key", "action", "params", "body", "status", "verify", "attempts", "next_attempt_at",
+            "claimed_at", "sent_at", "last_error", "part_id", "created_by", "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ResendSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=1000)
+
+
+class CommentSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=20_000)
+    message_type = serializers.ChoiceField(choices=["note", "comment"], default="note")
+    markup = serializers.ChoiceField(choices=["plain", "wiki"], default="plain")
+    conversations = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list)
+    idempotency_key = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    preview = serializers.BooleanField(default=False)
