@@ -15,6 +15,10 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 # name → "module:function"; imported only when run, so one benchmark's imports never slow another.
 BENCHMARKS: dict[str, str] = {
     "intake": "bench.intake:run",
+    "plan_queries": "bench.fanout:run_plan_queries",
+    "end_to_end": "bench.fanout:run_end_to_end",
+    "fanout_1k_slow": "bench.fanout:run_fanout_1k_slow",
+    "fanout_10k": "bench.fanout:run_fanout_10k",
 }
 
 

@@ -174,6 +174,9 @@ DATABASE_URL = os.environ.get("DATABASE_URL", _default_db)
 if not DATABASE_URL:
     raise ImproperlyConfigured("DATABASE_URL is required in production")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60))}
+if TESTING:
+    # One test database per test run, so several runs on one machine (developers, CI) never collide.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # WAL and IMMEDIATE transactions let the web, worker and beat processes share the file without
@@ -326,5 +329,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    # httpx logs every request URL at INFO: too chatty for a service making hundreds of calls a second.
+    "loggers": {name: {"level": "WARNING"} for name in ("django.db.backends", "httpx", "httpcore")},
 }

@@ -240,14 +240,25 @@ def pump(workspace_id: int, *, concurrency: int | None = None, max_seconds: floa
     if not lease.acquire():
         return {"skipped": "another pump is running"}
     counts: dict[str, int] = {}
-    try:
-        workspace = IntercomWorkspace.objects.filter(pk=workspace_id).first()
-        if workspace is None or not workspace.is_usable or not workspace.app_admin_id:
-            return {"skipped": "workspace missing, broken or without note author"}
-        counts = _run(workspace, lease, concurrency or settings.DELIVERY_CONCURRENCY, max_seconds)
-        return counts
-    finally:
-        lease.release()
+    while True:
+        try:
+            workspace = IntercomWorkspace.objects.filter(pk=workspace_id).first()
+            if workspace is None or not workspace.is_usable or not workspace.app_admin_id:
+                return {"skipped": "workspace missing, broken or without note author"}
+            for status, n in _run(workspace, lease, concurrency or settings.DELIVERY_CONCURRENCY, max_seconds).items():
+                counts[status] = counts.get(status, 0) + n
+        finally:
+            lease.release()
+        # A pump started while we held the lease gave up; rows it came for may have committed since our last
+        # claim. Look once more after letting go, so that work is never left waiting for the sweeper.
+        if not _has_due_work(workspace_id) or not lease.acquire():
+            return counts
+
+
+def _has_due_work(workspace_id: int) -> bool:
+    return Delivery.objects.filter(
+        workspace_id=workspace_id, status=Status.PENDING, next_attempt_at__lte=timezone.now()
+    ).exists()
 
 
 def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_seconds: float) -> dict:

@@ -155,8 +155,17 @@ def plan_events(*, webhook_event, events) -> set[int]:
 
 
 def enqueue_pumps(workspace_ids) -> None:
-    from notifications.tasks import delivery_pump_enqueue
+    """Once the plan commits, start the workspaces' pumps: right here when we already run on a worker (saves a
+    broker round trip on the way to Intercom), else through the broker."""
+    from notifications.tasks import delivery_pump_enqueue, delivery_pump_inline
 
     ids = sorted(set(workspace_ids))
-    if ids:
-        transaction.on_commit(lambda: [delivery_pump_enqueue(ws) for ws in ids])
+    if not ids:
+        return
+
+    def start() -> None:
+        for workspace_id in ids:
+            if not delivery_pump_inline(workspace_id):
+                delivery_pump_enqueue(workspace_id)
+
+    transaction.on_commit(start)

@@ -2,7 +2,7 @@
 
 import logging
 
-from celery import shared_task
+from celery import current_task, shared_task
 
 from notifications import engine
 
@@ -14,6 +14,18 @@ def delivery_pump_enqueue(workspace_id: int) -> None:
         delivery_pump.delay(workspace_id)
     except Exception as exc:
         logger.warning("delivery.enqueue_failed", extra={"workspace_id": workspace_id, "error": type(exc).__name__})
+
+
+def delivery_pump_inline(workspace_id: int) -> bool:
+    """Run the pump in the current worker task, if there is one. False when not on a worker."""
+    if current_task is None or not current_task.request.id:
+        return False
+    try:
+        engine.pump(workspace_id)
+    except Exception:
+        logger.exception("delivery.pump_failed", extra={"workspace_id": workspace_id})
+        delivery_pump_enqueue(workspace_id)  # let a fresh task try; the rows are safe in the database
+    return True
 
 
 @shared_task(name="notifications.tasks.delivery_pump", acks_late=True)
