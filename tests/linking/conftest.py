@@ -121,7 +121,21 @@ def jira_hooks(connected):
 
 
 @pytest.fixture
-def deliver(client, connected, jira_hooks, eager):
+def linking_handlers_only(settings):
+    """Only linking receives typed events: these tests are about links, not about notes being planned."""
+    from connector import handlers
+
+    settings.CONNECTOR_EVENT_HANDLERS = {
+        source: [path for path in paths if path.startswith("linking.")]
+        for source, paths in settings.CONNECTOR_EVENT_HANDLERS.items()
+    }
+    handlers._handlers.cache_clear()
+    yield
+    handlers._handlers.cache_clear()
+
+
+@pytest.fixture
+def deliver(client, connected, jira_hooks, eager, linking_handlers_only):
     """Send what Jira emitted since the last call through intake and processing; tasks run inline."""
     from connector import processing
     from tests.webhooks import post_jira

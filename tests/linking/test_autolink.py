@@ -1,5 +1,7 @@
 """Events from Jira: auto-link from descriptions and comments, keep keys current, drop deleted issues' links."""
 
+import json
+
 import pytest
 
 from linking.models import ConversationLink
@@ -96,3 +98,45 @@ def test_our_own_app_users_comments_never_create_links(connected, deliver):
     connected.jira.add_comment(issue["key"], URL.format(901), as_user=connected.jira.app_user["accountId"])
     deliver()
     assert _linked(issue["id"]) == set()
+
+
+def test_a_data_center_comment_event_without_its_issue_still_links_after_reading_the_issue(client, intercom_sim, eager):
+    """Server/DC `comment_created` names only the comment; a task reads the issue to find its project."""
+    from connector import processing
+    from sandbox.jira import APP_USER_TOKEN, JiraSimulator
+    from tests import factories
+    from tests.linking.conftest import HookReceiver
+    from tests.webhooks import post_jira
+
+    with JiraSimulator(deployment="datacenter") as jira:
+        site = factories.JiraSiteFactory(
+            base_url=jira.url,
+            deployment="datacenter",
+            api_token=APP_USER_TOKEN,
+            app_account_id=jira.app_user["accountId"],
+        )
+        workspace = factories.IntercomWorkspaceFactory(
+            workspace_id="sandbox1", api_base_url=intercom_sim.url, access_token=intercom_sim.default_token
+        )
+        sup = next(p for p in jira.projects.values() if p["key"] == "SUP")
+        factories.ProjectConnectionFactory(site=site, workspace=workspace, project_id=sup["id"], project_key="SUP")
+        receiver = HookReceiver()
+        try:
+            jira.add_webhook(receiver.url, events=["comment_created"])
+            issue = jira.create_issue("SUP", "DC issue")
+            jira.add_comment(issue["key"], f"From the inbox: {URL.format(1001)}")
+            bodies = receiver.take()
+        finally:
+            receiver.stop()
+        delivered = json.loads(bodies[0])
+        assert len(bodies) == 1 and delivered["webhookEvent"] == "comment_created" and "issue" not in delivered
+        with eager(execute=False):
+            response = post_jira(client, site, None, body=bodies[0])
+        with eager(execute=True):
+            assert processing.webhook_event_process(response.json()["id"]) == "processed"
+        link = ConversationLink.objects.get(issue_id=issue["id"])
+        assert (link.conversation_id, link.issue_key, link.origin) == (
+            "1001",
+            issue["key"],
+            f"comment:{jira.issue(issue['key'])['comments'][0]['id']}",
+        )

@@ -29,6 +29,11 @@ def _link(connected, issue, conversation_id, eager):
     return link
 
 
+@pytest.fixture(autouse=True)
+def _only_linking(linking_handlers_only):
+    pass
+
+
 def _intercom_webhook(client, connected, eager, topic, conversation_id):
     payload = connected.intercom.webhook_payload(topic, conversation_id)
     with eager(execute=False):

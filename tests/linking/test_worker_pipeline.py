@@ -1,0 +1,28 @@
+"""End to end with a real Celery worker: a link made on the issue page reaches Jira through the worker."""
+
+import pytest
+
+from linking.models import ConversationLink, SiteSearchSettings
+from sandbox.jira import COUNT_FIELD
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+
+def test_linking_on_the_issue_page_writes_remote_link_and_count_through_the_worker(
+    connected, admin_client, celery_worker
+):
+    SiteSearchSettings.objects.create(site=connected.site, count_field_id=COUNT_FIELD)
+    issue = connected.issue()
+    conversation = connected.intercom.add_conversation(subject="Worker path")
+    response = admin_client.post(f"/issues/{issue['key']}/link", {"conversation": conversation["id"]})
+    assert response.status_code == 302
+    assert ConversationLink.objects.filter(issue_id=issue["id"]).exists()  # answered before Jira was touched
+    wait_for(lambda: connected.sim_issue(issue["key"])["remotelinks"], message="the remote link")
+    wait_for(lambda: connected.sim_issue(issue["key"])["fields"][COUNT_FIELD] == 1, message="the count field")
+    assert "Worker path" in connected.sim_issue(issue["key"])["remotelinks"][0]["object"]["title"]
+
+    link = ConversationLink.objects.get(issue_id=issue["id"])
+    admin_client.post(f"/issues/{issue['key']}/links/{link.pk}/unlink")
+    wait_for(lambda: connected.sim_issue(issue["key"])["remotelinks"] == [], message="the remote link removed")
+    wait_for(lambda: connected.sim_issue(issue["key"])["fields"][COUNT_FIELD] == 0, message="the count back to 0")
