@@ -20,10 +20,18 @@ from connector.models import IntercomWorkspace, ProjectConnection
 from linking.models import ConversationLink
 from notifications.markup import sanitize_note_html, wiki_to_html
 from notifications.models import Action, Delivery, NotificationRule
-from notifications.planning import enqueue_pumps
 from notifications.selectors import RESENDABLE, rule_scope
 
 Status = Delivery.Status
+
+
+def _pumps_after_commit(workspace_ids: Iterable[int]) -> None:
+    """Start the workspaces' pumps through the broker once the rows are committed (the web never sends)."""
+    from notifications.tasks import delivery_pump_enqueue
+
+    ids = sorted(set(workspace_ids))
+    if ids:
+        transaction.on_commit(lambda: [delivery_pump_enqueue(ws) for ws in ids])
 
 
 # --- rules -----------------------------------------------------------------------------------------------
@@ -68,7 +76,7 @@ def delivery_resend(*, ids: Iterable[int]) -> int:
     reached_sending = Q(claimed_at__isnull=False) | Q(attempts__gt=0)
     rows.filter(reached_sending).update(verify=True)
     count = rows.update(status=Status.PENDING, attempts=0, next_attempt_at=now, last_error="")
-    enqueue_pumps(workspaces)
+    _pumps_after_commit(workspaces)
     return count
 
 
@@ -91,7 +99,7 @@ def test_note_send(
         next_attempt_at=timezone.now(),
         created_by=user,
     )
-    enqueue_pumps([workspace.pk])
+    _pumps_after_commit([workspace.pk])
     return delivery
 
 
@@ -225,7 +233,7 @@ def comment_post(
     fresh = [r for r in rows if r.idempotency_key not in existing]
     Delivery.objects.bulk_create(fresh, ignore_conflicts=True)
     if fresh:
-        enqueue_pumps({d.workspace_id for d in fresh})
+        _pumps_after_commit({d.workspace_id for d in fresh})
     return CommentResult(created=len(fresh), targets=len(rows), keys=[r.idempotency_key for r in rows])
 
 
