@@ -40,7 +40,7 @@ class RuleForm(forms.ModelForm):
         queryset=ProjectConnection.objects.select_related("site").order_by("project_key"),
         required=False,
         empty_label="All projects",
-        help_text="Rules for all projects apply after nothing else: order decides, per list.",
+        help_text="“All projects” applies the rule to every connected project.",
     )
     from_status = forms.CharField(
         required=False, max_length=100, label="From status",
@@ -102,7 +102,7 @@ class RuleForm(forms.ModelForm):
         rule = self.instance
         if rule.pk:
             self._load_actions(rule.actions)
-            self.initial.setdefault("comment_visibility", rule.comment_visibility or ["public"])
+            self.initial["comment_visibility"] = rule.comment_visibility or ["public"]
         elif "trigger" not in self.initial:
             self.initial["trigger"] = Trigger.ISSUE_TRANSITIONED
 

@@ -203,7 +203,7 @@ def preview_context(*, trigger: str, issue_key: str = "") -> PreviewContext:
             return PreviewContext(
                 event_context(typed, links_count=count),
                 f"The last webhook event of {key} ({event.event_type}, received "
-                f"{event.received_at:%Y-%m-%d %H:%M} UTC), as a {typed.kind.replace('_', ' ')} event.",
+                f"{event.received_at:%Y-%m-%d %H:%M} UTC), read as {typed.kind}.",
             )
     site = site_for_key(key)
     if site is None:

@@ -66,8 +66,10 @@ def test_editing_a_rule_previews_live_and_refuses_a_broken_template(admin_page, 
     assert NotificationRule.objects.get(pk=rule.pk).template == ""
 
     page.locator("textarea[name=template]").fill("<p>{{ issue.key }}: work has started.</p>")
+    expect(page.locator("input[name=tag_id]")).to_be_hidden()  # options show with their action
     page.get_by_label("Add a tag").check()
     page.fill("input[name=tag_id]", "42")
+    expect(page.get_by_test_id("preview")).to_contain_text("SUP-7: work has started.")
     shot(page, "rule-editor", tmp_path)
     page.get_by_role("button", name="Save rule").click()
     expect(page.locator(".messages")).to_contain_text("Rule “Work started” saved.")
@@ -92,6 +94,7 @@ def test_the_dry_run_shows_what_would_fire_for_the_last_event(admin_page, live_s
                                     actions=[{"type": "close"}])
     page = admin_page
     page.goto(f"{live_server.url}/rules/")
+    shot(page, "rules", tmp_path)
     page.fill("#dry-run-key", "sup-7")
     page.get_by_role("button", name="Dry run").click()
     fired = page.get_by_test_id("fired-rule")
