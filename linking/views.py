@@ -1,6 +1,7 @@
 """Pages for Jira users (issue view, link/unlink), reports, and the admin editors. Thin: services do the work."""
 
 import csv
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 from django.contrib import messages
@@ -57,9 +58,9 @@ def issue_detail(request, key: str):
         )
     links = list(selectors.link_list_for_issue(target.site, target.issue_id))
     chosen = cards.chosen_fields(project.workspace)
+    bundles = _bundles(links) if project.conversation_view else [None] * len(links)
     entries = []
-    for link in links:
-        bundle = conversation_bundle(link.workspace, link.conversation_id) if project.conversation_view else None
+    for link, bundle in zip(links, bundles, strict=True):
         entries.append(
             {
                 "link": link,
@@ -86,6 +87,14 @@ def issue_detail(request, key: str):
             "can_reply": can_reply,
         },
     )
+
+
+def _bundles(links: list[ConversationLink]) -> list:
+    """Conversation data for every card, fetched concurrently (each is up to three Intercom reads)."""
+    if len(links) <= 1:
+        return [conversation_bundle(link.workspace, link.conversation_id) for link in links]
+    with ThreadPoolExecutor(max_workers=min(8, len(links))) as pool:
+        return list(pool.map(lambda link: conversation_bundle(link.workspace, link.conversation_id), links))
 
 
 @permission_required("change_links")
