@@ -111,6 +111,8 @@ def test_the_dry_run_shows_what_would_fire_for_the_last_event(admin_page, live_s
 def test_the_delivery_log_shows_fan_out_progress_and_resends_a_failed_row(admin_page, live_server, sup_event,
                                                                         tmp_path):
     event, project = sup_event
+    # A worker may be running in this test session: with the workspace marked broken its pump leaves the rows be.
+    type(project.workspace).objects.filter(pk=project.workspace_id).update(health="broken")
     rule = NotificationRule.objects.create(name="Work started", trigger="issue_transitioned",
                                            actions=[{"type": "note"}])
     now = timezone.now()
@@ -134,3 +136,36 @@ def test_the_delivery_log_shows_fan_out_progress_and_resends_a_failed_row(admin_
     expect(page.locator(".messages")).to_contain_text("1 delivery queued to be sent again")
     failed = Delivery.objects.get(idempotency_key="b:7")
     assert (failed.status, failed.attempts, failed.verify) == ("pending", 0, True)
+
+
+def test_a_note_is_previewed_and_sent_from_the_issue_page_once(admin_page, live_server, transactional_db, tmp_path):
+    from sandbox.intercom import IntercomSimulator
+    from sandbox.jira import APP_USER_TOKEN, JiraSimulator
+
+    with JiraSimulator(deployment="cloud") as jira, IntercomSimulator() as intercom:
+        site = factories.JiraSiteFactory(base_url=jira.url, account_email=jira.app_user["emailAddress"],
+                                         api_token=APP_USER_TOKEN, app_account_id=jira.app_user["accountId"])
+        workspace = factories.IntercomWorkspaceFactory(api_base_url=intercom.url, access_token=intercom.default_token,
+                                                       health="broken")  # no pump runs: the rows stay to be seen
+        sup = next(p for p in jira.projects.values() if p["key"] == "SUP")
+        factories.ProjectConnectionFactory(site=site, workspace=workspace, project_id=sup["id"], project_key="SUP")
+        issue = jira.create_issue("SUP", "Checkout fails")
+        for cid in intercom.add_conversations(2):
+            ConversationLink.objects.create(site=site, issue_id=issue["id"], issue_key=issue["key"],
+                                            workspace=workspace, conversation_id=cid, source="ui")
+        page = admin_page
+        page.goto(f"{live_server.url}/issues/{issue['key']}/")
+        page.fill("#comment-body", "We found the cause.\nA fix ships *today*.")
+        page.get_by_role("button", name="Preview").click()
+        expect(page.get_by_test_id("comment-preview")).to_contain_text("A fix ships *today*.")
+        page.get_by_label("Jira wiki markup").check()
+        page.get_by_role("button", name="Preview again").click()
+        expect(page.get_by_test_id("comment-preview").locator("b")).to_have_text("today")
+        shot(page, "comment-preview", tmp_path)
+        assert Delivery.objects.count() == 0
+        page.get_by_role("button", name="Send").click()
+        expect(page.locator(".messages")).to_contain_text("on its way to 2 conversations")
+        page.go_back()  # the preview page again, with the same form token
+        page.get_by_role("button", name="Send").click()
+        expect(page.locator(".messages")).to_contain_text("already sent")
+        assert Delivery.objects.filter(source="comment", action="note").count() == 2
