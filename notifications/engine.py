@@ -15,6 +15,7 @@ outcome is written back by the coordinator:
 A row left in "sending" by a killed worker is found by the sweeper and treated as ambiguous.
 """
 
+import contextlib
 import html
 import logging
 import random
@@ -25,8 +26,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import redis
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from connector.errors import VendorError
@@ -38,6 +40,7 @@ from notifications.models import Action, Delivery
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
 LEASE_SECONDS = 15.0
+OUTAGES = (redis.RedisError, DatabaseError)
 
 
 @dataclass
@@ -99,10 +102,12 @@ def finish(outcome: Outcome) -> str:
     now = timezone.now()
     fields: dict = {"claimed_at": None}
     if outcome.crash is not None:
+        # We cannot tell how far the call got: check the conversation before trying again.
         status = Status.FAILED if d.attempts >= settings.DELIVERY_MAX_ATTEMPTS else Status.PENDING
         fields.update(
             last_error=f"Internal error: {type(outcome.crash).__name__}: {outcome.crash}"[:2000],
             next_attempt_at=now + timedelta(seconds=_backoff(d.attempts)),
+            verify=True,
         )
     elif outcome.error is None:
         status = Status.SENT
@@ -247,12 +252,25 @@ def pump(workspace_id: int, *, concurrency: int | None = None, max_seconds: floa
                 return {"skipped": "workspace missing, broken or without note author"}
             for status, n in _run(workspace, lease, concurrency or settings.DELIVERY_CONCURRENCY, max_seconds).items():
                 counts[status] = counts.get(status, 0) + n
+        except OUTAGES as exc:
+            # Redis or PostgreSQL went away. Rows in flight stay "sending" and are checked before any resend;
+            # the sweeper starts a new pump when both are back.
+            logger.warning("delivery.pump_interrupted", extra={"workspace_id": workspace_id, "error": repr(exc)})
+            return {**counts, "interrupted": 1}
         finally:
-            lease.release()
+            _quietly(lease.release)
         # A pump started while we held the lease gave up; rows it came for may have committed since our last
         # claim. Look once more after letting go, so that work is never left waiting for the sweeper.
-        if not _has_due_work(workspace_id) or not lease.acquire():
+        try:
+            if not _has_due_work(workspace_id) or not lease.acquire():
+                return counts
+        except OUTAGES:
             return counts
+
+
+def _quietly(action) -> None:
+    with contextlib.suppress(*OUTAGES):  # e.g. the lease: it expires by itself
+        action()
 
 
 def _has_due_work(workspace_id: int) -> bool:
@@ -321,8 +339,8 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
                 continue
             in_flight.add(executor.submit(send, delivery))
         for f in in_flight:
-            f.exception()  # wait
-            record(f)
+            f.exception()  # wait for the call to end
+            _quietly(lambda f=f: record(f))
     return counts
 
 

@@ -18,7 +18,7 @@ def delivery_pump_enqueue(workspace_id: int) -> None:
 
 def delivery_pump_inline(workspace_id: int) -> bool:
     """Run the pump in the current worker task, if there is one. False when not on a worker."""
-    if current_task is None or not current_task.request.id:
+    if not current_task or not current_task.request.id:  # a proxy: falsy outside a running task
         return False
     try:
         engine.pump(workspace_id)

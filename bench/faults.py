@@ -1,0 +1,256 @@
+"""Fault scenarios: a fan-out while workers die, Redis or PostgreSQL go away, or Intercom misbehaves.
+
+Each scenario runs in a child process (`python -m bench.faults <scenario>`) with a real worker and beat, the
+Intercom simulator as its own process, and — where the scenario stops them — private Redis and PostgreSQL
+servers in a temporary folder, so the machine's shared services are never disturbed. The result says how
+many notes the simulator's ledger holds per conversation: every scenario must end with each exactly once.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.fanout import _post, _process, _simulator, _world
+from bench.servers import REPO, free_port, fresh_database, manage
+
+PG_BIN = Path("/usr/lib/postgresql") / (os.listdir("/usr/lib/postgresql")[0] if Path("/usr/lib/postgresql").is_dir()
+                                        else "15") / "bin"
+CONVERSATIONS = int(os.environ.get("FAULT_CONVERSATIONS", "400"))
+LIMIT = int(os.environ.get("FAULT_LIMIT", "400"))  # per 10 s: a fan-out of ~10 s, long enough to hurt
+SCENARIOS = ("kill_worker", "redis_down", "postgres_restart", "errors_then_429")
+
+
+def run(scenario: str) -> dict:
+    """Run one scenario in a child process and return its figures."""
+    with tempfile.TemporaryDirectory() as var:
+        env = {**os.environ, "DJANGO_ENV": "test", "VAR_DIR": var, "PYTHONUNBUFFERED": "1",
+               "DELIVERY_SWEEP_SECONDS": "1", "DELIVERY_STALE_SENDING_SECONDS": "8", "WEBHOOK_SWEEP_AFTER_SECONDS": "5",
+               "VENDOR_TIMEOUT_SECONDS": "3"}
+        done = subprocess.run([sys.executable, "-m", "bench.faults", scenario], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode:
+            raise RuntimeError(f"fault scenario {scenario} failed:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- private servers --------------------------------------------------------------------------------------
+
+class PrivateRedis:
+    def __init__(self, folder: Path):
+        self.folder, self.port = folder, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(self.port),
+                        "--save", "", "--appendonly", "no", "--dir", str(self.folder),
+                        "--pidfile", str(self.folder / "redis.pid"), "--logfile", str(self.folder / "redis.log")],
+                       check=True)
+        _wait(lambda: self._ping(), "private Redis to answer")
+
+    def stop(self) -> None:
+        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True, check=False)
+        _wait(lambda: not self._ping(), "private Redis to stop")
+
+    def _ping(self) -> bool:
+        done = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True, check=False)
+        return done.stdout.strip() == "PONG"
+
+
+class PrivatePostgres:
+    """A throwaway cluster owned by the postgres user (PostgreSQL refuses to run as root)."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.port = folder / "pg", free_port()
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/connector"
+
+    def _as_postgres(self, *args: str, check: bool = True) -> None:
+        runner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*runner, *args], check=check, capture_output=True, text=True)
+
+    def start(self, *, init: bool = False) -> None:
+        if init:
+            self.folder.mkdir(parents=True)
+            shutil.chown(self.folder, "postgres", "postgres") if os.geteuid() == 0 else None
+            self._as_postgres(str(PG_BIN / "initdb"), "-D", str(self.folder), "-A", "trust", "-U", "postgres")
+        self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.folder), "-w", "-l", str(self.folder / "log"),
+                          "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1", "start")
+        if init:
+            self._as_postgres(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                              "connector")
+
+    def stop(self) -> None:
+        self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.folder), "-m", "fast", "-w", "stop", check=False)
+
+
+def _wait(predicate, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+# --- the child ----------------------------------------------------------------------------------------------
+
+def _worker_args() -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "threads", "--concurrency", "8",
+            "--queues", "default,deliveries", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+            "--hostname", f"fault-{uuid.uuid4().hex[:6]}@%h"]
+
+
+def _beat_args(var: Path) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
+            "--schedule", str(var / f"beat-{uuid.uuid4().hex[:6]}")]
+
+
+class Supervised:
+    """Keeps a process running, as the platform does in production (systemd, Heroku, Kubernetes)."""
+
+    def __init__(self, name: str, args: list[str], var: Path, events: list[str]):
+        self.name, self.args, self.var, self.events = name, args, var, events
+        self.runs = 0
+        self.stopping = False
+        self.proc = self._spawn()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _spawn(self) -> subprocess.Popen:
+        log = (self.var / f"{self.name}-{self.runs}.log").open("w")
+        self.runs += 1
+        return subprocess.Popen(self.args, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+
+    def _watch(self) -> None:
+        while not self.stopping:
+            code = self.proc.poll()
+            if code is not None and not self.stopping:
+                self.events.append(f"{self.name} exited with {code}; restarted")
+                time.sleep(1)
+                self.proc = self._spawn()
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def _sent():
+    from django.db import close_old_connections
+
+    from notifications.models import Delivery
+
+    close_old_connections()
+    try:
+        return Delivery.objects.filter(status="sent").count()
+    except Exception:  # noqa: BLE001 - the database may be the thing we stopped
+        return None
+
+
+def _wait_progress(fraction: float, total: int, timeout: float = 120) -> None:
+    _wait(lambda: (_sent() or 0) >= fraction * total, f"{fraction:.0%} of the fan-out", timeout)
+
+
+def scenario(name: str) -> dict:
+    var = Path(os.environ["VAR_DIR"])
+    redis_server = PrivateRedis(var)
+    postgres = PrivatePostgres(var)
+    redis_server.start()
+    os.environ["REDIS_URL"] = redis_server.url
+    own_postgres = name == "postgres_restart"
+    if own_postgres:
+        postgres.start(init=True)
+        database = nullcontext(postgres.url)
+    else:
+        database = fresh_database("connector_faults")
+    try:
+        with database as database_url:
+            os.environ["DATABASE_URL"] = database_url
+            manage(dict(os.environ), "migrate", "--noinput")
+            return _scenario(name, var, redis_server, postgres)
+    finally:
+        if own_postgres:
+            postgres.stop()
+        redis_server.stop()
+
+
+@contextmanager
+def nullcontext(value):
+    yield value
+
+
+def _scenario(name: str, var: Path, redis_server: PrivateRedis, postgres: PrivatePostgres) -> dict:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.db.models import Count
+
+    from notifications.models import Delivery
+
+    events: list[str] = []
+    with _simulator(LIMIT) as (sim_url, control, _sim):
+        site, payload, ids = _world(sim_url, control, CONVERSATIONS)
+        beat = Supervised("beat", _beat_args(var), var, events)
+        worker = Supervised("worker", _worker_args(), var, events)
+        time.sleep(3)
+        if name == "errors_then_429":
+            control.post("faults", {"error_rate": 0.2, "error_status": 500})
+        started = time.time()
+        assert _post(site, payload) == 202
+        if name == "kill_worker":
+            for fraction in (0.2, 0.45, 0.7):
+                _wait_progress(fraction, CONVERSATIONS)
+                events.append(f"worker killed (SIGKILL) at {_sent()} sent")
+                worker.kill()
+        elif name == "redis_down":
+            _wait_progress(0.3, CONVERSATIONS)
+            redis_server.stop()
+            events.append(f"Redis stopped at {_sent()} sent")
+            time.sleep(30)
+            redis_server.start()
+            events.append(f"Redis back at {_sent()} sent")
+        elif name == "postgres_restart":
+            _wait_progress(0.3, CONVERSATIONS)
+            postgres.stop()
+            events.append("PostgreSQL stopped")
+            time.sleep(5)
+            postgres.start()
+            events.append(f"PostgreSQL back at {_sent()} sent")
+        elif name == "errors_then_429":
+            _wait_progress(0.4, CONVERSATIONS)
+            control.post("faults", {"error_rate": 0.0})
+            control.post("throttle", {"seconds": 30})
+            events.append(f"429s for 30 s from {_sent()} sent")
+        _wait(lambda: (_sent() or 0) >= CONVERSATIONS, "every delivery to be sent", timeout=300)
+        seconds = time.time() - started
+        time.sleep(2)  # anything still in flight would show up in the ledger now
+        ledger = control.get("ledger")
+        statuses = dict(Delivery.objects.values_list("status").annotate(n=Count("id")))
+        worker.stop()
+        beat.stop()
+    counts = ledger["counts"]
+    return {
+        "scenario": name, "conversations": CONVERSATIONS, "seconds": round(seconds, 1), "events": events,
+        "lost": len(ids) - len(counts), "duplicates": sum(c - 1 for c in counts.values() if c > 1),
+        "max_calls_per_window": ledger["max_calls_per_window"], "limit_per_10s": LIMIT, "statuses": statuses,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(scenario(sys.argv[1])))
