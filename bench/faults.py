@@ -16,10 +16,10 @@ import tempfile
 import threading
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import nullcontext
 from pathlib import Path
 
-from bench.fanout import _post, _process, _simulator, _world
+from bench.fanout import _post, _simulator, _world
 from bench.servers import REPO, free_port, fresh_database, manage
 
 PG_BIN = Path("/usr/lib/postgresql") / (os.listdir("/usr/lib/postgresql")[0] if Path("/usr/lib/postgresql").is_dir()
@@ -79,7 +79,8 @@ class PrivatePostgres:
     def start(self, *, init: bool = False) -> None:
         if init:
             self.folder.mkdir(parents=True)
-            shutil.chown(self.folder, "postgres", "postgres") if os.geteuid() == 0 else None
+            if os.geteuid() == 0:
+                shutil.chown(self.folder, "postgres", "postgres")
             self._as_postgres(str(PG_BIN / "initdb"), "-D", str(self.folder), "-A", "trust", "-U", "postgres")
         self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.folder), "-w", "-l", str(self.folder / "log"),
                           "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1", "start")
@@ -158,7 +159,7 @@ def _sent():
     close_old_connections()
     try:
         return Delivery.objects.filter(status="sent").count()
-    except Exception:  # noqa: BLE001 - the database may be the thing we stopped
+    except Exception:
         return None
 
 
@@ -175,7 +176,7 @@ def scenario(name: str) -> dict:
     own_postgres = name == "postgres_restart"
     if own_postgres:
         postgres.start(init=True)
-        database = nullcontext(postgres.url)
+        database = nullcontext(postgres.url)  # its own cluster: this scenario restarts it
     else:
         database = fresh_database("connector_faults")
     try:
@@ -187,11 +188,6 @@ def scenario(name: str) -> dict:
         if own_postgres:
             postgres.stop()
         redis_server.stop()
-
-
-@contextmanager
-def nullcontext(value):
-    yield value
 
 
 def _scenario(name: str, var: Path, redis_server: PrivateRedis, postgres: PrivatePostgres) -> dict:

@@ -64,10 +64,30 @@ class WorkerProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self._fh = self.log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "threads",
-             "--concurrency", str(self.concurrency), "--queues", self.queues, "--loglevel", "INFO",
-             "--without-gossip", "--without-mingle", "--hostname", f"test-{time.time_ns()}@%h"],
-            cwd=REPO, env=self.env, stdout=self._fh, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "threads",
+                "--concurrency",
+                str(self.concurrency),
+                "--queues",
+                self.queues,
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"test-{time.time_ns()}@%h",
+            ],
+            cwd=REPO,
+            env=self.env,
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -100,7 +120,9 @@ class WorkerProcess:
 def celery_worker(django_db_setup, django_db_blocker, redis_client, tmp_path_factory):
     """One real worker for the session, connected to the test database and the test Redis."""
     redis_client.flushdb()  # messages left by an earlier run name rows that no longer exist
-    worker = WorkerProcess(worker_env(settings.DATABASES["default"]["NAME"], VAR_DIR=str(tmp_path_factory.mktemp("var"))))
+    worker = WorkerProcess(
+        worker_env(settings.DATABASES["default"]["NAME"], VAR_DIR=str(tmp_path_factory.mktemp("var")))
+    )
     worker.start()
     yield worker
     worker.stop()
@@ -137,6 +159,9 @@ def workspace_for(sim, **fields):
     from tests.factories import IntercomWorkspaceFactory
 
     return IntercomWorkspaceFactory(
-        api_base_url=sim.url, access_token=sim.default_token, app_admin_id=str(sim.app_admin["id"]),
-        workspace_id=sim.app["id_code"], **fields,
+        api_base_url=sim.url,
+        access_token=sim.default_token,
+        app_admin_id=str(sim.app_admin["id"]),
+        workspace_id=sim.app["id_code"],
+        **fields,
     )

@@ -77,11 +77,18 @@ def _free_port() -> int:
 
 def test_with_the_database_down_jira_gets_503_and_retries(tmp_path):
     port = _free_port()
-    env = {**os.environ, "DJANGO_ENV": "test", "DATABASE_URL": "postgres://postgres@127.0.0.1:1/connector",
-           "VAR_DIR": str(tmp_path)}
+    env = {
+        **os.environ,
+        "DJANGO_ENV": "test",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/connector",
+        "VAR_DIR": str(tmp_path),
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         body = json.dumps(jira_sample(TRANSITION)).encode()

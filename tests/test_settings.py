@@ -30,8 +30,9 @@ def test_a_secret_can_come_from_a_file(monkeypatch, tmp_path):
 
 def _manage(*args, **env):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_", "FIELD_"))}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env={**base, **env},
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, env={**base, **env}, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_production_refuses_to_start_without_a_secret_key():
@@ -44,10 +45,16 @@ def test_production_settings_pass_the_deploy_checks():
     from cryptography.fernet import Fernet
 
     result = _manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        DJANGO_ENV="production", DJANGO_SECRET_KEY=Fernet.generate_key().decode() * 2,
-        DJANGO_ALLOWED_HOSTS="connector.example.com", DATABASE_URL="postgres://postgres@127.0.0.1:5432/connector",
-        REDIS_URL="redis://127.0.0.1:6379/9", FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_ENV="production",
+        DJANGO_SECRET_KEY=Fernet.generate_key().decode() * 2,
+        DJANGO_ALLOWED_HOSTS="connector.example.com",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/connector",
+        REDIS_URL="redis://127.0.0.1:6379/9",
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout

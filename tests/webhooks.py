@@ -21,8 +21,16 @@ def intercom_sample(name: str) -> dict:
     return json.loads((INTERCOM_SAMPLES / name).read_text())
 
 
-def post_jira(client, site, payload, *, identifier: str | None = None, secret: str | None = None, body: bytes | None = None,
-              **headers):
+def post_jira(
+    client,
+    site,
+    payload,
+    *,
+    identifier: str | None = None,
+    secret: str | None = None,
+    body: bytes | None = None,
+    **headers,
+):
     body = body if body is not None else json.dumps(payload).encode()
     headers.setdefault("HTTP_X_HUB_SIGNATURE", sign(body, secret or site.webhook_secret, algorithm="sha256"))
     headers.setdefault("HTTP_X_ATLASSIAN_WEBHOOK_IDENTIFIER", identifier or str(uuid.uuid4()))
@@ -33,4 +41,6 @@ def post_jira(client, site, payload, *, identifier: str | None = None, secret: s
 def post_intercom(client, workspace, payload, *, secret: str | None = None, **headers):
     body = json.dumps(payload).encode()
     headers.setdefault("HTTP_X_HUB_SIGNATURE", sign(body, secret or workspace.client_secret, algorithm="sha1"))
-    return client.post(f"/webhooks/intercom/{workspace.public_id}", data=body, content_type="application/json", **headers)
+    return client.post(
+        f"/webhooks/intercom/{workspace.public_id}", data=body, content_type="application/json", **headers
+    )

@@ -73,7 +73,9 @@ def test_the_last_user_who_can_manage_people_keeps_that_permission():
 def test_editing_a_role_changes_everyone_who_has_it(admin_client):
     viewer = UserFactory(role="Viewer")
     role = Role.objects.get(name="Viewer")
-    admin_client.post(reverse("role_edit", args=[role.pk]), {"name": "Viewer", "permissions": ["view_links", "export_data"]})
+    admin_client.post(
+        reverse("role_edit", args=[role.pk]), {"name": "Viewer", "permissions": ["view_links", "export_data"]}
+    )
     assert type(viewer).objects.get(pk=viewer.pk).has_perm("accounts.export_data")
 
 

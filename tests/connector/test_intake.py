@@ -92,8 +92,12 @@ def test_a_delivery_without_identifier_is_deduplicated_by_its_body(client, site)
 
 @pytest.mark.parametrize(
     ("body", "message"),
-    [(b"{not json", "not valid JSON"), (b"[1, 2]", "JSON object, not list"), (b"\xff\xfe", "not UTF-8"),
-     (b'{"no": "event"}', "no webhookEvent")],
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "JSON object, not list"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b'{"no": "event"}', "no webhookEvent"),
+    ],
 )
 def test_malformed_bodies_get_400_saying_what_is_wrong(client, site, body, message):
     response = post_jira(client, site, None, body=body)
@@ -142,6 +146,7 @@ def test_events_caused_by_our_app_user_are_processed_without_echo(client):
 
 # --- Intercom ---------------------------------------------------------------------------------------------
 
+
 def test_intercom_checks_the_url_with_head(client):
     workspace = IntercomWorkspaceFactory()
     assert client.head(f"/webhooks/intercom/{workspace.public_id}").status_code == 200
@@ -156,9 +161,14 @@ def test_intercom_ping_is_answered_without_storing(client):
 
 @pytest.mark.parametrize(
     ("sample", "status"),
-    [("conversation_deleted.json", "received"), ("conversation_admin_closed.json", "received"),
-     ("conversation_admin_opened.json", "received"), ("conversation_admin_snoozed.json", "received"),
-     ("conversation_user_replied.json", "received"), ("conversation_admin_noted.json", "ignored")],
+    [
+        ("conversation_deleted.json", "received"),
+        ("conversation_admin_closed.json", "received"),
+        ("conversation_admin_opened.json", "received"),
+        ("conversation_admin_snoozed.json", "received"),
+        ("conversation_user_replied.json", "received"),
+        ("conversation_admin_noted.json", "ignored"),
+    ],
 )
 def test_intercom_topics_are_stored_for_processing_or_as_ignored(client, sample, status):
     workspace = IntercomWorkspaceFactory()

@@ -25,8 +25,15 @@ def workspace(intercom_sim, redis_client):
 def deliveries(workspace, conversations, *, action="note", idempotency_key=None, **fields):
     now = timezone.now()
     return Delivery.objects.bulk_create(
-        Delivery(idempotency_key=idempotency_key or f"test:{cid}:{action}:{n}", workspace=workspace, conversation_id=cid, action=action,
-                 body=f"<p>SUP-1 moved to <b>Done</b> ({n})</p>", next_attempt_at=now, **fields)
+        Delivery(
+            idempotency_key=idempotency_key or f"test:{cid}:{action}:{n}",
+            workspace=workspace,
+            conversation_id=cid,
+            action=action,
+            body=f"<p>SUP-1 moved to <b>Done</b> ({n})</p>",
+            next_attempt_at=now,
+            **fields,
+        )
         for n, cid in enumerate(conversations)
     )
 
@@ -139,7 +146,8 @@ def test_a_delivery_left_sending_by_a_killed_worker_is_checked_before_resending(
     rows = deliveries(workspace, [done, not_done], status="sending", claimed_at=timezone.now() - timedelta(seconds=5))
     # The killed worker got the first note out before it died.
     IntercomClient(token=intercom_sim.default_token, base_url=intercom_sim.url).reply(
-        done, admin_id=workspace.app_admin_id, body=rows[0].body)
+        done, admin_id=workspace.app_admin_id, body=rows[0].body
+    )
     assert engine.release_stale_sending() == 2
     engine.pump(workspace.pk)
     assert Delivery.objects.filter(status="sent").count() == 2
@@ -182,8 +190,13 @@ def test_reopen_only_touches_closed_conversations(intercom_sim, workspace):
 def test_coalesced_notes_go_out_as_one(intercom_sim, workspace):
     (conversation,) = intercom_sim.add_conversations(1)
     for n in range(3):
-        deliveries(workspace, [conversation], coalesce_key=f"r1:i1:note:{conversation}",
-                   idempotency_key=f"c{n}", issue_key="SUP-1")
+        deliveries(
+            workspace,
+            [conversation],
+            coalesce_key=f"r1:i1:note:{conversation}",
+            idempotency_key=f"c{n}",
+            issue_key="SUP-1",
+        )
     engine.pump(workspace.pk)
     (entry,) = intercom_sim.writes_for(conversation, "note")
     assert "3 updates on SUP-1" in entry.body

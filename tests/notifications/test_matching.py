@@ -1,4 +1,4 @@
-"""Rule matching as a table: triggers × from/to × conditions."""
+"""Rule matching as a table: triggers x from/to x conditions."""
 
 from dataclasses import dataclass, field
 
@@ -37,8 +37,15 @@ class Rule:
 
 
 def common(**kw):
-    return {"issue": kw.pop("issue", ISSUE), "actor": None, "timestamp": 1, "webhook_event": "x",
-            "is_own": kw.pop("is_own", False), "dedupe_key": "k", **kw}
+    return {
+        "issue": kw.pop("issue", ISSUE),
+        "actor": None,
+        "timestamp": 1,
+        "webhook_event": "x",
+        "is_own": kw.pop("is_own", False),
+        "dedupe_key": "k",
+        **kw,
+    }
 
 
 def transition(frm=TODO, to=PROGRESS, **kw):
@@ -84,10 +91,13 @@ def test_rule_matching_table(rule, event, fires):
 
 
 def _fields(*changes):
-    return FieldsChanged(**common(), changes=tuple(
-        FieldChange(field=f, field_id=fid, from_value=None, from_string=a, to_value=None, to_string=b)
-        for f, fid, a, b in changes
-    ))
+    return FieldsChanged(
+        **common(),
+        changes=tuple(
+            FieldChange(field=f, field_id=fid, from_value=None, from_string=a, to_value=None, to_string=b)
+            for f, fid, a, b in changes
+        ),
+    )
 
 
 @pytest.mark.parametrize(
@@ -95,7 +105,9 @@ def _fields(*changes):
     [([], True), (["priority"], True), (["Priority"], True), (["customfield_10072"], False), (["labels"], False)],
 )
 def test_fields_changed_fires_only_for_the_chosen_fields(wanted, fires):
-    assert rule_matches(Rule("fields_changed", fields=wanted), _fields(("priority", "priority", "Low", "High"))) is fires
+    assert (
+        rule_matches(Rule("fields_changed", fields=wanted), _fields(("priority", "priority", "Low", "High"))) is fires
+    )
 
 
 def test_stop_after_keeps_later_rules_from_firing():

@@ -21,8 +21,14 @@ def transition_event(project):
 
 def link_many(project, issue_id, count):
     ConversationLink.objects.bulk_create(
-        ConversationLink(site=project.site, issue_id=issue_id, issue_key="SUP-1", workspace=project.workspace,
-                         conversation_id=str(100000 + n), source="api")
+        ConversationLink(
+            site=project.site,
+            issue_id=issue_id,
+            issue_key="SUP-1",
+            workspace=project.workspace,
+            conversation_id=str(100000 + n),
+            source="api",
+        )
         for n in range(count)
     )
 
@@ -106,4 +112,6 @@ def test_a_broken_template_is_recorded_on_the_delivery_not_lost(project):
 def test_a_new_installation_notes_transitions_and_public_comments_and_nothing_else():
     defaults = NotificationRule.objects.filter(project=None).order_by("position")
     assert [(r.trigger, r.action_types, r.comment_visibility) for r in defaults] == [
-        ("issue_transitioned", ["note"], []), ("comment_created", ["note"], ["public"])]
+        ("issue_transitioned", ["note"], []),
+        ("comment_created", ["note"], ["public"]),
+    ]
