@@ -78,6 +78,7 @@ class PrivatePostgres:
 
     def start(self, *, init: bool = False) -> None:
         if init:
+            self.folder.parent.chmod(0o755)  # the postgres user must reach its folder inside ours
             self.folder.mkdir(parents=True)
             if os.geteuid() == 0:
                 shutil.chown(self.folder, "postgres", "postgres")

@@ -295,7 +295,13 @@ ALLOW_PRIVATE_URLS = envbool("ALLOW_PRIVATE_URLS", TESTING)
 VENDOR_TIMEOUT_SECONDS = envfloat("VENDOR_TIMEOUT_SECONDS", 10.0)
 # The seam between the apps: who receives typed events after a delivery is parsed, in order.
 CONNECTOR_EVENT_HANDLERS: dict[str, list[str]] = {
-    "jira": ["linking.handlers.jira_events_received", "notifications.handlers.jira_events_received"],
+    # Order matters: a deleted issue is announced before linking drops its links; everything else is planned
+    # after linking made the links that URLs in the issue ask for.
+    "jira": [
+        "notifications.handlers.jira_issue_deleted",
+        "linking.handlers.jira_events_received",
+        "notifications.handlers.jira_events_received",
+    ],
     "intercom": ["linking.handlers.intercom_events_received", "notifications.handlers.intercom_events_received"],
 }
 CONTRACTS_DIR = Path(os.environ.get("CONTRACTS_DIR", BASE_DIR.parent / "shared" / "contracts"))
