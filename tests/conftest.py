@@ -165,3 +165,16 @@ def workspace_for(sim, **fields):
         workspace_id=sim.app["id_code"],
         **fields,
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _disconnect_stragglers(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end sessions that threads or child processes left open."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
