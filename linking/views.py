@@ -1,6 +1,7 @@
 """Pages for Jira users (issue view, link/unlink), reports, and the admin editors. Thin: services do the work."""
 
 import csv
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
@@ -85,6 +86,8 @@ def issue_detail(request, key: str):
             "can_change": request.user.has_perm("accounts.change_links") and project.linking_enabled,
             "can_comment": request.user.has_perm("accounts.comment_note") or can_reply,
             "can_reply": can_reply,
+            # One token per rendered form: posting the same form twice sends the comment once.
+            "comment_form_token": uuid.uuid4().hex,
         },
     )
 
