@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from connector.errors import VendorError
@@ -40,6 +40,7 @@ from notifications.models import Action, Delivery
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
 LEASE_SECONDS = 15.0
+CLAIM_BATCH = 32  # rows claimed per statement; never more than free senders and rate-limit slots
 OUTAGES = (redis.RedisError, DatabaseError)
 
 
@@ -60,27 +61,40 @@ def _backoff(attempts: int) -> float:
 # --- claiming and finishing (coordinator thread) ----------------------------------------------------------
 
 
-def claim_next(workspace_id: int) -> Delivery | None:
+def claim_batch(workspace_id: int, limit: int) -> list[Delivery]:
+    """Claim up to `limit` due deliveries (pending → sending) in one statement; others skip what we hold."""
     now = timezone.now()
-    with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(workspace_id=workspace_id, status=Status.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "id")
-            .first()
+    table = Delivery._meta.db_table
+    lock = "FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 WHERE id IN ("  # noqa: S608
+            f"SELECT id FROM {table} WHERE workspace_id = %s AND status = %s AND next_attempt_at <= %s "
+            f"ORDER BY next_attempt_at, id LIMIT %s {lock}) RETURNING id",
+            [Status.SENDING, now, workspace_id, Status.PENDING, now, limit],
         )
-        if delivery is None:
-            return None
-        delivery.status, delivery.claimed_at, delivery.attempts = Status.SENDING, now, delivery.attempts + 1
-        delivery.save(update_fields=["status", "claimed_at", "attempts"])
-        if delivery.coalesce_key:
-            _absorb_coalesced(delivery)
-    return delivery
+        ids = [row[0] for row in cursor.fetchall()]
+        deliveries = list(Delivery.objects.filter(pk__in=ids).order_by("created_at", "id")) if ids else []
+        firsts: dict[str, Delivery] = {}
+        for delivery in deliveries:
+            if delivery.coalesce_key:
+                firsts.setdefault(delivery.coalesce_key, delivery)
+        for first in firsts.values():
+            claimed_too = [d for d in deliveries if d.coalesce_key == first.coalesce_key and d is not first]
+            _absorb_coalesced(first, claimed_too)
+        absorbed = {d.pk for d in deliveries if d.coalesce_key and firsts[d.coalesce_key] is not d}
+    return [d for d in deliveries if d.pk not in absorbed]
 
 
-def _absorb_coalesced(delivery: Delivery) -> None:
-    """Send the other pending notes of the same rule, issue and conversation as one note with this one."""
-    others = list(
+def claim_next(workspace_id: int) -> Delivery | None:
+    claimed = claim_batch(workspace_id, 1)
+    return claimed[0] if claimed else None
+
+
+def _absorb_coalesced(delivery: Delivery, claimed_too: list[Delivery]) -> None:
+    """Send the other notes of the same rule, issue and conversation (claimed with it, or still pending) as
+    one note with this one."""
+    others = claimed_too + list(
         Delivery.objects.select_for_update(skip_locked=True)
         .filter(coalesce_key=delivery.coalesce_key, status=Status.PENDING)
         .exclude(pk=delivery.pk)
@@ -92,7 +106,7 @@ def _absorb_coalesced(delivery: Delivery) -> None:
     delivery.body = f"<p><b>{len(bodies)} updates on {html.escape(delivery.issue_key)}</b></p>" + "".join(bodies)
     delivery.save(update_fields=["body"])
     Delivery.objects.filter(pk__in=[o.pk for o in others]).update(
-        status=Status.SKIPPED, last_error=f"Sent together with delivery #{delivery.pk}."
+        status=Status.SKIPPED, claimed_at=None, last_error=f"Sent together with delivery #{delivery.pk}."
     )
 
 
@@ -135,6 +149,27 @@ def finish(outcome: Outcome) -> str:
             status = Status.FAILED
     Delivery.objects.filter(pk=d.pk, status=Status.SENDING).update(status=status, **fields)
     return status
+
+
+def finish_sent(outcomes: list[Outcome]) -> int:
+    """Record many successful calls in one statement (the hot path of a fan-out)."""
+    if not outcomes:
+        return 0
+    if connection.vendor != "postgresql":
+        return sum(finish(o) == Status.SENT for o in outcomes)
+    table = Delivery._meta.db_table
+    values = ", ".join(["(%s::bigint, %s, %s)"] * len(outcomes))
+    params: list = []
+    for o in outcomes:
+        params += [o.delivery.pk, o.part_id[:64], o.note]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS d SET status = %s, sent_at = %s, claimed_at = NULL, verify = false, "  # noqa: S608
+            f"part_id = v.part_id, last_error = v.note FROM (VALUES {values}) AS v(id, part_id, note) "
+            f"WHERE d.id = v.id AND d.status = %s",
+            [Status.SENT, timezone.now(), *params, Status.SENDING],
+        )
+        return cursor.rowcount
 
 
 # --- talking to Intercom (sender threads) -------------------------------------------------------------------
@@ -300,47 +335,64 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
     def send(d: Delivery) -> Outcome:
         return perform(d, client, admin_id, take_slot)
 
-    def record(future: Future) -> None:
-        outcome = future.result()
-        if outcome.error is not None and outcome.error.kind == "rate_limited":
-            rl.block_until(key, outcome.error.retry_at or time.time() + 10)
-        if outcome.error is not None and outcome.error.kind == "auth":
-            stop.set()
-            _mark_broken(workspace, outcome.error)
-        status = finish(outcome)
-        counts[status] = counts.get(status, 0) + 1
+    def record(futures) -> None:
+        sent = []
+        for future in futures:
+            outcome = future.result()
+            if outcome.error is None and outcome.crash is None:
+                sent.append(outcome)
+                continue
+            if outcome.error is not None and outcome.error.kind == "rate_limited":
+                rl.block_until(key, outcome.error.retry_at or time.time() + 10)
+            if outcome.error is not None and outcome.error.kind == "auth":
+                stop.set()
+                _mark_broken(workspace, outcome.error)
+            status = finish(outcome)
+            counts[status] = counts.get(status, 0) + 1
+        if sent:
+            counts[Status.SENT] = counts.get(Status.SENT, 0) + finish_sent(sent)
+
+    def take_slots(wanted: int) -> tuple[int, float]:
+        """Up to `wanted` rate-limit slots now; with the wait before the next one when fewer."""
+        taken = 0
+        while taken < wanted:
+            delay = rl.acquire(key)
+            if delay > 0:
+                return taken, delay
+            taken += 1
+        return taken, 0.0
 
     in_flight: set[Future] = set()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"deliver-{key}") as executor:
         while not stop.is_set() and time.monotonic() < deadline:
             done = {f for f in in_flight if f.done()}
-            for f in done:
-                record(f)
+            record(done)
             in_flight -= done
             if time.monotonic() - last_renew > LEASE_SECONDS / 3:
                 if not lease.renew():
                     break  # someone else took over (we were too slow); let them
                 last_renew = time.monotonic()
-            if len(in_flight) >= concurrency:
+            free = concurrency - len(in_flight)
+            if free <= 0:
                 wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
                 continue
-            delay = rl.acquire(key)
-            if delay > 0:
+            # Slot first, then claim: a row is only "sending" while its call can really go out.
+            slots, delay = take_slots(min(free, CLAIM_BATCH))
+            if slots == 0:
                 if in_flight:
                     wait(in_flight, timeout=min(delay, 0.5), return_when=FIRST_COMPLETED)
                 else:
                     time.sleep(min(delay, 0.5))
                 continue
-            delivery = claim_next(workspace.pk)
-            if delivery is None:
+            claimed = claim_batch(workspace.pk, slots)
+            if not claimed:
                 if not in_flight:
                     break
                 wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
                 continue
-            in_flight.add(executor.submit(send, delivery))
-        for f in in_flight:
-            f.exception()  # wait for the call to end
-            _quietly(lambda f=f: record(f))
+            in_flight.update(executor.submit(send, delivery) for delivery in claimed)
+        wait(in_flight)  # let the calls in flight end, then record them
+        _quietly(lambda: record(in_flight))
     return counts
 
 

@@ -30,9 +30,11 @@ PERMISSIONS = {
     "BROWSE_PROJECTS": "Browse Projects", "CREATE_ISSUES": "Create Issues", "EDIT_ISSUES": "Edit Issues",
     "ADD_COMMENTS": "Add Comments", "TRANSITION_ISSUES": "Transition Issues",
     "ASSIGN_ISSUES": "Assign Issues", "LINK_ISSUES": "Link Issues", "DELETE_ISSUES": "Delete Issues",
-    "ADMINISTER_PROJECTS": "Administer Projects",
+    "ADMINISTER_PROJECTS": "Administer Projects", "CREATE_ATTACHMENTS": "Create Attachments",
+    # Global permissions; granted here per project for simplicity.
+    "ADMINISTER": "Administer Jira", "SYSTEM_ADMIN": "Jira System Administrators",
 }
-DEFAULT_PERMISSIONS = frozenset(PERMISSIONS) - {"DELETE_ISSUES", "ADMINISTER_PROJECTS"}
+DEFAULT_PERMISSIONS = frozenset(PERMISSIONS) - {"DELETE_ISSUES", "ADMINISTER_PROJECTS", "ADMINISTER", "SYSTEM_ADMIN"}
 COUNT_FIELD = "customfield_10050"
 APP_USER_TOKEN = "app-token"
 ADMIN_TOKEN = "ada-token"
@@ -72,6 +74,7 @@ class JiraSimulator(SimServer):
         self.projects: dict[str, dict[str, Any]] = {}
         self.issues: dict[str, dict[str, Any]] = {}
         self.permissions: dict[tuple[str, str], set[str]] = {}
+        self.global_permissions: dict[str, set[str]] = {}  # account id -> ADMINISTER, SYSTEM_ADMIN
         self.webhooks: list[dict[str, Any]] = []
         self.statuses = {s["id"]: s for s in (
             {"id": "10000", "name": "To Do", "category": "new"},
@@ -140,6 +143,10 @@ class JiraSimulator(SimServer):
     def set_permissions(self, account_id: str, project_key: str, keys: set[str] | list[str]) -> None:
         with self.lock:
             self.permissions[(account_id, project_key)] = set(keys)
+
+    def set_global_permissions(self, account_id: str, keys: set[str] | list[str]) -> None:
+        with self.lock:
+            self.global_permissions[account_id] = set(keys)
 
     def has_permission(self, account_id: str, project_key: str, key: str) -> bool:
         user = self.users.get(account_id)
@@ -591,7 +598,10 @@ class JiraSimulator(SimServer):
             for key in wanted or list(PERMISSIONS):
                 if key not in PERMISSIONS:
                     raise HttpError(400, f"Invalid permission key: {key}")
-                have = bool(project_key) and self.has_permission(request.account_id, project_key, key)  # type: ignore
+                if project_key:
+                    have = self.has_permission(request.account_id, project_key, key)  # type: ignore[attr-defined]
+                else:  # no project: the global permissions
+                    have = key in self.global_permissions.get(request.account_id, set())  # type: ignore[attr-defined]
                 result[key] = self._permission_json(key, have)
         return Response(200, {"permissions": result})
 

@@ -111,7 +111,7 @@ def test_the_checklist_shows_missing_permissions_and_what_to_change(admin_client
     ProjectConnectionFactory(site=site, project_id=jira._project("SUP")["id"], project_key="SUP")
     page = admin_client.get(reverse("jira_site_detail", args=[site.pk])).content.decode()
     assert page.count('aria-label="granted"') == 2
-    assert page.count('aria-label="missing"') == 3  # create, edit, transition
+    assert page.count('aria-label="missing"') == 4  # create, edit, transition, attachments
     assert "grant “Edit issues” to the app user" in page
     assert "far more than it needs" not in page
     assert "looks like a person" not in page  # a dedicated app account
@@ -121,9 +121,10 @@ def test_the_checklist_warns_about_too_much_access_and_team_managed_projects(adm
     site = _connected_site(admin_client, jira)
     project = jira.add_project("TM", "Team managed", style="next-gen")
     jira.set_permissions(jira.app_user["accountId"], "TM", {"BROWSE_PROJECTS", "ADMINISTER_PROJECTS", "DELETE_ISSUES"})
+    jira.set_global_permissions(jira.app_user["accountId"], {"ADMINISTER"})
     ProjectConnectionFactory(site=site, project_id=project["id"], project_key="TM")
     page = admin_client.get(reverse("jira_site_detail", args=[site.pk])).content.decode()
-    assert "Administer projects, Delete issues" in page and "far more than it needs" in page
+    assert "Administer projects, Delete issues, Administer Jira" in page and "far more than it needs" in page
     assert "team-managed project" in page
 
 
