@@ -86,6 +86,14 @@ def claim_batch(workspace_id: int, limit: int) -> list[Delivery]:
     return [d for d in deliveries if d.pk not in absorbed]
 
 
+def due_count(workspace_id: int, limit: int) -> int:
+    """How many deliveries are due now, counting no further than `limit`."""
+    return len(
+        Delivery.objects.filter(workspace_id=workspace_id, status=Status.PENDING, next_attempt_at__lte=timezone.now())
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
 def claim_next(workspace_id: int) -> Delivery | None:
     claimed = claim_batch(workspace_id, 1)
     return claimed[0] if claimed else None
@@ -376,8 +384,15 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
             if free <= 0:
                 wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
                 continue
-            # Slot first, then claim: a row is only "sending" while its call can really go out.
-            slots, delay = take_slots(min(free, CLAIM_BATCH))
+            due = due_count(workspace.pk, min(free, CLAIM_BATCH))
+            if not due:
+                if not in_flight:
+                    break
+                wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+                continue
+            # Slots for exactly the rows that are due (no budget wasted), then claim: a row is only "sending"
+            # while its call can really go out.
+            slots, delay = take_slots(due)
             if slots == 0:
                 if in_flight:
                     wait(in_flight, timeout=min(delay, 0.5), return_when=FIRST_COMPLETED)
