@@ -13,7 +13,8 @@ import queue
 import threading
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from connector.models import WebhookEvent
 
@@ -54,6 +55,18 @@ def body_digest(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
+HINT_BATCH = 50
+
+
+def events_enqueue(event_ids: list[int]) -> None:
+    from connector.tasks import webhook_events_process
+
+    try:
+        webhook_events_process.delay(event_ids)
+    except Exception as exc:
+        logger.warning("intake.enqueue_failed", extra={"events": len(event_ids), "error": type(exc).__name__})
+
+
 def event_enqueue(event_id: int) -> None:
     from connector.tasks import webhook_event_process
 
@@ -90,7 +103,13 @@ class HintPublisher:
 
     def _run(self) -> None:
         while True:
-            event_enqueue(self._queue.get())
+            ids = [self._queue.get()]
+            while len(ids) < HINT_BATCH:  # under load, one message carries many events
+                try:
+                    ids.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            events_enqueue(ids)
 
 
 hints = HintPublisher()
@@ -109,24 +128,35 @@ def webhook_event_store(
     error: str = "",
 ) -> Stored:
     issue = payload.get("issue") if isinstance(payload.get("issue"), dict) else {}
-    try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                source=source,
-                site=site,
-                workspace=workspace,
-                delivery_id=delivery_id[:200],
-                event_type=event_type[:100],
-                payload=payload,
-                retry_header=retry_header,
-                status=status,
-                error=error,
-                issue_id=str(issue.get("id") or "")[:32],
-                issue_key=str(issue.get("key") or "")[:64],
-            )
-            if status == WebhookEvent.Status.RECEIVED:
-                transaction.on_commit(lambda: hints.put(event.pk))
-    except IntegrityError:
-        # The same delivery again (Jira retries, or sends concurrently): already stored, nothing new.
+    row = {
+        "source": source,
+        "site": site.pk if site else None,
+        "workspace": workspace.pk if workspace else None,
+        "delivery_id": delivery_id[:200],
+        "event_type": event_type[:100],
+        "issue_id": str(issue.get("id") or "")[:32],
+        "issue_key": str(issue.get("key") or "")[:64],
+        "payload": json.dumps(payload),
+        "received_at": timezone.now(),
+        "retry_header": retry_header,
+        "status": status,
+        "attempts": 0,
+        "error": error,
+    }
+    # One statement in autocommit: stored and durable when it returns, and a duplicate delivery id (Jira
+    # retries, or sends the same delivery concurrently) simply inserts nothing.
+    meta = WebhookEvent._meta
+    columns = ", ".join(meta.get_field(name).column for name in row)
+    payload_value = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+    values = ", ".join(payload_value if name == "payload" else "%s" for name in row)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {meta.db_table} ({columns}) VALUES ({values}) ON CONFLICT DO NOTHING RETURNING id",  # noqa: S608
+            list(row.values()),
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:
         return Stored(event_id=None, duplicate=True)
-    return Stored(event_id=event.pk, duplicate=False)
+    if status == WebhookEvent.Status.RECEIVED:
+        transaction.on_commit(lambda: hints.put(inserted[0]))  # at once in autocommit; after commit otherwise
+    return Stored(event_id=inserted[0], duplicate=False)

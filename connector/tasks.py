@@ -19,6 +19,18 @@ def webhook_event_process(event_id: int) -> str | None:
         return "error"
 
 
+@shared_task(name="connector.tasks.webhook_events_process", acks_late=True)
+def webhook_events_process(event_ids: list[int]) -> int:
+    """Several events published as one hint (a burst of deliveries): each gets its own task, so a long fan-out
+    planned for one never holds up the others."""
+    if len(event_ids) == 1:
+        webhook_event_process(event_ids[0])
+    else:
+        for event_id in event_ids:
+            event_enqueue(event_id)
+    return len(event_ids)
+
+
 @shared_task(name="connector.tasks.webhook_event_sweep")
 def webhook_event_sweep() -> int:
     ids = processing.webhook_event_due_ids()

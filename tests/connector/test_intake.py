@@ -187,3 +187,12 @@ def test_intercom_notifications_are_deduplicated_by_their_id(client):
     for _ in range(3):
         post_intercom(client, workspace, intercom_sample("conversation_admin_closed.json"))
     assert WebhookEvent.objects.count() == 1
+
+
+def test_a_rotated_secret_applies_at_once_although_sites_are_cached(client, site):
+    assert post_jira(client, site, jira_sample(TRANSITION)).status_code == 202  # the site is cached now
+    old_secret = site.webhook_secret
+    site.webhook_secret = "a-brand-new-secret"
+    site.save()
+    assert post_jira(client, site, jira_sample(TRANSITION)).status_code == 202
+    assert post_jira(client, site, jira_sample(TRANSITION), secret=old_secret).status_code == 401
