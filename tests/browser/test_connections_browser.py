@@ -66,7 +66,7 @@ def test_an_admin_connects_everything_in_the_browser(page, live_server, shots, t
         page.select_option("select[name=project_id]", label="SUP — Support")
         page.click("form.stacked button[type=submit]")
         expect(page.locator("table.checklist")).to_be_visible()
-        expect(page.locator("table.checklist .no")).to_have_count(2)  # create issues, transition issues
+        expect(page.locator("table.checklist .no")).to_have_count(3)  # create issues, transition, attachments
         page.screenshot(path=shots / "05-jira-site-with-checklist.png", full_page=True)
 
         page.goto(f"{live_server.url}/connections/")
