@@ -94,11 +94,6 @@ def due_count(workspace_id: int, limit: int) -> int:
     )
 
 
-def claim_next(workspace_id: int) -> Delivery | None:
-    claimed = claim_batch(workspace_id, 1)
-    return claimed[0] if claimed else None
-
-
 def _absorb_coalesced(delivery: Delivery, claimed_too: list[Delivery]) -> None:
     """Send the other notes of the same rule, issue and conversation (claimed with it, or still pending) as
     one note with this one."""
