@@ -275,6 +275,14 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 
 REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "connector")
+# Short-lived caches (Jira access decisions, conversation cards) shared by every process when Redis is there.
+# Tests keep a per-process cache so one test's cached answers never leak into another run's.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache"}
+    if REDIS_URL and not TESTING
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 
 # --- Deliveries to Intercom -------------------------------------------------------------------------------
 # Calls in flight per workspace pump: Intercom's ceiling (~167/s) at ~0.2-0.4 s per call needs dozens.
