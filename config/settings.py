@@ -174,7 +174,7 @@ DATABASE_URL = os.environ.get("DATABASE_URL", _default_db)
 if not DATABASE_URL:
     raise ImproperlyConfigured("DATABASE_URL is required in production")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60))}
-if TESTING:
+if TESTING and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     # One test database per test run, so several runs on one machine (developers, CI) never collide.
     DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
