@@ -26,6 +26,15 @@ run: migrate
 	@echo "Open http://localhost:$(PORT)/ — Ctrl-C stops the web server, the worker and beat."
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) web worker beat
 
+# `make run` plus the Jira and Intercom simulators, connected and seeded; the command prints what to try.
+demo: migrate
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py ensure_admin
+	grep -E '^(web|worker|beat):' Procfile > var/Procfile.demo
+	echo "demo: python manage.py demo --service-url http://127.0.0.1:$(PORT)" >> var/Procfile.demo
+	ALLOW_PRIVATE_URLS=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f var/Procfile.demo -d $(CURDIR) \
+		start --port $(PORT) web worker beat demo
+
 # The whole suite against PostgreSQL and Redis (local defaults, or DATABASE_URL / REDIS_URL).
 test: $(STAMP)
 	bash .ci/services
