@@ -17,7 +17,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.servers import REPO, free_port, fresh_database, manage
+from bench.servers import REPO, celery_beat_command, celery_worker_command, free_port, fresh_database, manage
 
 BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 SAMPLE = "mattermost-plugin-jira/webhook-issue-updated-started-working.json"
@@ -120,38 +120,9 @@ def _simulator(limit: int):
 @contextmanager
 def _worker_and_beat():
     var = Path(os.environ["VAR_DIR"])
-    worker = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "--pool",
-        "threads",
-        "--concurrency",
-        "8",
-        "--queues",
-        "default,deliveries",
-        "--loglevel",
-        "WARNING",
-        "--without-gossip",
-        "--without-mingle",
-    ]
-    beat = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "beat",
-        "--loglevel",
-        "WARNING",
-        "--schedule",
-        str(var / "beat-schedule"),
-    ]
-    hostname = ["--hostname", f"bench-{uuid.uuid4().hex[:6]}@%h"]
-    with _process([*worker, *hostname], var / "worker.log") as w, _process(beat, var / "beat.log"):
+    worker = celery_worker_command(name="bench", loglevel="WARNING")
+    beat = celery_beat_command(var / "beat-schedule", loglevel="WARNING")
+    with _process(worker, var / "worker.log") as w, _process(beat, var / "beat.log"):
         _wait_for_ready(w)
         yield w
 

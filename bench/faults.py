@@ -15,15 +15,17 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from contextlib import nullcontext
 from pathlib import Path
 
 from bench.fanout import _post, _simulator, _world
-from bench.servers import REPO, free_port, fresh_database, manage
+from bench.servers import REPO, celery_beat_command, celery_worker_command, free_port, fresh_database, manage
 
-PG_BIN = Path("/usr/lib/postgresql") / (os.listdir("/usr/lib/postgresql")[0] if Path("/usr/lib/postgresql").is_dir()
-                                        else "15") / "bin"
+PG_BIN = (
+    Path("/usr/lib/postgresql")
+    / (os.listdir("/usr/lib/postgresql")[0] if Path("/usr/lib/postgresql").is_dir() else "15")
+    / "bin"
+)
 CONVERSATIONS = int(os.environ.get("FAULT_CONVERSATIONS", "400"))
 LIMIT = int(os.environ.get("FAULT_LIMIT", "400"))  # per 10 s: a fan-out of ~10 s, long enough to hurt
 SCENARIOS = ("kill_worker", "redis_down", "postgres_restart", "errors_then_429")
@@ -32,11 +34,24 @@ SCENARIOS = ("kill_worker", "redis_down", "postgres_restart", "errors_then_429")
 def run(scenario: str) -> dict:
     """Run one scenario in a child process and return its figures."""
     with tempfile.TemporaryDirectory() as var:
-        env = {**os.environ, "DJANGO_ENV": "test", "VAR_DIR": var, "PYTHONUNBUFFERED": "1",
-               "DELIVERY_SWEEP_SECONDS": "1", "DELIVERY_STALE_SENDING_SECONDS": "8", "WEBHOOK_SWEEP_AFTER_SECONDS": "5",
-               "VENDOR_TIMEOUT_SECONDS": "3"}
-        done = subprocess.run([sys.executable, "-m", "bench.faults", scenario], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=600)
+        env = {
+            **os.environ,
+            "DJANGO_ENV": "test",
+            "VAR_DIR": var,
+            "PYTHONUNBUFFERED": "1",
+            "DELIVERY_SWEEP_SECONDS": "1",
+            "DELIVERY_STALE_SENDING_SECONDS": "8",
+            "WEBHOOK_SWEEP_AFTER_SECONDS": "5",
+            "VENDOR_TIMEOUT_SECONDS": "3",
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.faults", scenario],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if done.returncode:
             raise RuntimeError(f"fault scenario {scenario} failed:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
@@ -44,16 +59,35 @@ def run(scenario: str) -> dict:
 
 # --- private servers --------------------------------------------------------------------------------------
 
+
 class PrivateRedis:
     def __init__(self, folder: Path):
         self.folder, self.port = folder, free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(self.port),
-                        "--save", "", "--appendonly", "no", "--dir", str(self.folder),
-                        "--pidfile", str(self.folder / "redis.pid"), "--logfile", str(self.folder / "redis.log")],
-                       check=True)
+        subprocess.run(
+            [
+                "redis-server",
+                "--daemonize",
+                "yes",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+                "--pidfile",
+                str(self.folder / "redis.pid"),
+                "--logfile",
+                str(self.folder / "redis.log"),
+            ],
+            check=True,
+        )
         _wait(lambda: self._ping(), "private Redis to answer")
 
     def stop(self) -> None:
@@ -83,11 +117,21 @@ class PrivatePostgres:
             if os.geteuid() == 0:
                 shutil.chown(self.folder, "postgres", "postgres")
             self._as_postgres(str(PG_BIN / "initdb"), "-D", str(self.folder), "-A", "trust", "-U", "postgres")
-        self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.folder), "-w", "-l", str(self.folder / "log"),
-                          "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1", "start")
+        self._as_postgres(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.folder),
+            "-w",
+            "-l",
+            str(self.folder / "log"),
+            "-o",
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1",
+            "start",
+        )
         if init:
-            self._as_postgres(str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                              "connector")
+            self._as_postgres(
+                str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "connector"
+            )
 
     def stop(self) -> None:
         self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.folder), "-m", "fast", "-w", "stop", check=False)
@@ -103,16 +147,6 @@ def _wait(predicate, what: str, timeout: float = 30) -> None:
 
 
 # --- the child ----------------------------------------------------------------------------------------------
-
-def _worker_args() -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "threads", "--concurrency", "8",
-            "--queues", "default,deliveries", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-            "--hostname", f"fault-{uuid.uuid4().hex[:6]}@%h"]
-
-
-def _beat_args(var: Path) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
-            "--schedule", str(var / f"beat-{uuid.uuid4().hex[:6]}")]
 
 
 class Supervised:
@@ -203,8 +237,8 @@ def _scenario(name: str, var: Path, redis_server: PrivateRedis, postgres: Privat
     events: list[str] = []
     with _simulator(LIMIT) as (sim_url, control, _sim):
         site, payload, ids = _world(sim_url, control, CONVERSATIONS)
-        beat = Supervised("beat", _beat_args(var), var, events)
-        worker = Supervised("worker", _worker_args(), var, events)
+        beat = Supervised("beat", celery_beat_command(var / "beat-schedule"), var, events)
+        worker = Supervised("worker", celery_worker_command(name="fault"), var, events)
         time.sleep(3)
         if name == "errors_then_429":
             control.post("faults", {"error_rate": 0.2, "error_status": 500})
@@ -243,9 +277,15 @@ def _scenario(name: str, var: Path, redis_server: PrivateRedis, postgres: Privat
         beat.stop()
     counts = ledger["counts"]
     return {
-        "scenario": name, "conversations": CONVERSATIONS, "seconds": round(seconds, 1), "events": events,
-        "lost": len(ids) - len(counts), "duplicates": sum(c - 1 for c in counts.values() if c > 1),
-        "max_calls_per_window": ledger["max_calls_per_window"], "limit_per_10s": LIMIT, "statuses": statuses,
+        "scenario": name,
+        "conversations": CONVERSATIONS,
+        "seconds": round(seconds, 1),
+        "events": events,
+        "lost": len(ids) - len(counts),
+        "duplicates": sum(c - 1 for c in counts.values() if c > 1),
+        "max_calls_per_window": ledger["max_calls_per_window"],
+        "limit_per_10s": LIMIT,
+        "statuses": statuses,
     }
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,6 +14,36 @@ import psycopg
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/connector"
+
+
+def celery_worker_command(
+    *, name: str, concurrency: int = 8, queues: str = "default,deliveries", loglevel: str = "INFO"
+) -> list[str]:
+    """A worker as the Procfile runs it (thread pool, both queues), under a unique name."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool",
+        "threads",
+        "--concurrency",
+        str(concurrency),
+        "--queues",
+        queues,
+        "--loglevel",
+        loglevel,
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        f"{name}-{uuid.uuid4().hex[:8]}@%h",
+    ]
+
+
+def celery_beat_command(schedule: Path, *, loglevel: str = "INFO") -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", loglevel, "--schedule", str(schedule)]
 
 
 def free_port() -> int:
@@ -72,9 +103,26 @@ def gunicorn(app: str, env: dict, *, workers: int = 2, timeout: float = 30):
     (REPO / "var").mkdir(exist_ok=True)
     log = (REPO / "var" / f"bench-gunicorn-{port}.log").open("w")  # read it when a server misbehaves
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--worker-class", "sync", "--log-level", "warning", "--graceful-timeout", "5"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            app,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--log-level",
+            "warning",
+            "--graceful-timeout",
+            "5",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + timeout

@@ -12,8 +12,8 @@ from connector.jira_events.types import IssueRef
 from connector.models import JiraSite
 from notifications.context import event_context
 from notifications.matching import LinkEvent, rules_for_event
-from notifications.models import Action, Delivery
-from notifications.planning import MESSAGE_ACTIONS, _key_prefix, project_for, render_body, rules_for
+from notifications.models import Delivery
+from notifications.planning import delivery_key_prefix, planned_actions, project_for, rules_for
 
 logger = logging.getLogger(__name__)
 ISSUE_FIELDS = "summary,status,assignee,reporter,issuetype,priority,labels,project,resolution,fixVersions"
@@ -55,13 +55,9 @@ def plan_link_event(*, kind: str, link: dict, actor_name: str = "") -> int:
     created = 0
     with transaction.atomic():
         for rule in fired:
-            for index, action in enumerate(rule.actions):
-                action_type = action.get("type")
-                if action_type not in Action.values:
-                    continue
-                body, error = render_body(rule, context) if action_type in MESSAGE_ACTIONS else ("", "")
+            for index, action_type, params, body, status, error in planned_actions(rule, context, project):
                 _, made = Delivery.objects.get_or_create(
-                    idempotency_key=_key_prefix(site.pk, event.dedupe_key, rule.pk, index, action_type),
+                    idempotency_key=delivery_key_prefix(site.pk, event.dedupe_key, rule.pk, index, action_type),
                     defaults={
                         "source": Delivery.Source.RULE,
                         "rule": rule,
@@ -70,9 +66,9 @@ def plan_link_event(*, kind: str, link: dict, actor_name: str = "") -> int:
                         "issue_id": issue.id,
                         "issue_key": issue.key or "",
                         "action": action_type,
-                        "params": {k: v for k, v in action.items() if k != "type"},
+                        "params": params,
                         "body": body,
-                        "status": Delivery.Status.FAILED if error else Delivery.Status.PENDING,
+                        "status": status,
                         "last_error": error,
                         "next_attempt_at": now,
                     },

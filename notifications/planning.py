@@ -45,7 +45,20 @@ def render_body(rule: NotificationRule, context: dict) -> tuple[str, str]:
         return "", f"The rule's template could not be rendered: {exc}"
 
 
-def _key_prefix(*parts) -> str:
+def planned_actions(rule: NotificationRule, context: dict, project: ProjectConnection | None):
+    """(index, kind, params, body, status, error) for each known action of a rule that fired."""
+    for index, action in enumerate(rule.actions):
+        kind = action.get("type")
+        if kind not in Action.values:
+            continue
+        body, error = render_body(rule, context) if kind in MESSAGE_ACTIONS else ("", "")
+        status = Delivery.Status.FAILED if error else Delivery.Status.PENDING
+        if not error and kind == Action.REPLY and not (project and project.customer_replies_allowed):
+            status, error = Delivery.Status.SKIPPED, "Customer-visible replies are not allowed for this project."
+        yield index, kind, {k: v for k, v in action.items() if k != "type"}, body, status, error
+
+
+def delivery_key_prefix(*parts) -> str:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:40] + ":"
 
 
@@ -101,26 +114,17 @@ def plan_event(*, site, event, webhook_event=None, project: ProjectConnection | 
     context = event_context(event, links_count=_links_count(site.pk, event.issue.id))
     created = 0
     for rule in fired:
-        for index, action in enumerate(rule.actions):
-            kind = action.get("type")
-            if kind not in Action.values:
-                continue
-            body, error = render_body(rule, context) if kind in MESSAGE_ACTIONS else ("", "")
-            status = Delivery.Status.PENDING
-            if error:
-                status = Delivery.Status.FAILED
-            elif kind == Action.REPLY and not (project and project.customer_replies_allowed):
-                status, error = Delivery.Status.SKIPPED, "Customer-visible replies are not allowed for this project."
+        for index, kind, params, body, status, error in planned_actions(rule, context, project):
             coalesce = rule.coalesce_seconds if kind in MESSAGE_ACTIONS else 0
             values = {
-                "key_prefix": _key_prefix(site.pk, event.dedupe_key, rule.pk, index, kind),
+                "key_prefix": delivery_key_prefix(site.pk, event.dedupe_key, rule.pk, index, kind),
                 "source": Delivery.Source.RULE,
                 "webhook_event": webhook_event.pk if webhook_event else None,
                 "rule": rule.pk,
                 "issue_id": event.issue.id,
                 "issue_key": event.issue.key or "",
                 "action": kind,
-                "params": {k: v for k, v in action.items() if k != "type"},
+                "params": params,
                 "body": body,
                 "coalesce_key": f"r{rule.pk}:i{event.issue.id}:{kind}:" if coalesce else "",
                 "status": status,

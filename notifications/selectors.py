@@ -20,7 +20,7 @@ from notifications.context import event_context
 from notifications.matching import LinkEvent, rules_for_event
 from notifications.models import Action, Delivery, NotificationRule
 from notifications.placeholders import DEFAULT_TEMPLATES, sample_context
-from notifications.planning import MESSAGE_ACTIONS, project_for, render_body, rules_for
+from notifications.planning import planned_actions, project_for, rules_for
 
 ISSUE_FIELDS = "summary,status,assignee,reporter,issuetype,priority,labels,project,resolution,fixVersions"
 Status = Delivery.Status
@@ -308,15 +308,12 @@ def dry_run(issue_key: str) -> DryRun:
             fired = []  # planning ignores the connector's own writes
         for rule in fired:
             actions = []
-            for spec in rule.actions:
-                kind = spec.get("type")
-                if kind not in Action.values:
-                    continue
-                planned = PlannedAction(kind, Action(kind).label, {k: v for k, v in spec.items() if k != "type"})
-                if kind in MESSAGE_ACTIONS:
-                    planned.body, planned.error = render_body(rule, context)
-                if kind == Action.REPLY and not (project and project.customer_replies_allowed):
-                    planned.skipped = "Customer-visible replies are not allowed for this project: it would be skipped."
+            for _, kind, params, body, status, error in planned_actions(rule, context, project):
+                planned = PlannedAction(kind, Action(kind).label, params, body=body)
+                if status == Delivery.Status.SKIPPED:
+                    planned.skipped = f"{error.rstrip('.')}: it would be skipped."
+                else:
+                    planned.error = error
                 actions.append(planned)
             entry.fired.append(FiredRule(rule, actions))
         result.events.append(entry)

@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 import redis
 from django.conf import settings
 
+from bench.servers import celery_worker_command
 from tests import factories
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,26 +64,7 @@ class WorkerProcess:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self._fh = self.log.open("w")
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool",
-                "threads",
-                "--concurrency",
-                str(self.concurrency),
-                "--queues",
-                self.queues,
-                "--loglevel",
-                "INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--hostname",
-                f"test-{time.time_ns()}@%h",
-            ],
+            celery_worker_command(name="test", concurrency=self.concurrency, queues=self.queues),
             cwd=REPO,
             env=self.env,
             stdout=self._fh,
@@ -139,7 +120,8 @@ def wait_for(predicate, *, timeout: float = 20, interval: float = 0.05, message:
 
 
 @pytest.fixture
-def intercom_sim():
+def intercom():
+    """The Intercom simulator, on loopback, for one test."""
     from sandbox.intercom import IntercomSimulator
 
     with IntercomSimulator() as sim:
@@ -147,11 +129,30 @@ def intercom_sim():
 
 
 @pytest.fixture
-def jira_sim():
+def jira():
+    """The Jira Cloud simulator, on loopback, for one test."""
     from sandbox.jira import JiraSimulator
 
     with JiraSimulator(deployment="cloud") as sim:
         yield sim
+
+
+@pytest.fixture
+def jira_dc():
+    from sandbox.jira import JiraSimulator
+
+    with JiraSimulator(deployment="datacenter") as sim:
+        yield sim
+
+
+@pytest.fixture
+def intercom_sim(intercom):
+    return intercom
+
+
+@pytest.fixture
+def jira_sim(jira):
+    return jira
 
 
 def workspace_for(sim, **fields):

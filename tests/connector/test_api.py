@@ -2,11 +2,8 @@
 
 import json
 
-import pytest
-
 from connector.models import JiraSite, ProjectConnection
-from sandbox.intercom import IntercomSimulator
-from sandbox.jira import APP_USER_TOKEN, JiraSimulator
+from sandbox.jira import APP_USER_TOKEN
 from tests.factories import IntercomWorkspaceFactory, UserFactory
 
 SITES = "/api/connections/jira-sites/"
@@ -14,16 +11,6 @@ WORKSPACES = "/api/connections/intercom-workspaces/"
 PROJECTS = "/api/connections/project-connections/"
 
 
-@pytest.fixture
-def jira():
-    with JiraSimulator(deployment="cloud") as sim:
-        yield sim
-
-
-@pytest.fixture
-def intercom():
-    with IntercomSimulator() as sim:
-        yield sim
 
 
 def post(client, url, data):

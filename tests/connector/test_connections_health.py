@@ -1,27 +1,13 @@
 """The periodic health check and secret key rotation."""
 
-import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
 
 from connector.connection_tasks import connection_health_check, connections_health_check
 from connector.models import Health, IntercomWorkspace, JiraSite
-from sandbox.intercom import IntercomSimulator
-from sandbox.jira import APP_USER_TOKEN, JiraSimulator
+from sandbox.jira import APP_USER_TOKEN
 from tests.factories import IntercomWorkspaceFactory, JiraSiteFactory
-
-
-@pytest.fixture
-def jira():
-    with JiraSimulator(deployment="cloud") as sim:
-        yield sim
-
-
-@pytest.fixture
-def intercom():
-    with IntercomSimulator() as sim:
-        yield sim
 
 
 def test_the_periodic_check_marks_a_revoked_token_broken_and_a_working_one_ok(db, jira, intercom, settings):

@@ -16,6 +16,7 @@ SECRET = "client-secret-5f3a"
 
 @pytest.fixture
 def intercom():
+    """A workspace with a recognisable id and name, which the connection pages must show."""
     with IntercomSimulator(app_id="abc123", app_name="Acme Support") as sim:
         yield sim
 

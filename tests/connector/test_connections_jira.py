@@ -5,20 +5,8 @@ from django.urls import reverse
 
 from connector.models import Health, JiraSite
 from connector.signals import connection_restored
-from sandbox.jira import APP_USER_TOKEN, JiraSimulator
+from sandbox.jira import APP_USER_TOKEN
 from tests.factories import IntercomWorkspaceFactory, ProjectConnectionFactory, UserFactory
-
-
-@pytest.fixture
-def jira():
-    with JiraSimulator(deployment="cloud") as sim:
-        yield sim
-
-
-@pytest.fixture
-def jira_dc():
-    with JiraSimulator(deployment="datacenter") as sim:
-        yield sim
 
 
 @pytest.fixture

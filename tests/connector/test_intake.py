@@ -136,12 +136,28 @@ def test_a_transition_is_processed_once(client, site):
     assert (event.status, event.attempts) == ("processed", 1)
 
 
-def test_events_caused_by_our_app_user_are_processed_without_echo(client):
+@pytest.mark.parametrize(("actor_is_app_user", "notes"), [(True, 0), (False, 1)])
+def test_events_caused_by_our_app_user_are_not_echoed_into_conversations(client, actor_is_app_user, notes):
+    from linking.models import ConversationLink
+    from notifications.models import Delivery
+    from tests.factories import ProjectConnectionFactory
+
     sample = jira_sample(TRANSITION)
-    site = JiraSiteFactory(app_account_id=sample["user"]["accountId"])
-    post_jira(client, site, sample)
-    event = WebhookEvent.objects.get()
-    assert webhook_event_process(event.pk) == "processed"
+    project = ProjectConnectionFactory(project_id=sample["issue"]["fields"]["project"]["id"])
+    if actor_is_app_user:
+        project.site.app_account_id = sample["user"]["accountId"]
+        project.site.save()
+    ConversationLink.objects.create(
+        site=project.site,
+        issue_id=sample["issue"]["id"],
+        issue_key="X-1",
+        workspace=project.workspace,
+        conversation_id="5",
+        source="api",
+    )
+    post_jira(client, project.site, sample)
+    assert webhook_event_process(WebhookEvent.objects.get().pk) == "processed"
+    assert Delivery.objects.count() == notes  # the default rule notes transitions, except our own
 
 
 # --- Intercom ---------------------------------------------------------------------------------------------

@@ -19,16 +19,6 @@ def fresh_cache():
     cache.clear()
 
 
-@pytest.fixture
-def jira_sim():
-    with JiraSimulator(deployment="cloud") as sim:
-        yield sim
-
-
-@pytest.fixture
-def intercom_sim():
-    with IntercomSimulator() as sim:
-        yield sim
 
 
 @dataclass

@@ -115,3 +115,17 @@ def test_a_new_installation_notes_transitions_and_public_comments_and_nothing_el
         ("issue_transitioned", ["note"], []),
         ("comment_created", ["note"], ["public"]),
     ]
+
+
+def test_a_linked_note_rule_obeys_the_projects_reply_setting_too(jira_sim):
+    from notifications.link_events import plan_link_event
+    from tests.factories import JiraSiteFactory
+
+    project = ProjectConnectionFactory(site=JiraSiteFactory(base_url=jira_sim.url), project_key="SUP")
+    NotificationRule.objects.all().delete()
+    NotificationRule.objects.create(name="Linked", trigger="conversation_linked",
+                                    actions=[{"type": "note"}, {"type": "reply"}])
+    link = {"site_id": project.site_id, "issue_id": "10001", "issue_key": "SUP-1",
+            "workspace_id": project.workspace_id, "conversation_id": "77", "link_id": 1}
+    assert plan_link_event(kind="conversation_linked", link=link) == 2
+    assert dict(Delivery.objects.values_list("action", "status")) == {"note": "pending", "reply": "skipped"}

@@ -6,27 +6,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from sandbox.intercom import IntercomSimulator
-from sandbox.jira import JiraSimulator
-
-
-@pytest.fixture
-def intercom():
-    with IntercomSimulator() as sim:
-        yield sim
-
-
-@pytest.fixture
-def jira():
-    with JiraSimulator(deployment="cloud") as sim:
-        yield sim
-
-
-@pytest.fixture
-def jira_dc():
-    with JiraSimulator(deployment="datacenter") as sim:
-        yield sim
-
 
 class Receiver:
     """Records every POST (raw body and headers) and answers with `status`."""
