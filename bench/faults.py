@@ -28,7 +28,7 @@ PG_BIN = (
 )
 CONVERSATIONS = int(os.environ.get("FAULT_CONVERSATIONS", "400"))
 LIMIT = int(os.environ.get("FAULT_LIMIT", "400"))  # per 10 s: a fan-out of ~10 s, long enough to hurt
-SCENARIOS = ("kill_worker", "redis_down", "postgres_restart", "errors_then_429")
+SCENARIOS = ("kill_worker", "redis_down", "redis_down_at_intake", "postgres_restart", "errors_then_429")
 
 
 def run(scenario: str) -> dict:
@@ -243,7 +243,17 @@ def _scenario(name: str, var: Path, redis_server: PrivateRedis, postgres: Privat
         if name == "errors_then_429":
             control.post("faults", {"error_rate": 0.2, "error_status": 500})
         started = time.time()
-        assert _post(site, payload) == 202
+        if name == "redis_down_at_intake":
+            redis_server.stop()
+            events.append("Redis stopped before the webhook")
+            accepted = time.monotonic()
+            assert _post(site, payload) == 202  # stored; the web process never needed the broker
+            events.append(f"webhook answered 202 in {time.monotonic() - accepted:.2f} s with Redis down")
+            time.sleep(10)
+            redis_server.start()
+            events.append(f"Redis back at {_sent()} sent")
+        else:
+            assert _post(site, payload) == 202
         if name == "kill_worker":
             for fraction in (0.2, 0.45, 0.7):
                 _wait_progress(fraction, CONVERSATIONS)

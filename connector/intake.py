@@ -1,8 +1,10 @@
 """Store-then-acknowledge for inbound webhooks.
 
-The request path touches only PostgreSQL: verify, insert the raw event (UNIQUE per sender and delivery id),
-answer. Processing is enqueued after the commit as a hint; when the broker is down the sweeper finds the
-row later. Nothing here calls a vendor.
+The request path makes one round trip to PostgreSQL: verify, insert the raw event (UNIQUE per sender and
+delivery id), answer. On PostgreSQL the same statement carries a `pg_notify`, which the intake listener in a
+worker turns into a Celery task (connector.intake_listener), so the web process never talks to the broker.
+Elsewhere (SQLite under `make run`) a background thread publishes the hint. Either way, a lost hint costs
+only time: the sweeper finds every row that is still unprocessed. Nothing here calls a vendor.
 """
 
 import hashlib
@@ -10,15 +12,19 @@ import json
 import logging
 import os
 import queue
+import re
 import threading
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import DataError, InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from connector.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
+
+# The channel intake notifies and the listener listens on.
+CHANNEL = "connector_webhook_events"
 
 
 class IntakeError(Exception):
@@ -36,15 +42,21 @@ class Stored:
     duplicate: bool
 
 
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def parse_json_object(body: bytes) -> dict:
     try:
-        payload = json.loads(body.decode("utf-8"))
+        payload = json.loads(body.decode("utf-8"), parse_constant=_no_constants)
     except UnicodeDecodeError:
         raise IntakeError(400, "The body is not UTF-8 text.") from None
     except json.JSONDecodeError as exc:
         raise IntakeError(
             400, f"The body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
         ) from None
+    except ValueError as exc:  # NaN or Infinity: Python reads them, JSON (and PostgreSQL) does not
+        raise IntakeError(400, f"The body is not valid JSON: {exc}.") from None
     if not isinstance(payload, dict):
         raise IntakeError(400, f"The body must be a JSON object, not {type(payload).__name__}.")
     return payload
@@ -58,13 +70,16 @@ def body_digest(body: bytes) -> str:
 HINT_BATCH = 50
 
 
-def events_enqueue(event_ids: list[int]) -> None:
+def events_enqueue(event_ids: list[int]) -> bool:
+    """Publish one "process these events" hint; False (logged) when the broker cannot be reached."""
     from connector.tasks import webhook_events_process
 
     try:
         webhook_events_process.delay(event_ids)
     except Exception as exc:
         logger.warning("intake.enqueue_failed", extra={"events": len(event_ids), "error": type(exc).__name__})
+        return False
+    return True
 
 
 def event_enqueue(event_id: int) -> None:
@@ -77,9 +92,8 @@ def event_enqueue(event_id: int) -> None:
 
 
 class HintPublisher:
-    """Publishes "process event N" hints from a background thread, so the broker's round trip (about a third
-    of a delivery's cost) stays out of the sender's request. A hint lost with a dying process costs only time:
-    the sweeper enqueues every event that is still unprocessed after WEBHOOK_SWEEP_AFTER_SECONDS."""
+    """Publishes "process event N" hints from a background thread, where PostgreSQL's notifications are not
+    available (SQLite under `make run`), so the broker's round trip stays out of the sender's request."""
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -114,6 +128,28 @@ class HintPublisher:
 
 hints = HintPublisher()
 
+# What JSON allows and PostgreSQL's jsonb refuses: the NUL character and unpaired surrogates.
+_JSONB_UNSAFE_ESCAPE = re.compile(r"\\u(?:0000|d[89a-f])", re.IGNORECASE)
+_JSONB_UNSAFE_CHAR = re.compile("[\x00\ud800-\udfff]")
+
+
+def _jsonb_safe(value):
+    if isinstance(value, str):
+        return _JSONB_UNSAFE_CHAR.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_jsonb_safe(k): _jsonb_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonb_safe(v) for v in value]
+    return value
+
+
+def payload_text(payload: dict, body: str | None = None) -> str:
+    """The JSON to store: the body as received when PostgreSQL can store it as it is (no second
+    serialisation on the hot path), else the parsed payload with NULs and lone surrogates replaced by U+FFFD."""
+    if body is not None and not _JSONB_UNSAFE_ESCAPE.search(body):
+        return body
+    return json.dumps(_jsonb_safe(payload))
+
 
 def webhook_event_store(
     *,
@@ -121,12 +157,15 @@ def webhook_event_store(
     delivery_id: str,
     payload: dict,
     event_type: str,
+    body: str | None = None,
     site=None,
     workspace=None,
     retry_header: int = 0,
     status: str = WebhookEvent.Status.RECEIVED,
     error: str = "",
 ) -> Stored:
+    """Store one delivery in one autocommit statement: durable when it returns, and a duplicate delivery id
+    (Jira retries, or sends the same delivery concurrently) simply inserts nothing."""
     issue = payload.get("issue") if isinstance(payload.get("issue"), dict) else {}
     row = {
         "source": source,
@@ -136,27 +175,56 @@ def webhook_event_store(
         "event_type": event_type[:100],
         "issue_id": str(issue.get("id") or "")[:32],
         "issue_key": str(issue.get("key") or "")[:64],
-        "payload": json.dumps(payload),
+        "payload": payload_text(payload, body),
         "received_at": timezone.now(),
         "retry_header": retry_header,
         "status": status,
         "attempts": 0,
         "error": error,
     }
-    # One statement in autocommit: stored and durable when it returns, and a duplicate delivery id (Jira
-    # retries, or sends the same delivery concurrently) simply inserts nothing.
-    meta = WebhookEvent._meta
-    columns = ", ".join(meta.get_field(name).column for name in row)
-    payload_value = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
-    values = ", ".join(payload_value if name == "payload" else "%s" for name in row)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {meta.db_table} ({columns}) VALUES ({values}) ON CONFLICT DO NOTHING RETURNING id",  # noqa: S608
-            list(row.values()),
-        )
-        inserted = cursor.fetchone()
+    notify = status == WebhookEvent.Status.RECEIVED and connection.vendor == "postgresql"
+    try:
+        inserted = _execute_idempotent(*_insert_sql(row, notify=notify))
+    except DataError as exc:  # the payload itself cannot be stored (a number beyond PostgreSQL's range, say)
+        raise IntakeError(400, f"The body cannot be stored: {str(exc).splitlines()[0]}") from None
     if inserted is None:
         return Stored(event_id=None, duplicate=True)
-    if status == WebhookEvent.Status.RECEIVED:
-        transaction.on_commit(lambda: hints.put(inserted[0]))  # at once in autocommit; after commit otherwise
+    if status == WebhookEvent.Status.RECEIVED and not notify:
+        hints.put(inserted[0])
     return Stored(event_id=inserted[0], duplicate=False)
+
+
+def _insert_sql(row: dict, *, notify: bool) -> tuple[str, list]:
+    meta = WebhookEvent._meta
+    columns = ", ".join(meta.get_field(name).column for name in row)
+    postgres = connection.vendor == "postgresql"
+    values = ", ".join("CAST(%s AS jsonb)" if name == "payload" and postgres else "%s" for name in row)
+    sql = f"INSERT INTO {meta.db_table} ({columns}) VALUES ({values}) ON CONFLICT DO NOTHING RETURNING id"  # noqa: S608
+    params = list(row.values())
+    if notify:
+        # The notification goes out when the row commits, and never for a row that did not.
+        sql = f"WITH stored AS ({sql}) SELECT id, pg_notify(%s, id::text) FROM stored"  # noqa: S608
+        params.append(CHANNEL)
+    return sql, params
+
+
+def _execute_idempotent(sql: str, params: list):
+    """Run the intake statement, once more on a fresh connection if the kept one turns out to be dead.
+
+    Safe because the statement is idempotent (ON CONFLICT DO NOTHING), and it spares every delivery the
+    `SELECT 1` round trip of Django's CONN_HEALTH_CHECKS: this statement is its own health check.
+    """
+    for attempt in (1, 2):
+        reused = connection.connection is not None and not connection.in_atomic_block
+        if reused:
+            connection.health_check_done = True
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchone()
+        except (OperationalError, InterfaceError):
+            if not reused or attempt == 2:
+                raise
+            logger.info("intake.reconnect", extra={"reason": "the kept database connection was closed"})
+            connection.close()
+    return None  # not reached

@@ -3,8 +3,9 @@
 import logging
 
 from celery import shared_task
+from celery.signals import worker_ready, worker_shutdown
 
-from connector import processing
+from connector import intake_listener, processing
 from connector.intake import event_enqueue
 
 logger = logging.getLogger(__name__)
@@ -39,3 +40,14 @@ def webhook_event_sweep() -> int:
     if ids:
         logger.info("intake.swept", extra={"count": len(ids)})
     return len(ids)
+
+
+@worker_ready.connect
+def _intake_listener_start(**kwargs) -> None:
+    # Every worker runs one; an advisory lock lets only one of them listen at a time.
+    intake_listener.listener_start()
+
+
+@worker_shutdown.connect
+def _intake_listener_stop(**kwargs) -> None:
+    intake_listener.listener_stop()

@@ -94,6 +94,7 @@ def jira_webhook(request, public_id):
         site=site,
         delivery_id=request.headers.get("X-Atlassian-Webhook-Identifier") or body_digest(body),
         payload=payload,
+        body=body.decode("utf-8"),
         event_type=event_type,
         retry_header=_int(request.headers.get("X-Atlassian-Webhook-Retry")),
     )
@@ -124,6 +125,7 @@ def intercom_webhook(request, public_id):
         workspace=workspace,
         delivery_id=str(payload.get("id") or body_digest(body)),
         payload=payload,
+        body=body.decode("utf-8"),
         event_type=topic,
         status=status,
         error="" if status == WebhookEvent.Status.RECEIVED else "The connector does not act on this topic.",

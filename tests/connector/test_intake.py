@@ -1,6 +1,7 @@
 import json
 import threading
 
+import psycopg
 import pytest
 from django.db import connection
 from django.test import Client, override_settings
@@ -97,12 +98,52 @@ def test_a_delivery_without_identifier_is_deduplicated_by_its_body(client, site)
         (b"[1, 2]", "JSON object, not list"),
         (b"\xff\xfe", "not UTF-8"),
         (b'{"no": "event"}', "no webhookEvent"),
+        (b'{"webhookEvent": "jira:issue_updated", "n": NaN}', "NaN is not a JSON value"),
     ],
 )
 def test_malformed_bodies_get_400_saying_what_is_wrong(client, site, body, message):
     response = post_jira(client, site, None, body=body)
     assert response.status_code == 400
     assert message in response.json()["error"]
+
+
+def test_the_body_is_stored_as_received(client, site):
+    body = json.dumps(jira_sample(TRANSITION), indent=1).encode()
+    post_jira(client, site, None, body=body)
+    assert WebhookEvent.objects.get().payload == json.loads(body)
+
+
+def test_text_that_postgresql_cannot_hold_is_stored_with_a_replacement_character(client, site):
+    body = rb'{"webhookEvent": "jira:issue_updated", "comment": {"body": "a\u0000b \ud800 c"}}'
+    assert post_jira(client, site, None, body=body).status_code == 202
+    assert WebhookEvent.objects.get().payload["comment"]["body"] == "a\ufffdb \ufffd c"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_body_postgresql_cannot_store_at_all_gets_400_not_a_retry_loop(client, site):
+    body = b'{"webhookEvent": "jira:issue_updated", "n": 1e1000000}'
+    response = post_jira(client, site, None, body=body)
+    assert response.status_code == 400
+    assert "cannot be stored" in response.json()["error"]
+    assert not WebhookEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_on_a_connection_the_database_dropped_is_still_stored(client):
+    site = JiraSiteFactory()
+    assert post_jira(client, site, jira_sample(TRANSITION)).status_code == 202  # the connection is kept now
+    kept = connection.connection.info.backend_pid
+    with psycopg.connect(_dsn(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [kept])  # as a database restart would
+    response = post_jira(client, site, jira_sample(TRANSITION))
+    assert response.status_code == 202
+    assert WebhookEvent.objects.count() == 2
+    assert connection.connection.info.backend_pid != kept
+
+
+def _dsn() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 @override_settings(WEBHOOK_MAX_BODY_BYTES=2048)

@@ -1,0 +1,130 @@
+"""Turns PostgreSQL's "event stored" notifications into Celery tasks, so the web process never waits for the broker.
+
+Intake's INSERT carries a `pg_notify` (connector.intake): PostgreSQL sends it when the row commits. One
+listener per installation holds a session advisory lock and LISTENs; the listeners of other workers stand by
+and take over within STANDBY_SECONDS when its connection drops. It publishes the ids in batches. Nothing is
+lost when it is down or the broker is: the rows are still "received", the listener enqueues them when it
+(re)starts or the broker returns, and beat's sweeper remains the safety net for everything else.
+"""
+
+import logging
+import threading
+import time
+
+import psycopg
+from django.db import connections
+
+from connector.intake import CHANNEL, HINT_BATCH, events_enqueue
+from connector.models import WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+LOCK_KEY = 0x636F6E6E6563  # "connec": one listener per database
+STANDBY_SECONDS = 5.0  # how often a standby listener tries to take over
+BATCH_SECONDS = 0.005  # under load, wait this long for more ids to put into one message
+IDLE_SECONDS = 1.0  # how often an idle listener looks up (stop requested, unsent ids, connection alive)
+PING_SECONDS = 30.0  # an idle connection is checked this often, so a silent network failure is noticed
+RETRY_SECONDS = 2.0  # after the broker refused a publish
+MAX_UNSENT = 10_000  # ids kept for the broker's return; beyond that the sweeper finds them
+CATCH_UP_LIMIT = 10_000
+
+
+class IntakeListener:
+    def __init__(
+        self,
+        *,
+        alias: str = "default",
+        publish=events_enqueue,
+        lock_key: int = LOCK_KEY,
+        standby_seconds: float = STANDBY_SECONDS,
+    ):
+        self.alias, self.publish, self.lock_key, self.standby_seconds = alias, publish, lock_key, standby_seconds
+        self.unsent: list[int] = []
+        self.listening = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._retry_at = 0.0
+
+    def start(self) -> "IntakeListener":
+        self._thread = threading.Thread(target=self.run, name="intake-listener", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with self._connect() as conn:
+                    if conn.execute("SELECT pg_try_advisory_lock(%s)", [self.lock_key]).fetchone()[0]:
+                        self._serve(conn)
+            except psycopg.Error as exc:
+                logger.warning("intake.listener_disconnected", extra={"error": type(exc).__name__})
+            finally:
+                self.listening.clear()
+            self._stop.wait(self.standby_seconds)
+
+    def _connect(self) -> psycopg.Connection:
+        params = connections[self.alias].get_connection_params()
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        params.pop("prepare_threshold", None)
+        return psycopg.connect(**params, autocommit=True, application_name="connector-intake-listener")
+
+    def _serve(self, conn: psycopg.Connection) -> None:
+        conn.execute(f"LISTEN {CHANNEL}")
+        self.listening.set()
+        logger.info("intake.listening", extra={"channel": CHANNEL})
+        self._send(self._waiting_ids(conn))  # stored while nobody listened
+        pinged = time.monotonic()
+        while not self._stop.is_set():
+            ids = [int(n.payload) for n in conn.notifies(timeout=IDLE_SECONDS, stop_after=1)]
+            if ids:  # a burst: gather what arrives within a few milliseconds into the same message
+                ids += [int(n.payload) for n in conn.notifies(timeout=BATCH_SECONDS, stop_after=HINT_BATCH - 1)]
+                self._send(ids)
+            elif time.monotonic() - pinged > PING_SECONDS:
+                conn.execute("SELECT 1")
+                pinged = time.monotonic()
+            if self.unsent and time.monotonic() >= self._retry_at:
+                self._send([])
+
+    def _waiting_ids(self, conn: psycopg.Connection) -> list[int]:
+        """Events never picked up; those waiting for a retry after a failure are the sweeper's."""
+        table = WebhookEvent._meta.db_table
+        rows = conn.execute(
+            f"SELECT id FROM {table} WHERE status = %s AND next_attempt_at IS NULL ORDER BY id LIMIT %s",  # noqa: S608
+            [WebhookEvent.Status.RECEIVED, CATCH_UP_LIMIT],
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def _send(self, ids: list[int]) -> None:
+        pending = self.unsent + ids
+        self.unsent = []
+        for start in range(0, len(pending), HINT_BATCH):
+            batch = pending[start : start + HINT_BATCH]
+            if not self.publish(batch):
+                self.unsent = pending[start:][-MAX_UNSENT:]
+                self._retry_at = time.monotonic() + RETRY_SECONDS
+                return
+
+
+_listener: IntakeListener | None = None
+
+
+def listener_start(**kwargs) -> IntakeListener | None:
+    """Start this process's listener (a Celery worker at start-up); only where the database can notify."""
+    global _listener
+    if connections["default"].vendor != "postgresql" or _listener is not None:
+        return _listener
+    _listener = IntakeListener(**kwargs).start()
+    return _listener
+
+
+def listener_stop() -> None:
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
