@@ -1,10 +1,15 @@
 """Intake benchmark (issue 4, item 6): the real Jira webhook endpoint against a bare Django view.
 
-Both run under gunicorn with the same settings (2 sync workers) on a free loopback port. Ours stores into a
-fresh PostgreSQL database (`connector_bench`, migrated here, dropped after) and publishes to the real Redis
-(a database of its own; no worker runs, so messages just queue and are flushed after). The load is a real
-Jira sample, signed, each request with its own X-Atlassian-Webhook-Identifier: 100 req/s for 20 s (p50/p99)
-and then as fast as possible for 15 s (throughput). Every 2xx must have left exactly one row, and no 5xx.
+Three servers run in turn under gunicorn with the same settings (2 workers, as the Procfile runs the web
+process) on a free loopback port:
+- ours: the real endpoint, storing into a fresh PostgreSQL database (`connector_bench`, migrated here,
+  dropped after); no worker runs, so its notifications go unheard;
+- floor: Django with one view that only INSERTs the raw body (one index, kept connection, no parsing or
+  checks): the least any endpoint that stores before it answers can cost on this machine;
+- bare: Django with one view that answers 200 and touches nothing.
+The load is a real Jira sample, signed, each request with its own X-Atlassian-Webhook-Identifier: 100 req/s
+for 20 s (p50/p99; ours and bare) and then as fast as possible for 15 s (throughput). Every 2xx of ours must
+have left exactly one row, and no 5xx.
 """
 
 import hashlib
@@ -21,13 +26,13 @@ import psycopg
 import redis
 
 from bench import load
-from bench.servers import fresh_database, gunicorn, manage
+from bench.servers import fresh_database, gunicorn, gunicorn_label, manage
 
 SAMPLE = "jira-webhooks/mattermost-plugin-jira/webhook-issue-updated-started-working.json"
 RATE, RATE_SECONDS = 100, 20
 MAX_SECONDS, MAX_CONCURRENCY = 15, 8
 TARGET_RATIO, TARGET_P99_MS = 0.5, 50.0
-TIME_LIMIT = 170  # seconds; the whole run, set-up and clean-up included, stays under 3 minutes
+TIME_LIMIT = 240  # seconds; the whole run, set-up and clean-up included, stays under 4 minutes
 DATABASE = "connector_bench"
 
 
@@ -94,12 +99,19 @@ def request_factory(port: int, path: str, body: bytes, secret: str):
     return lambda: head + f"bench-{run}-{next(counter)}".encode() + b"\r\n\r\n" + body
 
 
-def _measure(port: int, path: str, body: bytes, secret: str) -> tuple[load.LoadResult, load.LoadResult, int]:
+def _measure(port: int, path: str, body: bytes, secret: str, *, steady: bool = True):
     make = request_factory(port, path, body, secret)
     warm = load.warm_up("127.0.0.1", port, make)
-    steady = load.fixed_rate("127.0.0.1", port, make, rate=RATE, seconds=RATE_SECONDS)
+    at_rate = load.fixed_rate("127.0.0.1", port, make, rate=RATE, seconds=RATE_SECONDS) if steady else None
     flat_out = load.maximum("127.0.0.1", port, make, concurrency=MAX_CONCURRENCY, seconds=MAX_SECONDS)
-    return steady, flat_out, warm.ok
+    return at_rate, flat_out, warm.ok
+
+
+def _floor_table(database_url: str) -> None:
+    from bench.floor_settings import TABLE
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {TABLE} (id bigserial PRIMARY KEY, body text NOT NULL)")
 
 
 def _timeout(signum, frame):
@@ -135,15 +147,19 @@ def _run() -> dict:
             with psycopg.connect(database_url) as conn:
                 rows = conn.execute("SELECT count(*) FROM connector_webhookevent").fetchone()[0]
             queued = broker.llen("default")
+            _floor_table(database_url)
+            with gunicorn("bench.floor_wsgi:application", {**env, "FLOOR_DATABASE_URL": database_url}) as port:
+                print(f"floor: gunicorn on 127.0.0.1:{port}", flush=True)
+                _, floor_max, _ = _measure(port, path, body, secret, steady=False)
             with gunicorn("bench.bare_wsgi:application", env) as port:
                 print(f"bare: gunicorn on 127.0.0.1:{port}", flush=True)
                 bare_steady, bare_max, _ = _measure(port, path, body, secret)
     finally:
         broker.flushdb()
-    return _figures(ours_steady, ours_max, bare_steady, bare_max, rows, ours_warm, queued, host)
+    return _figures(ours_steady, ours_max, floor_max, bare_steady, bare_max, rows, ours_warm, queued, host)
 
 
-def _figures(ours_steady, ours_max, bare_steady, bare_max, rows, ours_warm, queued, host) -> dict:
+def _figures(ours_steady, ours_max, floor_max, bare_steady, bare_max, rows, ours_warm, queued, host) -> dict:
     answered_2xx = ours_warm + ours_steady.ok + ours_max.ok
     ratio = round(ours_max.rps / bare_max.rps, 3) if bare_max.rps else 0.0
     p99 = ours_steady.percentile_ms(99)
@@ -151,6 +167,10 @@ def _figures(ours_steady, ours_max, bare_steady, bare_max, rows, ours_warm, queu
         "ours_rps": round(ours_max.rps, 1),
         "bare_rps": round(bare_max.rps, 1),
         "ratio": ratio,
+        # What a durable store costs by itself: the floor against bare, and ours against the floor.
+        "floor_rps": round(floor_max.rps, 1),
+        "floor_ratio": round(floor_max.rps / bare_max.rps, 3) if bare_max.rps else 0.0,
+        "ratio_to_floor": round(ours_max.rps / floor_max.rps, 3) if floor_max.rps else 0.0,
         "p50_ms_at_100rps": ours_steady.percentile_ms(50),
         "p99_ms_at_100rps": p99,
         "bare_p50_ms_at_100rps": bare_steady.percentile_ms(50),
@@ -159,11 +179,12 @@ def _figures(ours_steady, ours_max, bare_steady, bare_max, rows, ours_warm, queu
         "bare_p99_ms_at_max": bare_max.percentile_ms(99),
         "ours_statuses": {str(k): v for k, v in sorted((ours_steady.statuses + ours_max.statuses).items())},
         "bare_statuses": {str(k): v for k, v in sorted((bare_steady.statuses + bare_max.statuses).items())},
+        "floor_statuses": {str(k): v for k, v in sorted(floor_max.statuses.items())},
         "rows_stored": rows,
         "ours_2xx": answered_2xx,
         "messages_queued": queued,
         "load": {"rate": RATE, "rate_seconds": RATE_SECONDS, "max_seconds": MAX_SECONDS,
-                 "max_concurrency": MAX_CONCURRENCY, "gunicorn": "2 sync workers", "client": "asyncio, same host"},
+                 "max_concurrency": MAX_CONCURRENCY, "gunicorn": gunicorn_label(), "client": "asyncio, same host"},
         "machine": host,
     }
     checks = [

@@ -1,8 +1,8 @@
 """Where an intake request spends its time: `DJANGO_ENV=test .venv/bin/python -m bench.intake_profile`.
 
 Not a registered benchmark (it prints, it does not score). In one process, with Django's test client on a
-fresh database and the real Redis: the cost of a signed Jira delivery as served, the same with the
-after-commit publish to Celery replaced by nothing, the parts measured alone, and a cProfile of the view.
+fresh database: the cost of a signed Jira delivery as served, the site lookup alone, and a cProfile of the
+view. (The web process publishes nothing to the broker on PostgreSQL: the insert's pg_notify does that.)
 """
 
 import cProfile
@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 
-from bench.intake import SAMPLE, _contracts_dir, _redis_url
+from bench.intake import SAMPLE, _contracts_dir
 from bench.servers import fresh_database, manage
 
 N = 500
@@ -31,7 +31,7 @@ def _per_request_ms(post, n: int = N) -> tuple[float, float]:
 
 def main() -> None:
     with fresh_database("connector_bench_profile") as url:
-        os.environ.update(DJANGO_ENV="test", DATABASE_URL=url, REDIS_URL=_redis_url())
+        os.environ.update(DJANGO_ENV="test", DATABASE_URL=url)
         os.environ.pop("CELERY_BROKER_URL", None)
         manage(dict(os.environ), "migrate", "--noinput", "-v0")
         import django
@@ -41,9 +41,7 @@ def main() -> None:
         from django.db import connections
         from django.test import Client
 
-        import connector.intake
         from connector.models import JiraSite
-        from connector.tasks import webhook_event_process
 
         secret = secrets.token_urlsafe(32)
         site = JiraSite.objects.create(name="Profile", base_url="https://profile.example.net", webhook_secret=secret)
@@ -58,13 +56,7 @@ def main() -> None:
 
         _per_request_ms(post, 50)  # warm
         rows = [("as served", *_per_request_ms(post))]
-        # Hints are published from a background thread (batched); without them the process does less work.
-        publish = connector.intake.hints.put
-        connector.intake.hints.put = lambda event_id: None
-        rows.append(("without publishing hints", *_per_request_ms(post)))
-        connector.intake.hints.put = publish
         parts = {
-            "Celery .delay() alone": lambda: webhook_event_process.delay(0),
             "JiraSite lookup + decrypt alone": lambda: JiraSite.objects.filter(public_id=site.public_id)
             .only("pk", "webhook_secret").first().webhook_secret,
         }
@@ -79,12 +71,9 @@ def main() -> None:
             post()
         profile.disable()
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(r"(intake|webhook_views|celery/app|"
-                                                                              r"kombu/messaging|query.py:.*(create|first)|transaction)")
+        stats = pstats.Stats(profile, stream=out).sort_stats("cumulative")
+        stats.print_stats(r"(intake|webhook_views|middleware|psycopg)")
         print(out.getvalue())
-        import redis
-
-        redis.Redis.from_url(_redis_url()).flushdb()
         connections.close_all()
 
 

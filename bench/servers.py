@@ -93,11 +93,20 @@ def _answers_http(port: int) -> bool:
         return False
 
 
+# The web process as the Procfile runs it; BENCH_WORKER_CLASS / BENCH_THREADS try another configuration.
+WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
+
+
+def gunicorn_label(workers: int = 2) -> str:
+    return f"{workers} {WORKER_CLASS} workers" + (f" x {THREADS} threads" if WORKER_CLASS == "gthread" else "")
+
+
 @contextmanager
 def gunicorn(app: str, env: dict, *, workers: int = 2, timeout: float = 30):
-    """Serve `app` (module:callable) with gunicorn's sync workers on a free loopback port; yield the port.
+    """Serve `app` (module:callable) with gunicorn on a free loopback port, as the Procfile does; yield the port.
 
-    Both benchmark servers are started by this one function, so they run with the same settings.
+    Every benchmark server is started by this one function, so they all run with the same settings.
     """
     port = free_port()
     (REPO / "var").mkdir(exist_ok=True)
@@ -113,7 +122,9 @@ def gunicorn(app: str, env: dict, *, workers: int = 2, timeout: float = 30):
             "--workers",
             str(workers),
             "--worker-class",
-            "sync",
+            WORKER_CLASS,
+            "--threads",
+            str(THREADS),
             "--log-level",
             "warning",
             "--graceful-timeout",

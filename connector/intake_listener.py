@@ -59,8 +59,11 @@ class IntakeListener:
         while not self._stop.is_set():
             try:
                 with self._connect() as conn:
-                    if conn.execute("SELECT pg_try_advisory_lock(%s)", [self.lock_key]).fetchone()[0]:
-                        self._serve(conn)
+                    while not self._stop.is_set():
+                        if conn.execute("SELECT pg_try_advisory_lock(%s)", [self.lock_key]).fetchone()[0]:
+                            self._serve(conn)
+                        else:  # another worker listens; stand by on this connection
+                            self._stop.wait(self.standby_seconds)
             except psycopg.Error as exc:
                 logger.warning("intake.listener_disconnected", extra={"error": type(exc).__name__})
             finally:

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from connector import api, event_views, webhook_views
+from connector import api, event_views
 from connector.connections import views as cv
 
 router = SimpleRouter()
@@ -10,8 +10,7 @@ router.register("intercom-workspaces", api.IntercomWorkspaceViewSet, basename="a
 router.register("project-connections", api.ProjectConnectionViewSet, basename="api_project_connection")
 
 urlpatterns = [
-    path("webhooks/jira/<uuid:public_id>", webhook_views.jira_webhook, name="jira_webhook"),
-    path("webhooks/intercom/<uuid:public_id>", webhook_views.intercom_webhook, name="intercom_webhook"),
+    path("", include("connector.webhook_urls")),
     path("events/", event_views.event_list, name="events"),
     path("events/<int:pk>/", event_views.event_detail, name="event_detail"),
     path("api/events/", event_views.EventListAPI.as_view(), name="api_events"),

@@ -1,0 +1,37 @@
+"""The floor for the intake benchmark: Django with one view that stores the body durably and answers 202.
+
+No middleware, no signature, no parsing, no ORM: one autocommit INSERT of the raw body into a table with a
+primary key and nothing else, on a connection kept open. Whatever a store-then-acknowledge endpoint does,
+it cannot go below this on the same machine; the gap between it and the bare view is the price of the
+commit itself (the WAL flush each delivery waits for), not of our code.
+"""
+
+import os
+import threading
+
+import psycopg
+from django.http import HttpResponse
+from django.urls import re_path
+
+SECRET_KEY = "bench-floor-not-a-secret"  # noqa: S105 - signs nothing; the app has no sessions
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+INSTALLED_APPS: list[str] = []
+MIDDLEWARE: list[str] = []
+DATABASES: dict = {}
+ROOT_URLCONF = "bench.floor_settings"
+USE_TZ = True
+TABLE = "bench_floor"
+
+_local = threading.local()  # a connection per thread, kept open like Django's persistent connections
+
+
+def store(request):
+    conn = getattr(_local, "conn", None)
+    if conn is None:
+        conn = _local.conn = psycopg.connect(os.environ["FLOOR_DATABASE_URL"], autocommit=True)
+    conn.execute(f"INSERT INTO {TABLE} (body) VALUES (%s)", [request.body.decode()])  # noqa: S608
+    return HttpResponse(b'{"status": "accepted"}', status=202, content_type="application/json")
+
+
+urlpatterns = [re_path(r"", store)]
