@@ -13,16 +13,11 @@ import psycopg
 from django.http import HttpResponse
 from django.urls import re_path
 
-SECRET_KEY = "bench-floor-not-a-secret"  # noqa: S105 - signs nothing; the app has no sessions
-DEBUG = False
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-INSTALLED_APPS: list[str] = []
-MIDDLEWARE: list[str] = []
-DATABASES: dict = {}
-ROOT_URLCONF = "bench.floor_settings"
-USE_TZ = True
-TABLE = "bench_floor"
+# The bare app's settings, so only the view differs.
+from bench.bare_settings import ALLOWED_HOSTS, DATABASES, DEBUG, INSTALLED_APPS, MIDDLEWARE, SECRET_KEY, USE_TZ  # noqa: F401
 
+ROOT_URLCONF = "bench.floor_settings"
+TABLE = "bench_floor"
 _local = threading.local()  # a connection per thread, kept open like Django's persistent connections
 
 

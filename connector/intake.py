@@ -215,18 +215,17 @@ def _execute_idempotent(sql: str, params: list):
     Safe because the statement is idempotent (ON CONFLICT DO NOTHING), and it spares every delivery the
     `SELECT 1` round trip of Django's CONN_HEALTH_CHECKS: this statement is its own health check.
     """
-    for attempt in (1, 2):
-        reused = connection.connection is not None and not connection.in_atomic_block
-        if reused:
-            connection.health_check_done = True
-        try:
-            return _execute(sql, params)
-        except (OperationalError, InterfaceError):
-            if not reused or attempt == 2:
-                raise
-            logger.info("intake.reconnect", extra={"reason": "the kept database connection was closed"})
-            connection.close()
-    return None  # not reached
+    reused = connection.connection is not None and not connection.in_atomic_block
+    if reused:
+        connection.health_check_done = True
+    try:
+        return _execute(sql, params)
+    except (OperationalError, InterfaceError):
+        if not reused:
+            raise
+        logger.info("intake.reconnect", extra={"reason": "the kept database connection was closed"})
+        connection.close()
+    return _execute(sql, params)
 
 
 def _execute(sql: str, params: list):

@@ -91,7 +91,7 @@ class IntakeListener:
             elif time.monotonic() - pinged > PING_SECONDS:
                 conn.execute("SELECT 1")
                 pinged = time.monotonic()
-            if self.unsent and time.monotonic() >= self._retry_at:
+            if self.unsent:
                 self._send([])
 
     def _waiting_ids(self, conn: psycopg.Connection) -> list[int]:
@@ -104,12 +104,15 @@ class IntakeListener:
         return [row[0] for row in rows]
 
     def _send(self, ids: list[int]) -> None:
-        pending = self.unsent + ids
-        self.unsent = []
+        """Publish what is waiting in batches; after a refusal, keep collecting until RETRY_SECONDS have passed
+        (each attempt against a broker that is down costs its connection timeout)."""
+        self.unsent = (self.unsent + ids)[-MAX_UNSENT:]
+        if not self.unsent or time.monotonic() < self._retry_at:
+            return
+        pending, self.unsent = self.unsent, []
         for start in range(0, len(pending), HINT_BATCH):
-            batch = pending[start : start + HINT_BATCH]
-            if not self.publish(batch):
-                self.unsent = pending[start:][-MAX_UNSENT:]
+            if not self.publish(pending[start : start + HINT_BATCH]):
+                self.unsent = pending[start:]
                 self._retry_at = time.monotonic() + RETRY_SECONDS
                 return
 
