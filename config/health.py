@@ -70,6 +70,18 @@ def _connections() -> list[dict]:
     return rows
 
 
+def _intake() -> dict:
+    """Whether a worker listens for stored deliveries (without one, webhooks wait for the sweeper), and how
+    many events are overdue: never picked up past the sweep threshold, or due for another attempt."""
+    from connector.intake_listener import listener_active
+    from connector.processing import webhook_event_due_count
+
+    return {
+        "listener": {True: "listening", False: "none", None: "not used"}[listener_active()],
+        "overdue_events": webhook_event_due_count(),
+    }
+
+
 def healthz(request):
     return JsonResponse({"status": "ok"})
 
@@ -83,4 +95,5 @@ def readyz(request):
     body = {"status": "ok" if ready else "down", "checks": checks}
     if checks["database"]["status"] == "ok":
         body["connections"] = _connections()
+        body["intake"] = _intake()
     return JsonResponse(body, status=200 if ready else 503)

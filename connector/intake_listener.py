@@ -117,6 +117,21 @@ class IntakeListener:
                 return
 
 
+def listener_active(alias: str = "default") -> bool | None:
+    """Whether some worker holds the listener's lock now; None where the database cannot notify."""
+    conn = connections[alias]
+    if conn.vendor != "postgresql":
+        return None
+    with conn.cursor() as cursor:
+        cursor.execute(  # a bigint advisory key shows as its high and low 32 bits
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND classid = %s AND objid = %s)",
+            [LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF],
+        )
+        return cursor.fetchone()[0]
+
+
 _listener: IntakeListener | None = None
 
 

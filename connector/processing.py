@@ -88,16 +88,22 @@ def webhook_event_record_failure(event_id: int, error: str) -> None:
         event.save(update_fields=["attempts", "error", "status", "next_attempt_at"])
 
 
-def webhook_event_due_ids(*, limit: int = 500) -> list[int]:
-    """Events left behind: never picked up (broker down, worker died) or due for another attempt."""
+def _due_events():
+    """Events left behind: never picked up (broker down, no listener, worker died) or due for another attempt."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.WEBHOOK_SWEEP_AFTER_SECONDS)
-    return list(
-        WebhookEvent.objects.filter(status__in=PENDING)
-        .filter(Q(next_attempt_at__isnull=True, received_at__lt=stale) | Q(next_attempt_at__lte=now))
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:limit]
+    return WebhookEvent.objects.filter(status__in=PENDING).filter(
+        Q(next_attempt_at__isnull=True, received_at__lt=stale) | Q(next_attempt_at__lte=now)
     )
+
+
+def webhook_event_due_ids(*, limit: int = 500) -> list[int]:
+    return list(_due_events().order_by("received_at").values_list("pk", flat=True)[:limit])
+
+
+def webhook_event_due_count() -> int:
+    """How many events wait for the sweeper (for /readyz)."""
+    return _due_events().count()
 
 
 @transaction.atomic

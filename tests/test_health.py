@@ -1,6 +1,10 @@
+from datetime import timedelta
+
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
+from tests.conftest import wait_for
 from tests.factories import JiraSiteFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,3 +29,16 @@ def test_readyz_answers_503_when_the_broker_is_down(client):
         response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["status"] == "down"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_readyz_says_whether_a_worker_listens_for_deliveries_and_how_many_wait(client, celery_worker):
+    from connector.models import WebhookEvent
+
+    wait_for(lambda: client.get("/readyz").json()["intake"]["listener"] == "listening", message="the listener")
+    overdue = timezone.now() - timedelta(minutes=5)  # a retry nobody picked up: the sweeper's, not the listener's
+    WebhookEvent.objects.create(
+        source="jira", site=JiraSiteFactory(), delivery_id="old", payload={}, next_attempt_at=overdue
+    )
+    assert client.get("/readyz").json()["intake"] == {"listener": "listening", "overdue_events": 1}
