@@ -93,7 +93,7 @@ def _answers_http(port: int) -> bool:
         return False
 
 
-# The web process as the Procfile runs it; BENCH_WORKER_CLASS / BENCH_THREADS try another configuration.
+# The web process as the Procfile runs it; BENCH_WORKER_CLASS=sync (or BENCH_THREADS) tries another configuration.
 WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
 THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 
@@ -123,8 +123,7 @@ def gunicorn(app: str, env: dict, *, workers: int = 2, timeout: float = 30):
             str(workers),
             "--worker-class",
             WORKER_CLASS,
-            "--threads",
-            str(THREADS),
+            *(["--threads", str(THREADS)] if WORKER_CLASS == "gthread" else []),
             "--log-level",
             "warning",
             "--graceful-timeout",

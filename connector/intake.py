@@ -144,7 +144,7 @@ def _jsonb_safe(value):
     return value
 
 
-def payload_text(payload: dict, body: str | None = None) -> str:
+def _payload_text(payload: dict, body: str | None = None) -> str:
     """The JSON to store: the body as received when PostgreSQL can store it as it is (no second
     serialisation on the hot path), else the parsed payload with NULs and lone surrogates replaced by U+FFFD."""
     if body is not None and not _JSONB_UNSAFE_ESCAPE.search(body):
@@ -176,7 +176,7 @@ def webhook_event_store(
         "event_type": event_type[:100],
         "issue_id": str(issue.get("id") or "")[:32],
         "issue_key": str(issue.get("key") or "")[:64],
-        "payload": payload_text(payload, body),
+        "payload": _payload_text(payload, body),
         "received_at": timezone.now(),
         "retry_header": retry_header,
         "status": status,

@@ -15,7 +15,6 @@ import psycopg
 from django.db import connections
 
 from connector.intake import CHANNEL, HINT_BATCH, events_enqueue
-from connector.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
 
@@ -81,27 +80,31 @@ class IntakeListener:
         conn.execute(f"LISTEN {CHANNEL}")
         self.listening.set()
         logger.info("intake.listening", extra={"channel": CHANNEL})
-        self._send(self._waiting_ids(conn))  # stored while nobody listened
+        # Stored while nobody listened. A row committed between LISTEN and this query also arrives as a
+        # notification; those are dropped until the listener first falls idle, so each id is published once.
+        caught_up = set(self._waiting_ids())
+        self._send(sorted(caught_up))
         pinged = time.monotonic()
         while not self._stop.is_set():
             ids = [int(n.payload) for n in conn.notifies(timeout=IDLE_SECONDS, stop_after=1)]
             if ids:  # a burst: gather what arrives within a few milliseconds into the same message
                 ids += [int(n.payload) for n in conn.notifies(timeout=BATCH_SECONDS, stop_after=HINT_BATCH - 1)]
-                self._send(ids)
-            elif time.monotonic() - pinged > PING_SECONDS:
+                self._send([i for i in ids if i not in caught_up])
+                continue
+            caught_up.clear()
+            if time.monotonic() - pinged > PING_SECONDS:
                 conn.execute("SELECT 1")
                 pinged = time.monotonic()
             if self.unsent:
                 self._send([])
 
-    def _waiting_ids(self, conn: psycopg.Connection) -> list[int]:
-        """Events never picked up; those waiting for a retry after a failure are the sweeper's."""
-        table = WebhookEvent._meta.db_table
-        rows = conn.execute(
-            f"SELECT id FROM {table} WHERE status = %s AND next_attempt_at IS NULL ORDER BY id LIMIT %s",  # noqa: S608
-            [WebhookEvent.Status.RECEIVED, CATCH_UP_LIMIT],
-        ).fetchall()
-        return [row[0] for row in rows]
+    def _waiting_ids(self) -> list[int]:
+        from connector.processing import webhook_event_unattempted_ids
+
+        try:
+            return webhook_event_unattempted_ids(limit=CATCH_UP_LIMIT)
+        finally:
+            connections[self.alias].close()  # this thread's Django connection; the listener keeps its own
 
     def _send(self, ids: list[int]) -> None:
         """Publish what is waiting in batches; after a refusal, keep collecting until RETRY_SECONDS have passed

@@ -97,6 +97,13 @@ def _due_events():
     )
 
 
+def webhook_event_unattempted_ids(*, limit: int) -> list[int]:
+    """Events never attempted, whatever their age (the intake listener's catch-up); those waiting for a retry
+    after a failure are the sweeper's."""
+    unattempted = WebhookEvent.objects.filter(status__in=PENDING, next_attempt_at__isnull=True)
+    return list(unattempted.order_by("pk").values_list("pk", flat=True)[:limit])
+
+
 def webhook_event_due_ids(*, limit: int = 500) -> list[int]:
     return list(_due_events().order_by("received_at").values_list("pk", flat=True)[:limit])
 

@@ -55,10 +55,13 @@ def broker_unreachable():
         use(old)
 
 
-def test_the_web_process_never_needs_the_broker(client, celery_worker):
+def test_the_web_process_never_needs_the_broker(client, celery_worker, monkeypatch):
     """Intake answers from PostgreSQL alone: with no broker reachable from here the delivery is still accepted
     at once, and the worker's listener hands it on. (Redis down for everyone while a webhook arrives is the
     `redis_down_at_intake` fault scenario.)"""
+    published = []
+    monkeypatch.setattr("connector.intake.hints.put", published.append)
+    monkeypatch.setattr("connector.intake.events_enqueue", published.append)
     site = JiraSiteFactory()
     with broker_unreachable():
         started = time.monotonic()
@@ -66,6 +69,7 @@ def test_the_web_process_never_needs_the_broker(client, celery_worker):
         elapsed = time.monotonic() - started
     assert response.status_code == 202
     assert elapsed < 1
+    assert published == []  # not even in the background
     wait_for(lambda: _status(response.json()["id"]) == "processed", message="the worker to process the event")
 
 
