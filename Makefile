@@ -31,7 +31,7 @@ demo: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py ensure_admin
 	grep -E '^(web|worker|beat):' Procfile > var/Procfile.demo
-	echo "demo: python manage.py demo --service-url http://127.0.0.1:$(PORT)" >> var/Procfile.demo
+	echo "demo: python -m sandbox.demo --service-url http://127.0.0.1:$(PORT)" >> var/Procfile.demo
 	ALLOW_PRIVATE_URLS=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f var/Procfile.demo -d $(CURDIR) \
 		start --port $(PORT) web worker beat demo
 

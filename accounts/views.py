@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -12,13 +11,6 @@ from accounts.models import Profile, Role
 from accounts.permissions import PERMISSIONS, by_section
 
 User = get_user_model()
-
-
-@login_required
-def home(request):
-    from connector.selectors import connection_problems
-
-    return render(request, "accounts/home.html", {"problems": connection_problems()})
 
 
 def _effective_codes(user) -> set[str]:

@@ -225,7 +225,7 @@ def _post(site, payload: dict) -> int:
 
 
 def fanout(conversations: int, limit: int) -> dict:
-    from notifications.models import Delivery
+    from deliveries.models import Delivery
 
     floor = conversations / limit * 10
     with _simulator(limit) as (sim_url, control, _), _worker_and_beat() as worker:
@@ -275,7 +275,7 @@ def fanout(conversations: int, limit: int) -> dict:
 def end_to_end(samples: int) -> dict:
     with _simulator(1666) as (sim_url, control, _), _worker_and_beat():
         site, payload, _ids = _world(sim_url, control, 1)
-        from notifications.models import Delivery
+        from deliveries.models import Delivery
 
         starts = []
         for n in range(samples):
@@ -291,7 +291,7 @@ def end_to_end(samples: int) -> dict:
         notes = sorted(e["at"] for e in control.get("ledger")["entries"] if e["kind"] == "note")
         latencies = [(at - started) * 1000 for at, started in zip(notes, starts, strict=False)]
         from connector.models import WebhookEvent
-        from notifications.models import Delivery
+        from deliveries.models import Delivery
 
         stages = _stages(WebhookEvent.objects.order_by("received_at"), Delivery.objects.order_by("created_at"))
     latencies.sort()

@@ -189,7 +189,7 @@ class Supervised:
 def _sent():
     from django.db import close_old_connections
 
-    from notifications.models import Delivery
+    from deliveries.models import Delivery
 
     close_old_connections()
     try:
@@ -232,7 +232,7 @@ def _scenario(name: str, var: Path, redis_server: PrivateRedis, postgres: Privat
     django.setup()
     from django.db.models import Count
 
-    from notifications.models import Delivery
+    from deliveries.models import Delivery
 
     events: list[str] = []
     with _simulator(LIMIT) as (sim_url, control, _sim):

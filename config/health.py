@@ -14,6 +14,9 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from config.celery import app as celery_app
+from connector.models import IntercomWorkspace, JiraSite
+from pipeline.events import webhook_event_due_count
+from pipeline.listener import listener_active
 
 
 def _timed(check) -> dict:
@@ -53,8 +56,6 @@ def _broker():
 
 
 def _connections() -> list[dict]:
-    from connector.models import IntercomWorkspace, JiraSite
-
     rows = []
     for kind, model in (("jira", JiraSite), ("intercom", IntercomWorkspace)):
         for conn in model.objects.only("name", "health", "health_error", "health_checked_at"):
@@ -73,9 +74,6 @@ def _connections() -> list[dict]:
 def _intake() -> dict:
     """Whether a worker listens for stored deliveries (without one, webhooks wait for the sweeper), and how
     many events are overdue: never picked up past the sweep threshold, or due for another attempt."""
-    from connector.intake_listener import listener_active
-    from connector.processing import webhook_event_due_count
-
     return {
         "listener": {True: "listening", False: "none", None: "not used"}[listener_active()],
         "overdue_events": webhook_event_due_count(),

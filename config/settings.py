@@ -131,13 +131,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "accounts",
     "connector",
+    "deliveries",
     "linking",
     "notifications",
+    "pipeline",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "connector.middleware.WebhookFastPathMiddleware",  # webhooks skip the rest: no sessions, CSRF or static files
+    "pipeline.middleware.WebhookFastPathMiddleware",  # webhooks skip the rest: no sessions, CSRF or static files
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -257,18 +259,18 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_IMPORTS = ["connector.connection_tasks"]
-CELERY_TASK_ROUTES = {"notifications.tasks.delivery_*": {"queue": "deliveries"}}
+CELERY_TASK_ROUTES = {"deliveries.tasks.delivery_*": {"queue": "deliveries"}}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "sweep-webhook-events": {"task": "connector.tasks.webhook_event_sweep", "schedule": 30.0},
+    "sweep-webhook-events": {"task": "pipeline.tasks.webhook_event_sweep", "schedule": 30.0},
     # Rewrite every linked issue's count field and property, repairing what a lost task left behind.
     "reconcile-link-counts": {"task": "linking.tasks.links_reconcile", "schedule": 6 * 3600.0},
     # Slow sweep: a batch of the links checked longest ago, to catch conversations deleted without a webhook.
     "sweep-link-health": {"task": "linking.tasks.link_health_sweep", "schedule": 900.0},
     "check-connections": {"task": "connector.connection_tasks.connections_health_check", "schedule": 900.0},
     "sweep-deliveries": {
-        "task": "notifications.tasks.delivery_sweep",
+        "task": "deliveries.tasks.delivery_sweep",
         "schedule": envfloat("DELIVERY_SWEEP_SECONDS", 5.0),
     },
 }
@@ -303,17 +305,6 @@ WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
 # Allow connection URLs on private/loopback addresses: for the simulators and on-premises Jira only.
 ALLOW_PRIVATE_URLS = envbool("ALLOW_PRIVATE_URLS", TESTING)
 VENDOR_TIMEOUT_SECONDS = envfloat("VENDOR_TIMEOUT_SECONDS", 10.0)
-# The seam between the apps: who receives typed events after a delivery is parsed, in order.
-CONNECTOR_EVENT_HANDLERS: dict[str, list[str]] = {
-    # Order matters: a deleted issue is announced before linking drops its links; everything else is planned
-    # after linking made the links that URLs in the issue ask for.
-    "jira": [
-        "notifications.handlers.jira_issue_deleted",
-        "linking.handlers.jira_events_received",
-        "notifications.handlers.jira_events_received",
-    ],
-    "intercom": ["linking.handlers.intercom_events_received", "notifications.handlers.intercom_events_received"],
-}
 CONTRACTS_DIR = Path(os.environ.get("CONTRACTS_DIR", BASE_DIR.parent / "shared" / "contracts"))
 
 # --- Security ---------------------------------------------------------------------------------------------

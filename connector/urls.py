@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from connector import api, event_views
+from connector import api
 from connector.connections import views as cv
 
 router = SimpleRouter()
@@ -10,10 +10,6 @@ router.register("intercom-workspaces", api.IntercomWorkspaceViewSet, basename="a
 router.register("project-connections", api.ProjectConnectionViewSet, basename="api_project_connection")
 
 urlpatterns = [
-    path("", include("connector.webhook_urls")),
-    path("events/", event_views.event_list, name="events"),
-    path("events/<int:pk>/", event_views.event_detail, name="event_detail"),
-    path("api/events/", event_views.EventListAPI.as_view(), name="api_events"),
     path("api/connections/", include(router.urls)),
     path("connections/", cv.connections, name="connections"),
     path("connections/jira/new/", cv.jira_site_edit, name="jira_site_create"),

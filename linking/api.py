@@ -5,15 +5,17 @@ be able to browse the issue.
 """
 
 from django.db import transaction
-from rest_framework import serializers, status
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import HasPermission
 from connector.errors import VendorError
-from linking import selectors, services
+from linking import comments, selectors, services
 from linking.access import browsable_issue_ids, issue_access
 from linking.models import ConversationLink
+from linking.serializers import CommentSerializer
 
 
 class LinkSerializer(serializers.ModelSerializer):
@@ -145,3 +147,48 @@ def _int(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+class IssueCommentAPI(generics.GenericAPIView):
+    """POST a note (or, where allowed, a reply) into the issue's linked conversations, all or chosen ones.
+
+    `idempotency_key` makes retries safe: the same key never posts twice. With `preview: true` nothing is
+    sent and the rendered HTML comes back.
+    """
+
+    serializer_class = CommentSerializer
+    permission_classes = [HasPermission("view_links")]
+
+    def post(self, request, key: str):
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            resolved = selectors.issue_resolve(key, site_id=_int(request.query_params.get("site")))
+        except selectors.IssueLookupError as exc:
+            return Response({"detail": exc.message}, status=exc.status)
+        target, project = resolved.target, resolved.project
+        decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
+        if not decision.allowed:
+            raise PermissionDenied(decision.reason)
+        html = comments.comment_html(data["body"], markup=data["markup"])
+        try:
+            comments.comment_check(user=request.user, project=project, message_type=data["message_type"])
+            links = comments.comment_links(
+                site_id=target.site.pk, issue_id=target.issue_id, link_ids=data["conversations"]
+            )
+            if data["preview"]:
+                return Response({"body_html": html, "conversations": [link.conversation_id for link in links]})
+            result = comments.comment_post(
+                user=request.user, project=project, links=links, body_html=html, message_type=data["message_type"],
+                token=data.get("idempotency_key") or comments.comment_form_token(),
+            )
+        except comments.CommentRefused as exc:
+            if exc.forbidden:
+                raise PermissionDenied(str(exc)) from None
+            raise ValidationError({"detail": str(exc)}) from None
+        return Response(
+            {"created": result.created, "conversations": result.targets, "duplicate": result.duplicate,
+             "body_html": html},
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from connector.errors import VendorError
@@ -81,6 +81,22 @@ def issue_forget(site: JiraSite, key: str) -> None:
 
 def link_list_for_issue(site: JiraSite, issue_id: str):
     return ConversationLink.objects.filter(site=site, issue_id=issue_id).select_related("workspace", "created_by")
+
+
+def link_list_reachable(site_id: int, issue_id: str, workspace_id: int | None = None) -> QuerySet[ConversationLink]:
+    """The links of an issue that get notes: every one whose conversation Intercom has not deleted."""
+    links = ConversationLink.objects.filter(site_id=site_id, issue_id=issue_id, health=ConversationLink.Health.OK)
+    return links.filter(workspace_id=workspace_id) if workspace_id else links
+
+
+def link_count(site_id: int, issue_id: str) -> int:
+    return ConversationLink.objects.filter(site_id=site_id, issue_id=issue_id).count()
+
+
+def link_workspace_ids(site_id: int, issue_id: str) -> set[int]:
+    """The workspaces an issue's links live in."""
+    links = ConversationLink.objects.filter(site_id=site_id, issue_id=issue_id)
+    return set(links.values_list("workspace_id", flat=True).distinct())
 
 
 def recent_issues(limit: int = 20) -> list[dict]:

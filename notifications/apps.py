@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class NotificationsConfig(AppConfig):
     name = "notifications"
-    verbose_name = "Notification rules and deliveries"
+    verbose_name = "Notification rules"
 
     def ready(self) -> None:
         from notifications import receivers  # noqa: F401 - connects the signal receivers

@@ -4,7 +4,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from notifications.markup import adf_to_html, wiki_to_html
+from connector.jira_markup import adf_to_html, wiki_to_html
 
 _CATEGORY_NAMES = {"new": "To Do", "indeterminate": "In Progress", "done": "Done"}
 

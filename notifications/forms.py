@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from connector.models import IntercomWorkspace, ProjectConnection
-from notifications.models import Action, Delivery, NotificationRule, Trigger
+from notifications.models import NotificationRule, Trigger
 from notifications.rendering import MAX_TEMPLATE_CHARS, TemplateProblem, validate_template
 
 VISIBILITY_CHOICES = [
@@ -231,31 +231,3 @@ class TestNoteForm(forms.Form):
     issue = forms.CharField(required=False, max_length=64, label="Render against issue (optional)")
 
 
-class DeliveryFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=[("", "Any status"), *Delivery.Status.choices], required=False)
-    source = forms.ChoiceField(choices=[("", "Any source"), *Delivery.Source.choices], required=False)
-    action = forms.ChoiceField(choices=[("", "Any action"), *Action.choices], required=False)
-    rule = forms.ModelChoiceField(queryset=NotificationRule.objects.order_by("name"), required=False,
-                                  empty_label="Any rule")
-    workspace = forms.ModelChoiceField(queryset=IntercomWorkspace.objects.order_by("name"), required=False,
-                                       empty_label="Any workspace")
-    issue = forms.CharField(required=False, max_length=64, widget=forms.TextInput(attrs={"placeholder": "SUP-123"}))
-
-
-class CommentForm(forms.Form):
-    body = forms.CharField(max_length=20_000, strip=True, error_messages={"required": "Write a message first."})
-    message_type = forms.ChoiceField(choices=[("note", "Internal note"), ("comment", "Reply to the customer")],
-                                     required=False)
-    markup = forms.ChoiceField(choices=[("plain", "Plain text"), ("wiki", "Jira wiki markup")], required=False)
-    conversations = forms.MultipleChoiceField(required=False)  # link ids; checked against the issue's links
-    form_token = forms.CharField(required=False, max_length=64)
-
-    def __init__(self, *args, link_choices=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["conversations"].choices = [(str(pk), label) for pk, label in link_choices]
-
-    def clean_message_type(self) -> str:
-        return self.cleaned_data.get("message_type") or "note"
-
-    def clean_markup(self) -> str:
-        return self.cleaned_data.get("markup") or "plain"

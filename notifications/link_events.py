@@ -3,16 +3,17 @@
 import logging
 
 from django.db import transaction
-from django.utils import timezone
 
 from connector.errors import VendorError
 from connector.jira_client import JiraClient
 from connector.jira_events.extract import issue_ref
 from connector.jira_events.types import IssueRef
 from connector.models import JiraSite
+from deliveries.models import Delivery
+from deliveries.services import delivery_create, pumps_start_on_commit
+from linking.selectors import link_count
 from notifications.context import event_context
 from notifications.matching import LinkEvent, rules_for_event
-from notifications.models import Delivery
 from notifications.planning import delivery_key_prefix, planned_actions, project_for, rules_for
 
 logger = logging.getLogger(__name__)
@@ -48,34 +49,27 @@ def plan_link_event(*, kind: str, link: dict, actor_name: str = "") -> int:
     fired = rules_for_event(rules_for(project), event)
     if not fired:
         return 0
-    from linking.models import ConversationLink
-
-    context = event_context(event, links_count=ConversationLink.objects.filter(site=site, issue_id=issue.id).count())
-    now = timezone.now()
+    context = event_context(event, links_count=link_count(site.pk, issue.id))
     created = 0
     with transaction.atomic():
         for rule in fired:
             for index, action_type, params, body, status, error in planned_actions(rule, context, project):
-                _, made = Delivery.objects.get_or_create(
+                _, made = delivery_create(
                     idempotency_key=delivery_key_prefix(site.pk, event.dedupe_key, rule.pk, index, action_type),
-                    defaults={
-                        "source": Delivery.Source.RULE,
-                        "rule": rule,
-                        "workspace_id": link["workspace_id"],
-                        "conversation_id": link["conversation_id"],
-                        "issue_id": issue.id,
-                        "issue_key": issue.key or "",
-                        "action": action_type,
-                        "params": params,
-                        "body": body,
-                        "status": status,
-                        "last_error": error,
-                        "next_attempt_at": now,
-                    },
+                    start_pump=False,
+                    source=Delivery.Source.RULE,
+                    rule=rule,
+                    workspace_id=link["workspace_id"],
+                    conversation_id=link["conversation_id"],
+                    issue_id=issue.id,
+                    issue_key=issue.key or "",
+                    action=action_type,
+                    params=params,
+                    body=body,
+                    status=status,
+                    last_error=error,
                 )
                 created += made
         if created:
-            from notifications.tasks import delivery_pump_enqueue
-
-            transaction.on_commit(lambda: delivery_pump_enqueue(link["workspace_id"]))
+            pumps_start_on_commit([link["workspace_id"]])
     return created

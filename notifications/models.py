@@ -1,8 +1,6 @@
-from django.conf import settings
 from django.db import models
-from django.db.models import Q
 
-from connector.models import IntercomWorkspace, ProjectConnection, WebhookEvent
+from connector.models import ProjectConnection
 
 
 class Trigger(models.TextChoices):
@@ -14,16 +12,6 @@ class Trigger(models.TextChoices):
     ISSUE_DELETED = "issue_deleted", "Issue deleted"
     CONVERSATION_LINKED = "conversation_linked", "Conversation linked"
     CONVERSATION_UNLINKED = "conversation_unlinked", "Conversation unlinked"
-
-
-class Action(models.TextChoices):
-    NOTE = "note", "Internal note"
-    REPLY = "reply", "Customer-visible reply"
-    REOPEN = "reopen", "Reopen if closed"
-    CLOSE = "close", "Close"
-    SNOOZE = "snooze", "Snooze"
-    ASSIGN = "assign", "Assign"
-    TAG = "tag", "Add a tag"
 
 
 class NotificationRule(models.Model):
@@ -65,59 +53,3 @@ class NotificationRule(models.Model):
     @property
     def action_types(self) -> list[str]:
         return [a.get("type") for a in self.actions if isinstance(a, dict)]
-
-
-class Delivery(models.Model):
-    """One action in one conversation for one cause; the row is the truth, the broker only a hint."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        HELD = "held", "Held (connection broken)"
-        SKIPPED = "skipped", "Skipped"
-
-    class Source(models.TextChoices):
-        RULE = "rule", "Rule"
-        COMMENT = "comment", "Comment from Jira user"
-        TEST = "test", "Test note"
-
-    idempotency_key = models.CharField(max_length=255, unique=True)
-    source = models.CharField(max_length=10, choices=Source.choices, default=Source.RULE)
-    webhook_event = models.ForeignKey(WebhookEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    rule = models.ForeignKey(
-        NotificationRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
-    )
-    workspace = models.ForeignKey(IntercomWorkspace, on_delete=models.CASCADE, related_name="deliveries")
-    conversation_id = models.CharField(max_length=64)
-    issue_id = models.CharField(max_length=32, blank=True)
-    issue_key = models.CharField(max_length=64, blank=True)
-    action = models.CharField(max_length=10, choices=Action.choices)
-    params = models.JSONField(default=dict, blank=True)
-    body = models.TextField(blank=True)  # rendered, sanitised HTML
-    # Events for the same rule, issue and conversation inside the rule's window are sent as one note.
-    coalesce_key = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    # Set after an ambiguous outcome (timeout, killed worker): read the conversation before any resend.
-    verify = models.BooleanField(default=False)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    part_id = models.CharField(max_length=64, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["workspace", "next_attempt_at"], condition=Q(status="pending"), name="delivery_due"),
-            models.Index(fields=["status", "claimed_at"], name="delivery_status_claimed"),
-            models.Index(fields=["issue_id"], name="delivery_issue"),
-            models.Index(fields=["webhook_event", "rule"], name="delivery_fanout"),
-            models.Index(fields=["-created_at"], name="delivery_recent"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.action} → {self.conversation_id} ({self.status})"

@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from notifications.markup import wiki_to_html
+from connector.jira_markup import wiki_to_html
 
 __all__ = [
     "DEFAULT_TEMPLATES",

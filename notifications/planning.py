@@ -1,23 +1,20 @@
-"""From an event to Delivery rows: match rules, render each note once, insert one row per linked conversation.
-
-The insert is a single INSERT … SELECT over the issue's links with ON CONFLICT DO NOTHING on the
-idempotency key, so planning costs the same few queries for 1 or 10,000 links, holds no rows in memory, and
-planning the same event twice (a redelivered webhook, a retried task) adds nothing.
+"""Where a Jira event becomes notes: match rules, render each note once, and have deliveries write one row per
+reachable linked conversation (one INSERT … SELECT, whatever the number of links; planning twice adds nothing).
 """
 
 import hashlib
-import json
 from datetime import timedelta
 
-from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from connector.models import ProjectConnection
-from linking.models import ConversationLink
+from deliveries.models import Action, Delivery
+from deliveries.services import delivery_create_for_links
+from linking.selectors import link_count, link_list_reachable, link_workspace_ids
 from notifications.context import event_context
 from notifications.matching import rules_for_event
-from notifications.models import Action, Delivery, NotificationRule
+from notifications.models import NotificationRule
 from notifications.placeholders import DEFAULT_TEMPLATES
 from notifications.rendering import TemplateRenderError, render_note
 
@@ -62,46 +59,6 @@ def delivery_key_prefix(*parts) -> str:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:40] + ":"
 
 
-def _insert_for_links(*, site_id: int, issue_id: str, workspace_id: int | None, values: dict) -> int:
-    """Insert one delivery per reachable link of the issue; returns how many rows were new."""
-    d, link = Delivery._meta, ConversationLink._meta
-    col = {f.name: f.column for f in d.concrete_fields}
-    lcol = {f.name: f.column for f in link.concrete_fields}
-    conversation = f"l.{lcol['conversation_id']}"
-    # (column, SQL expression, parameters); identifiers come from model metadata, values are parameters.
-    select = [
-        ("idempotency_key", f"%s || CAST(l.{lcol['workspace']} AS TEXT) || ':' || {conversation}",
-         [values["key_prefix"]]),
-        ("workspace", f"l.{lcol['workspace']}", []),
-        ("conversation_id", conversation, []),
-        ("coalesce_key", f"%s || {conversation}" if values["coalesce_key"] else "''",
-         [values["coalesce_key"]] if values["coalesce_key"] else []),
-    ]
-    for name in ("source", "webhook_event", "rule", "issue_id", "issue_key", "action", "body", "status", "verify",
-                 "attempts", "next_attempt_at", "last_error", "part_id", "created_at"):
-        select.append((name, "%s", [values[name]]))
-    json_cast = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
-    select.append(("params", json_cast, [json.dumps(values["params"])]))
-    where = f"l.{lcol['site']} = %s AND l.{lcol['issue_id']} = %s AND l.{lcol['health']} = %s"
-    where_params = [site_id, issue_id, ConversationLink.Health.OK]  # not into conversations Intercom deleted
-    if workspace_id:
-        where += f" AND l.{lcol['workspace']} = %s"
-        where_params.append(workspace_id)
-    sql = (
-        f"INSERT INTO {d.db_table} ({', '.join(col[name] for name, _, _ in select)}) "  # noqa: S608
-        f"SELECT {', '.join(expr for _, expr, _ in select)} FROM {link.db_table} l WHERE {where} "
-        f"ON CONFLICT ({col['idempotency_key']}) DO NOTHING"
-    )
-    params = [value for _, _, values_ in select for value in values_] + where_params
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
-
-
-def _links_count(site_id: int, issue_id: str) -> int:
-    return ConversationLink.objects.filter(site_id=site_id, issue_id=issue_id).count()
-
-
 def plan_event(*, site, event, webhook_event=None, project: ProjectConnection | None = None) -> int:
     """Plan the deliveries one typed event causes. Returns the number of new delivery rows."""
     if getattr(event, "is_own", False):
@@ -111,13 +68,12 @@ def plan_event(*, site, event, webhook_event=None, project: ProjectConnection | 
     if not fired:
         return 0
     now = timezone.now()
-    context = event_context(event, links_count=_links_count(site.pk, event.issue.id))
+    context = event_context(event, links_count=link_count(site.pk, event.issue.id))
     created = 0
     for rule in fired:
         for index, kind, params, body, status, error in planned_actions(rule, context, project):
             coalesce = rule.coalesce_seconds if kind in MESSAGE_ACTIONS else 0
             values = {
-                "key_prefix": delivery_key_prefix(site.pk, event.dedupe_key, rule.pk, index, kind),
                 "source": Delivery.Source.RULE,
                 "webhook_event": webhook_event.pk if webhook_event else None,
                 "rule": rule.pk,
@@ -126,7 +82,6 @@ def plan_event(*, site, event, webhook_event=None, project: ProjectConnection | 
                 "action": kind,
                 "params": params,
                 "body": body,
-                "coalesce_key": f"r{rule.pk}:i{event.issue.id}:{kind}:" if coalesce else "",
                 "status": status,
                 "verify": False,
                 "attempts": 0,
@@ -135,10 +90,10 @@ def plan_event(*, site, event, webhook_event=None, project: ProjectConnection | 
                 "part_id": "",
                 "created_at": now,
             }
-            created += _insert_for_links(
-                site_id=site.pk,
-                issue_id=event.issue.id,
-                workspace_id=project.workspace_id if project else None,
+            created += delivery_create_for_links(
+                link_list_reachable(site.pk, event.issue.id, project.workspace_id if project else None),
+                key_prefix=delivery_key_prefix(site.pk, event.dedupe_key, rule.pk, index, kind),
+                coalesce_prefix=f"r{rule.pk}:i{event.issue.id}:{kind}:" if coalesce else "",
                 values=values,
             )
     return created
@@ -150,26 +105,5 @@ def plan_events(*, webhook_event, events) -> set[int]:
     workspaces: set[int] = set()
     for event in events:
         if plan_event(site=site, event=event, webhook_event=webhook_event):
-            workspaces.update(
-                ConversationLink.objects.filter(site=site, issue_id=event.issue.id)
-                .values_list("workspace_id", flat=True)
-                .distinct()
-            )
+            workspaces |= link_workspace_ids(site.pk, event.issue.id)
     return workspaces
-
-
-def enqueue_pumps(workspace_ids) -> None:
-    """Once the plan commits, start the workspaces' pumps: right here when we already run on a worker (saves a
-    broker round trip on the way to Intercom), else through the broker."""
-    from notifications.tasks import delivery_pump_enqueue, delivery_pump_inline
-
-    ids = sorted(set(workspace_ids))
-    if not ids:
-        return
-
-    def start() -> None:
-        for workspace_id in ids:
-            if not delivery_pump_inline(workspace_id):
-                delivery_pump_enqueue(workspace_id)
-
-    transaction.on_commit(start)

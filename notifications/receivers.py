@@ -1,25 +1,13 @@
-"""Signal receivers: they only enqueue work."""
+"""Signal receivers: a link made or removed becomes a planned "conversation linked / unlinked" note (enqueued)."""
 
 import logging
 
-from django.db import transaction
 from django.dispatch import receiver
 
-from connector.models import IntercomWorkspace
-from connector.signals import connection_restored
 from linking.signals import link_created, link_removed
-from notifications import engine
+from notifications.tasks import link_event_plan
 
 logger = logging.getLogger(__name__)
-
-
-@receiver(connection_restored)
-def resume_held_deliveries(sender, connection, **kwargs):
-    if isinstance(connection, IntercomWorkspace):
-        engine.release_held(connection.pk)
-        from notifications.tasks import delivery_pump_enqueue
-
-        transaction.on_commit(lambda: delivery_pump_enqueue(connection.pk))
 
 
 def _link_fields(link) -> dict:
@@ -38,8 +26,6 @@ def _actor(user) -> str:
 
 
 def _enqueue_link_event(kind: str, link, user) -> None:
-    from notifications.tasks import link_event_plan
-
     try:
         link_event_plan.delay(kind, _link_fields(link), _actor(user))
     except Exception:

@@ -40,7 +40,7 @@ from jinja2.runtime import LoopContext, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from markupsafe import Markup
 
-from notifications.markup import sanitize_note_html
+from connector.jira_markup import sanitize_note_html
 from notifications.placeholders import GROUPS, PLACEHOLDERS, sample_context
 
 __all__ = [

@@ -6,26 +6,24 @@ Nothing here writes: the dry run and the previews match and render exactly as pl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import QuerySet
 
 from connector.errors import VendorError
 from connector.jira_client import JiraClient
 from connector.jira_events import parse_jira_event
 from connector.jira_events.extract import Anomaly, issue_ref
 from connector.models import JiraSite, ProjectConnection, WebhookEvent
+from deliveries.models import Action, Delivery
 from linking.models import ConversationLink
+from linking.selectors import link_list_reachable
 from notifications.context import event_context
 from notifications.matching import LinkEvent, rules_for_event
-from notifications.models import Action, Delivery, NotificationRule
+from notifications.models import NotificationRule
 from notifications.placeholders import DEFAULT_TEMPLATES, sample_context
 from notifications.planning import planned_actions, project_for, rules_for
 
 ISSUE_FIELDS = "summary,status,assignee,reporter,issuetype,priority,labels,project,resolution,fixVersions"
-Status = Delivery.Status
-OPEN_STATUSES = (Status.PENDING, Status.SENDING)
-RESENDABLE = (Status.FAILED, Status.HELD, Status.SKIPPED)
 
 
 # --- rules -----------------------------------------------------------------------------------------------
@@ -55,82 +53,6 @@ def rule_scope(rule: NotificationRule) -> QuerySet[NotificationRule]:
     if rule.project_id:
         return NotificationRule.objects.filter(project_id=rule.project_id)
     return NotificationRule.objects.filter(project__isnull=True)
-
-
-# --- deliveries ------------------------------------------------------------------------------------------
-
-
-def delivery_filter(data: dict) -> QuerySet[Delivery]:
-    """Deliveries matching the cleaned filters (status, rule, action, source, workspace, issue), newest first."""
-    rows = Delivery.objects.select_related("rule", "workspace", "created_by")
-    for name in ("status", "action", "source"):
-        if data.get(name):
-            rows = rows.filter(**{name: data[name]})
-    if data.get("rule"):
-        rows = rows.filter(rule=data["rule"])
-    if data.get("workspace"):
-        rows = rows.filter(workspace=data["workspace"])
-    if data.get("issue"):
-        rows = rows.filter(issue_key__iexact=data["issue"].strip())
-    return rows.order_by("-created_at", "-pk")
-
-
-@dataclass(frozen=True)
-class FanOut:
-    """All deliveries of one event through one rule (or one comment post): how far it got."""
-
-    webhook_event_id: int | None
-    rule_id: int | None
-    rule_name: str
-    issue_key: str
-    total: int
-    sent: int
-    failed: int
-    open: int  # pending or sending
-    other: int  # held or skipped
-    started: Any
-    last_sent: Any
-
-    @property
-    def running(self) -> bool:
-        return self.open > 0
-
-    @property
-    def percent(self) -> int:
-        return int(100 * (self.sent + self.failed + self.other) / self.total) if self.total else 100
-
-
-def fanout_progress(rows: QuerySet[Delivery], *, limit: int = 20) -> list[FanOut]:
-    """Rule deliveries grouped by (webhook event, rule), most recent first; one GROUP BY query."""
-    grouped = (
-        rows.filter(webhook_event__isnull=False)
-        .order_by()
-        .values("webhook_event_id", "rule_id", "rule__name", "issue_key")
-        .annotate(
-            total=Count("id"),
-            sent=Count("id", filter=Q(status=Status.SENT)),
-            failed=Count("id", filter=Q(status=Status.FAILED)),
-            open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
-            other=Count("id", filter=Q(status__in=(Status.HELD, Status.SKIPPED))),
-            started=Min("created_at"),
-            last_sent=Max("sent_at"),
-        )
-        .order_by("-started")[:limit]
-    )
-    return [
-        FanOut(
-            webhook_event_id=g["webhook_event_id"], rule_id=g["rule_id"], rule_name=g["rule__name"] or "(deleted rule)",
-            issue_key=g["issue_key"], total=g["total"], sent=g["sent"], failed=g["failed"], open=g["open"],
-            other=g["other"], started=g["started"], last_sent=g["last_sent"],
-        )
-        for g in grouped
-    ]
-
-
-def status_counts(rows: QuerySet[Delivery]) -> dict[str, int]:
-    counts = dict.fromkeys(Status.values, 0)
-    counts.update({r["status"]: r["n"] for r in rows.order_by().values("status").annotate(n=Count("id"))})
-    return counts
 
 
 # --- issues and events -----------------------------------------------------------------------------------
@@ -168,12 +90,6 @@ def site_for_key(issue_key: str) -> JiraSite | None:
     return link.site if link else None
 
 
-def reachable_links(site_id: int, issue_id: str, workspace_id: int | None = None) -> QuerySet[ConversationLink]:
-    """The links planning would write into (it skips conversations Intercom deleted)."""
-    links = ConversationLink.objects.filter(site_id=site_id, issue_id=issue_id, health=ConversationLink.Health.OK)
-    return links.filter(workspace_id=workspace_id) if workspace_id else links
-
-
 # --- preview ---------------------------------------------------------------------------------------------
 
 
@@ -199,7 +115,7 @@ def preview_context(*, trigger: str, issue_key: str = "") -> PreviewContext:
         events, _ = parsed_events(event)
         if events:
             typed = next((e for e in events if e.kind == trigger), events[0])
-            count = reachable_links(event.site_id, typed.issue.id).count()
+            count = link_list_reachable(event.site_id, typed.issue.id).count()
             return PreviewContext(
                 event_context(typed, links_count=count),
                 f"The last webhook event of {key} ({event.event_type}, received "
@@ -219,7 +135,7 @@ def preview_context(*, trigger: str, issue_key: str = "") -> PreviewContext:
     context = sample_context()
     context["issue"] = real["issue"]
     context["issue"]["status_to"] = context["issue"]["status"]["name"]
-    context["links"]["count"] = reachable_links(site.pk, ref.id).count()
+    context["links"]["count"] = link_list_reachable(site.pk, ref.id).count()
     context["event"]["kind"] = trigger
     return PreviewContext(
         context, f"{key} as Jira has it now; the comment, the changes and the actor are sample values."
@@ -297,9 +213,9 @@ def dry_run(issue_key: str) -> DryRun:
         result.project = result.project or project
         rules = rules_for(project)
         fired = rules_for_event(rules, typed)
-        links = reachable_links(site.pk, typed.issue.id, project.workspace_id if project else None).count()
+        links = link_list_reachable(site.pk, typed.issue.id, project.workspace_id if project else None).count()
         result.links = max(result.links, links)
-        context = event_context(typed, links_count=reachable_links(site.pk, typed.issue.id).count())
+        context = event_context(typed, links_count=link_list_reachable(site.pk, typed.issue.id).count())
         entry = DryRunEvent(kind=typed.kind, summary=_describe(typed), is_own=bool(getattr(typed, "is_own", False)))
         entry.not_fired = [r for r in rules if r not in fired]
         if fired and fired[-1].stop_after:

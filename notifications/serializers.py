@@ -2,7 +2,8 @@
 
 from rest_framework import serializers
 
-from notifications.models import Action, Delivery, NotificationRule
+from deliveries.models import Action
+from notifications.models import NotificationRule
 from notifications.rendering import validate_template
 
 ACTION_OPTIONS = {
@@ -100,29 +101,3 @@ class RuleSerializer(serializers.ModelSerializer):
         return data
 
 
-class DeliverySerializer(serializers.ModelSerializer):
-    rule_name = serializers.CharField(source="rule.name", default=None)
-    workspace_name = serializers.CharField(source="workspace.name")
-    created_by = serializers.CharField(source="created_by.username", default=None)
-
-    class Meta:
-        model = Delivery
-        fields = [
-            "id", "source", "webhook_event", "rule", "rule_name", "workspace", "workspace_name", "conversation_id",
-            "issue_id", "issue_key", "action", "params", "body", "status", "verify", "attempts", "next_attempt_at",
-            "claimed_at", "sent_at", "last_error", "part_id", "created_by", "created_at",
-        ]
-        read_only_fields = fields
-
-
-class ResendSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=1000)
-
-
-class CommentSerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=20_000)
-    message_type = serializers.ChoiceField(choices=["note", "comment"], default="note")
-    markup = serializers.ChoiceField(choices=["plain", "wiki"], default="plain")
-    conversations = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list)
-    idempotency_key = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    preview = serializers.BooleanField(default=False)

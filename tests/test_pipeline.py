@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from connector.models import WebhookEvent
-from connector.tasks import webhook_event_sweep
+from pipeline.tasks import webhook_event_sweep
 from tests.conftest import REPO, wait_for
 from tests.factories import JiraSiteFactory
 from tests.webhooks import jira_sample, post_jira
@@ -60,8 +60,8 @@ def test_the_web_process_never_needs_the_broker(client, celery_worker, monkeypat
     at once, and the worker's listener hands it on. (Redis down for everyone while a webhook arrives is the
     `redis_down_at_intake` fault scenario.)"""
     published = []
-    monkeypatch.setattr("connector.intake.hints.put", published.append)
-    monkeypatch.setattr("connector.intake.events_enqueue", published.append)
+    monkeypatch.setattr("pipeline.intake.hints.put", published.append)
+    monkeypatch.setattr("pipeline.intake.events_enqueue", published.append)
     site = JiraSiteFactory()
     with broker_unreachable():
         started = time.monotonic()

@@ -7,6 +7,7 @@ from django.conf import settings
 
 from connector.connections.services import JIRA_WEBHOOK_EVENTS, jira_client, jira_webhook_url
 from connector.errors import VendorError
+from connector.intercom_events import IntercomTopic
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
 
 # What a service account needs in each connected project, and where to grant it.
@@ -141,11 +142,8 @@ class IntercomWebhookSetup:
 
 
 def intercom_webhook_setup(workspace: IntercomWorkspace, request=None) -> IntercomWebhookSetup:
-    from connector.webhook_views import INTERCOM_TOPICS
-
-    return IntercomWebhookSetup(
-        url=f"{public_base(request)}/webhooks/intercom/{workspace.public_id}", topics=sorted(INTERCOM_TOPICS)
-    )
+    url = f"{public_base(request)}/webhooks/intercom/{workspace.public_id}"
+    return IntercomWebhookSetup(url=url, topics=sorted(topic.value for topic in IntercomTopic))
 
 
 def connections_overview() -> dict:

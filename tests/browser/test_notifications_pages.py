@@ -9,8 +9,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from connector.models import WebhookEvent
+from deliveries.models import Delivery
 from linking.models import ConversationLink
-from notifications.models import Delivery, NotificationRule
+from notifications.models import NotificationRule
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -132,7 +132,7 @@ def test_an_unknown_event_is_404(agent_client):
 def test_reprocess_puts_a_failed_event_back_in_the_queue(admin_client, site, django_capture_on_commit_callbacks,
                                                          monkeypatch):
     enqueued = []
-    monkeypatch.setattr("connector.processing.event_enqueue", enqueued.append)
+    monkeypatch.setattr("pipeline.events.event_enqueue", enqueued.append)
     event = make_event(site, status=Status.FAILED, attempts=5, error="boom")
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(reverse("event_detail", args=[event.pk]))
@@ -175,7 +175,7 @@ def test_reprocess_needs_a_csrf_token(admin_user, site):
 
 
 def test_bulk_reprocess_takes_only_the_failed_events_in_the_current_filter(admin_client, site, monkeypatch):
-    monkeypatch.setattr("connector.processing.event_enqueue", lambda event_id: None)
+    monkeypatch.setattr("pipeline.events.event_enqueue", lambda event_id: None)
     match = make_event(site, status=Status.FAILED, event_type="jira:issue_created")
     other_type = make_event(site, status=Status.FAILED, event_type="comment_created")
     anomalous = make_event(site, status=Status.ANOMALOUS, event_type="jira:issue_created")

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test import Client, override_settings
 
 from connector.models import WebhookEvent
-from connector.processing import webhook_event_process
+from pipeline.process import webhook_event_process
 from tests.factories import IntercomWorkspaceFactory, JiraSiteFactory
 from tests.webhooks import intercom_sample, jira_sample, post_intercom, post_jira
 
@@ -187,8 +187,8 @@ def test_a_transition_is_processed_once(client, site):
 
 @pytest.mark.parametrize(("actor_is_app_user", "notes"), [(True, 0), (False, 1)])
 def test_events_caused_by_our_app_user_are_not_echoed_into_conversations(client, actor_is_app_user, notes):
+    from deliveries.models import Delivery
     from linking.models import ConversationLink
-    from notifications.models import Delivery
     from tests.factories import ProjectConnectionFactory
 
     sample = jira_sample(TRANSITION)

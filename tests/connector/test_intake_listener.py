@@ -12,8 +12,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from connector.intake_listener import IntakeListener
 from connector.models import WebhookEvent
+from pipeline.listener import IntakeListener
 from tests.conftest import wait_for
 from tests.factories import JiraSiteFactory
 from tests.webhooks import jira_sample, post_jira

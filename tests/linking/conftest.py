@@ -7,6 +7,8 @@ from django.core.cache import cache
 
 from config.celery import app as celery_app
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
+from notifications.models import NotificationRule
+from pipeline import process
 from sandbox.intercom import IntercomSimulator
 from sandbox.jira import APP_USER_TOKEN, JiraSimulator
 from tests import factories
@@ -111,23 +113,14 @@ def jira_hooks(connected):
 
 
 @pytest.fixture
-def linking_handlers_only(settings):
-    """Only linking receives typed events: these tests are about links, not about notes being planned."""
-    from connector import handlers
-
-    settings.CONNECTOR_EVENT_HANDLERS = {
-        source: [path for path in paths if path.startswith("linking.")]
-        for source, paths in settings.CONNECTOR_EVENT_HANDLERS.items()
-    }
-    handlers._handlers.cache_clear()
-    yield
-    handlers._handlers.cache_clear()
+def no_rules(db):
+    """No rule is enabled: these tests are about links, not about notes being planned."""
+    NotificationRule.objects.update(enabled=False)
 
 
 @pytest.fixture
-def deliver(client, connected, jira_hooks, eager, linking_handlers_only):
+def deliver(client, connected, jira_hooks, eager, no_rules):
     """Send what Jira emitted since the last call through intake and processing; tasks run inline."""
-    from connector import processing
     from tests.webhooks import post_jira
 
     def run() -> list[str]:
@@ -137,7 +130,7 @@ def deliver(client, connected, jira_hooks, eager, linking_handlers_only):
                 response = post_jira(client, connected.site, None, body=raw)
             assert response.status_code == 202, response.content
             with eager(execute=True):
-                outcomes.append(processing.webhook_event_process(response.json()["id"]))
+                outcomes.append(process.webhook_event_process(response.json()["id"]))
         return outcomes
 
     return run

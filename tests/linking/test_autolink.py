@@ -5,6 +5,7 @@ import json
 import pytest
 
 from linking.models import ConversationLink
+from pipeline import process
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +103,6 @@ def test_our_own_app_users_comments_never_create_links(connected, deliver):
 
 def test_a_data_center_comment_event_without_its_issue_still_links_after_reading_the_issue(client, intercom_sim, eager):
     """Server/DC `comment_created` names only the comment; a task reads the issue to find its project."""
-    from connector import processing
     from sandbox.jira import APP_USER_TOKEN, JiraSimulator
     from tests import factories
     from tests.linking.conftest import HookReceiver
@@ -133,7 +133,7 @@ def test_a_data_center_comment_event_without_its_issue_still_links_after_reading
         with eager(execute=False):
             response = post_jira(client, site, None, body=bodies[0])
         with eager(execute=True):
-            assert processing.webhook_event_process(response.json()["id"]) == "processed"
+            assert process.webhook_event_process(response.json()["id"]) == "processed"
         link = ConversationLink.objects.get(issue_id=issue["id"])
         assert (link.conversation_id, link.issue_key, link.origin) == (
             "1001",

@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from connector import processing
 from linking import services, tasks
 from linking.models import ConversationLink, SiteSearchSettings
 from linking.services import IssueTarget
+from pipeline import process
 from sandbox.jira import COUNT_FIELD
 from tests.webhooks import post_intercom
 
@@ -30,7 +30,7 @@ def _link(connected, issue, conversation_id, eager):
 
 
 @pytest.fixture(autouse=True)
-def _only_linking(linking_handlers_only):
+def _only_linking(no_rules):
     pass
 
 
@@ -40,7 +40,7 @@ def _intercom_webhook(client, connected, eager, topic, conversation_id):
         response = post_intercom(client, connected.workspace, payload)
     assert response.status_code in (200, 202), response.content
     with eager(execute=True):
-        return processing.webhook_event_process(response.json()["id"])
+        return process.webhook_event_process(response.json()["id"])
 
 
 def test_a_deleted_conversation_is_flagged_and_leaves_the_count(connected, count_field, eager, client):

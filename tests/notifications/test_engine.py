@@ -8,8 +8,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from connector.intercom_client import IntercomClient
-from notifications import engine
-from notifications.models import Delivery
+from deliveries import engine
+from deliveries.models import Delivery
 from tests.conftest import workspace_for
 
 pytestmark = pytest.mark.django_db
@@ -170,7 +170,7 @@ def test_a_429_makes_every_sender_wait_for_the_reset(intercom_sim, workspace):
 
 
 def test_only_one_pump_runs_per_workspace(intercom_sim, workspace):
-    from notifications.coordination import Lease
+    from deliveries.coordination import Lease
 
     lease = Lease(f"pump:{workspace.pk}", 5)
     assert lease.acquire()

@@ -3,9 +3,10 @@
 import pytest
 
 from connector.models import WebhookEvent
-from connector.processing import webhook_event_process
+from deliveries.models import Delivery
 from linking.models import ConversationLink
-from notifications.models import Delivery, NotificationRule
+from notifications.models import NotificationRule
+from pipeline.process import webhook_event_process
 from tests.factories import ProjectConnectionFactory
 from tests.webhooks import jira_sample
 

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from notifications.markup import ALLOWED_TAGS, adf_to_html, sanitize_note_html, wiki_to_html
+from connector.jira_markup import ALLOWED_TAGS, adf_to_html, sanitize_note_html, wiki_to_html
 
 USERS = {"5b10ac8d82e05b22cc7d4ef5": "Ann Lee", "jsmith": "John Smith"}
 REL = 'rel="noopener noreferrer nofollow"'

@@ -3,8 +3,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from connector.jira_events import parse_jira_event
+from deliveries.models import Delivery
 from linking.models import ConversationLink
-from notifications.models import Delivery, NotificationRule
+from notifications.models import NotificationRule
 from notifications.planning import plan_event
 from tests.factories import ProjectConnectionFactory
 from tests.webhooks import jira_sample

@@ -17,7 +17,7 @@ import uuid
 import pytest
 import redis
 
-from notifications.ratelimit import WorkspaceRateLimiter
+from deliveries.ratelimit import WorkspaceRateLimiter
 
 T0 = 1_700_000_000.0  # a window boundary (multiple of 10)
 

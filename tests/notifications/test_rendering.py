@@ -3,7 +3,7 @@
 import pytest
 from markupsafe import Markup
 
-from notifications.markup import wiki_to_html
+from connector.jira_markup import wiki_to_html
 from notifications.placeholders import DEFAULT_TEMPLATES, PLACEHOLDERS, sample_context
 from notifications.rendering import (
     MAX_OUTPUT_CHARS,

@@ -5,9 +5,12 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import timezone
 
+from deliveries import engine
+from deliveries import services as delivery_services
+from deliveries.models import Delivery
+from linking import comments
 from linking.models import ConversationLink
-from notifications import engine, services
-from notifications.models import Delivery
+from notifications import services
 from tests import factories
 from tests.conftest import workspace_for
 
@@ -17,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def enqueued(monkeypatch):
     calls = []
-    monkeypatch.setattr("notifications.tasks.delivery_pump_enqueue", calls.append)
+    monkeypatch.setattr("deliveries.services.pump_enqueue", calls.append)
     return calls
 
 
@@ -35,7 +38,7 @@ def test_resend_resets_failed_held_and_skipped_rows_and_enqueues_the_pump(
     ws = factories.IntercomWorkspaceFactory()
     rows = [row(ws, s, status=s, attempts=3, last_error="boom") for s in ("failed", "held", "skipped", "sent")]
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.delivery_resend(ids=[r.pk for r in rows]) == 3
+        assert delivery_services.delivery_resend(ids=[r.pk for r in rows]) == 3
     statuses = dict(Delivery.objects.values_list("idempotency_key", "status"))
     assert statuses == {"failed": "pending", "held": "pending", "skipped": "pending", "sent": "sent"}
     assert set(Delivery.objects.filter(status="pending").values_list("attempts", flat=True)) == {0}
@@ -46,7 +49,7 @@ def test_resend_asks_for_a_check_only_when_the_row_ever_reached_sending():
     ws = factories.IntercomWorkspaceFactory()
     tried = row(ws, "tried", status="failed", attempts=2, claimed_at=timezone.now())
     never = row(ws, "never", status="skipped", attempts=0)
-    services.delivery_resend(ids=[tried.pk, never.pk])
+    delivery_services.delivery_resend(ids=[tried.pk, never.pk])
     tried.refresh_from_db()
     never.refresh_from_db()
     assert tried.verify and not never.verify
@@ -59,7 +62,7 @@ def test_a_resent_note_that_already_got_through_is_not_written_twice(intercom_si
     engine.pump(ws.pk)
     # As after a timeout whose write did land: recorded as failed although Intercom has the note.
     Delivery.objects.filter(pk=d.pk).update(status="failed", last_error="timeout", part_id="")
-    services.delivery_resend(ids=[d.pk])
+    delivery_services.delivery_resend(ids=[d.pk])
     engine.pump(ws.pk)
     d.refresh_from_db()
     assert d.status == "sent"
@@ -70,12 +73,12 @@ def test_a_resent_note_that_already_got_through_is_not_written_twice(intercom_si
 
 
 def test_plain_text_comments_are_escaped_and_keep_their_paragraphs():
-    html = services.comment_html("Hi <script>alert(1)</script>\nline two\n\nnext & last")
+    html = comments.comment_html("Hi <script>alert(1)</script>\nline two\n\nnext & last")
     assert html == "<p>Hi &lt;script&gt;alert(1)&lt;/script&gt;<br>line two</p><p>next &amp; last</p>"
 
 
 def test_wiki_markup_comments_become_safe_html():
-    html = services.comment_html("*bold* [docs|javascript:alert(1)]", markup="wiki")
+    html = comments.comment_html("*bold* [docs|javascript:alert(1)]", markup="wiki")
     assert "<b>bold</b>" in html or "<strong>bold</strong>" in html
     assert "javascript:" not in html
 
@@ -98,10 +101,10 @@ def test_who_may_post_what(codes, allowed, message_type, refusal):
     user.user_permissions.set(Permission.objects.filter(content_type__app_label="accounts", codename__in=codes))
     project = factories.ProjectConnectionFactory(customer_replies_allowed=allowed)
     if refusal is None:
-        services.comment_check(user=user, project=project, message_type=message_type)
+        comments.comment_check(user=user, project=project, message_type=message_type)
     else:
-        with pytest.raises(services.CommentRefused, match=refusal):
-            services.comment_check(user=user, project=project, message_type=message_type)
+        with pytest.raises(comments.CommentRefused, match=refusal):
+            comments.comment_check(user=user, project=project, message_type=message_type)
 
 
 # --- posting ---------------------------------------------------------------------------------------------
@@ -121,14 +124,14 @@ def issue_links():
 def test_a_comment_becomes_one_delivery_per_link_once_per_token(issue_links, admin_user, enqueued):
     project, links = issue_links
     post = dict(user=admin_user, project=project, links=links, body_html="<p>Fixed</p>", message_type="note")
-    first = services.comment_post(token="t1", **post)
-    again = services.comment_post(token="t1", **post)
+    first = comments.comment_post(token="t1", **post)
+    again = comments.comment_post(token="t1", **post)
     assert (first.created, again.created, again.duplicate) == (3, 0, True)
     rows = Delivery.objects.all()
     assert {d.conversation_id for d in rows} == {"11", "12", "13"}
     assert {(d.source, d.action, d.created_by_id, d.issue_key) for d in rows} == {
         ("comment", "note", admin_user.pk, "SUP-5")}
-    assert services.comment_post(token="t2", **post).created == 3  # a new form is a new message
+    assert comments.comment_post(token="t2", **post).created == 3  # a new form is a new message
 
 
 def test_the_same_message_without_a_token_is_sent_once_even_across_a_window_edge(issue_links, admin_user):
@@ -136,20 +139,20 @@ def test_the_same_message_without_a_token_is_sent_once_even_across_a_window_edge
     before_edge = datetime(2030, 1, 1, 0, 1, 59, tzinfo=UTC)
     after_edge = datetime(2030, 1, 1, 0, 2, 1, tzinfo=UTC)
     tokens = [
-        services.comment_content_tokens(user=admin_user, issue_id="5", body="Fixed", message_type="note",
+        comments.comment_content_tokens(user=admin_user, issue_id="5", body="Fixed", message_type="note",
                                         link_ids=[link.pk for link in links], now=now)
         for now in (before_edge, after_edge)
     ]
     post = dict(user=admin_user, project=project, links=links, body_html="<p>Fixed</p>", message_type="note")
-    assert services.comment_post(token=tokens[0][0], earlier_tokens=tokens[0][1:], **post).created == 3
-    assert services.comment_post(token=tokens[1][0], earlier_tokens=tokens[1][1:], **post).created == 0
+    assert comments.comment_post(token=tokens[0][0], earlier_tokens=tokens[0][1:], **post).created == 3
+    assert comments.comment_post(token=tokens[1][0], earlier_tokens=tokens[1][1:], **post).created == 0
     assert Delivery.objects.count() == 3
 
 
 def test_an_empty_comment_is_refused(issue_links, admin_user):
     project, links = issue_links
-    with pytest.raises(services.CommentRefused, match="empty"):
-        services.comment_post(user=admin_user, project=project, links=links, body_html="<script></script>",
+    with pytest.raises(comments.CommentRefused, match="empty"):
+        comments.comment_post(user=admin_user, project=project, links=links, body_html="<script></script>",
                               message_type="note", token="t")
 
 
@@ -157,14 +160,14 @@ def test_links_of_another_issue_cannot_be_chosen(issue_links):
     project, links = issue_links
     stranger = ConversationLink.objects.create(site=project.site, issue_id="6", issue_key="SUP-6",
                                                workspace=project.workspace, conversation_id="99", source="ui")
-    with pytest.raises(services.CommentRefused, match="not linked to this issue"):
-        services.comment_links(site_id=project.site_id, issue_id="5", link_ids=[links[0].pk, stranger.pk])
+    with pytest.raises(comments.CommentRefused, match="not linked to this issue"):
+        comments.comment_links(site_id=project.site_id, issue_id="5", link_ids=[links[0].pk, stranger.pk])
 
 
 def test_no_choice_means_every_reachable_link(issue_links):
     project, links = issue_links
     ConversationLink.objects.filter(pk=links[2].pk).update(health="missing")
-    chosen = services.comment_links(site_id=project.site_id, issue_id="5", link_ids=[])
+    chosen = comments.comment_links(site_id=project.site_id, issue_id="5", link_ids=[])
     assert [link.conversation_id for link in chosen] == ["11", "12"]
 
 

@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from deliveries import engine
+from deliveries.models import Delivery
 from linking.models import ConversationLink
-from notifications import engine
-from notifications.models import Delivery
 from sandbox.jira import APP_USER_TOKEN
 from tests import factories
 from tests.conftest import workspace_for

@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connector.models import WebhookEvent
-from notifications.models import Delivery, NotificationRule
+from deliveries.models import Delivery
+from notifications.models import NotificationRule
 from tests import factories
 
 pytestmark = pytest.mark.django_db

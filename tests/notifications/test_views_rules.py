@@ -8,9 +8,10 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from connector.models import WebhookEvent
+from deliveries import engine
+from deliveries.models import Delivery
 from linking.models import ConversationLink
-from notifications import engine
-from notifications.models import Delivery, NotificationRule
+from notifications.models import NotificationRule
 from tests import factories
 from tests.conftest import workspace_for
 

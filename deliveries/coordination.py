@@ -14,7 +14,7 @@ from functools import cache
 import redis
 from django.conf import settings
 
-from notifications.ratelimit import DEFAULT_LIMIT, WINDOW_SECONDS, WorkspaceRateLimiter, _header, _number
+from deliveries.ratelimit import DEFAULT_LIMIT, WINDOW_SECONDS, WorkspaceRateLimiter, _header, _number
 
 
 class LocalRateLimiter:

@@ -1,26 +1,26 @@
-"""Celery tasks of the connector: thin callers of the processing services; they take ids and re-read rows."""
+"""Celery tasks of the pipeline: thin callers of the processing services; they take ids and re-read rows."""
 
 import logging
 
 from celery import shared_task
 from celery.signals import worker_ready, worker_shutdown
 
-from connector import intake_listener, processing
-from connector.intake import event_enqueue
+from pipeline import events, listener, process
+from pipeline.intake import event_enqueue
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="connector.tasks.webhook_event_process", acks_late=True)
+@shared_task(name="pipeline.tasks.webhook_event_process", acks_late=True)
 def webhook_event_process(event_id: int) -> str | None:
     # Failures are recorded on the row with a next attempt time; the sweeper retries, not the broker.
     try:
-        return processing.webhook_event_process(event_id)
+        return process.webhook_event_process(event_id)
     except Exception:
         return "error"
 
 
-@shared_task(name="connector.tasks.webhook_events_process", acks_late=True)
+@shared_task(name="pipeline.tasks.webhook_events_process", acks_late=True)
 def webhook_events_process(event_ids: list[int]) -> int:
     """Several events published as one hint (a burst of deliveries): each gets its own task, so a long fan-out
     planned for one never holds up the others."""
@@ -32,9 +32,9 @@ def webhook_events_process(event_ids: list[int]) -> int:
     return len(event_ids)
 
 
-@shared_task(name="connector.tasks.webhook_event_sweep")
+@shared_task(name="pipeline.tasks.webhook_event_sweep")
 def webhook_event_sweep() -> int:
-    ids = processing.webhook_event_due_ids()
+    ids = events.webhook_event_due_ids()
     for event_id in ids:
         event_enqueue(event_id)
     if ids:
@@ -45,9 +45,9 @@ def webhook_event_sweep() -> int:
 @worker_ready.connect
 def _intake_listener_start(**kwargs) -> None:
     # Every worker runs one; an advisory lock lets only one of them listen at a time.
-    intake_listener.listener_start()
+    listener.listener_start()
 
 
 @worker_shutdown.connect
 def _intake_listener_stop(**kwargs) -> None:
-    intake_listener.listener_stop()
+    listener.listener_stop()

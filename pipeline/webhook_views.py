@@ -10,22 +10,12 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from connector.intake import IntakeError, body_digest, parse_json_object, webhook_event_store
+from connector.intercom_events import topic_of
 from connector.models import IntercomWorkspace, JiraSite, WebhookEvent
 from connector.signatures import hub_signature_valid
+from pipeline.intake import IntakeError, body_digest, parse_json_object, webhook_event_store
 
 logger = logging.getLogger(__name__)
-
-# Intercom topics the connector acts on; the rest are stored as ignored.
-INTERCOM_TOPICS = {
-    "conversation.deleted",
-    "conversation.admin.closed",
-    "conversation.admin.opened",
-    "conversation.admin.snoozed",
-    "conversation.admin.unsnoozed",
-    "conversation.user.replied",
-}
-
 
 def _error(status: int, message: str) -> JsonResponse:
     response = JsonResponse({"error": message}, status=status)
@@ -119,7 +109,7 @@ def intercom_webhook(request, public_id):
         raise IntakeError(400, "The body has no topic; this does not look like an Intercom notification.")
     if topic == "ping":
         return JsonResponse({"status": "pong"}, status=200)
-    status = WebhookEvent.Status.RECEIVED if topic in INTERCOM_TOPICS else WebhookEvent.Status.IGNORED
+    status = WebhookEvent.Status.RECEIVED if topic_of(topic) else WebhookEvent.Status.IGNORED
     stored = webhook_event_store(
         source=WebhookEvent.Source.INTERCOM,
         workspace=workspace,

@@ -13,7 +13,7 @@ from rest_framework import generics, serializers
 
 from accounts.access import HasPermission, permission_required
 from connector.models import WebhookEvent
-from connector.processing import webhook_event_reprocess
+from pipeline.events import webhook_event_reprocess
 
 Status = WebhookEvent.Status
 PAGE_SIZE = 50
@@ -88,7 +88,7 @@ def event_list(request):
     failed_count = failed.count() if data.get("status") in ("", None, Status.FAILED) else 0
     return render(
         request,
-        "connector/events.html",
+        "pipeline/events.html",
         {
             "form": form,
             "page": page,
@@ -120,7 +120,7 @@ def event_detail(request, pk: int):
     event = get_object_or_404(WebhookEvent.objects.select_related("site", "workspace"), pk=pk)
     return render(
         request,
-        "connector/events_detail.html",
+        "pipeline/events_detail.html",
         {
             "event": event,
             "outcome": event_outcome(event),

@@ -2,7 +2,7 @@
 
 The request path makes one round trip to PostgreSQL: verify, insert the raw event (UNIQUE per sender and
 delivery id), answer. On PostgreSQL the same statement carries a `pg_notify`, which the intake listener in a
-worker turns into a Celery task (connector.intake_listener), so the web process never talks to the broker.
+worker turns into a Celery task (pipeline.listener), so the web process never talks to the broker.
 Elsewhere (SQLite under `make run`) a background thread publishes the hint. Either way, a lost hint costs
 only time: the sweeper finds every row that is still unprocessed. Nothing here calls a vendor.
 """
@@ -17,9 +17,11 @@ import threading
 from dataclasses import dataclass
 
 import psycopg
+from celery import current_app
 from django.db import DataError, InterfaceError, OperationalError, connection
 from django.utils import timezone
 
+from connector import database
 from connector.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -73,10 +75,8 @@ HINT_BATCH = 50
 
 def events_enqueue(event_ids: list[int]) -> bool:
     """Publish one "process these events" hint; False (logged) when the broker cannot be reached."""
-    from connector.tasks import webhook_events_process
-
     try:
-        webhook_events_process.delay(event_ids)
+        current_app.send_task("pipeline.tasks.webhook_events_process", args=[event_ids])
     except Exception as exc:
         logger.warning("intake.enqueue_failed", extra={"events": len(event_ids), "error": type(exc).__name__})
         return False
@@ -84,10 +84,8 @@ def events_enqueue(event_ids: list[int]) -> bool:
 
 
 def event_enqueue(event_id: int) -> None:
-    from connector.tasks import webhook_event_process
-
     try:
-        webhook_event_process.delay(event_id)
+        current_app.send_task("pipeline.tasks.webhook_event_process", args=[event_id])
     except Exception as exc:
         logger.warning("intake.enqueue_failed", extra={"event_id": event_id, "error": type(exc).__name__})
 
@@ -183,7 +181,7 @@ def webhook_event_store(
         "attempts": 0,
         "error": error,
     }
-    notify = status == WebhookEvent.Status.RECEIVED and connection.vendor == "postgresql"
+    notify = status == WebhookEvent.Status.RECEIVED and database.notifies()
     try:
         inserted = _execute_idempotent(*_insert_sql(row, notify=notify))
     except DataError as exc:  # the payload itself cannot be stored (a number beyond PostgreSQL's range, say)
@@ -198,8 +196,7 @@ def webhook_event_store(
 def _insert_sql(row: dict, *, notify: bool) -> tuple[str, list]:
     meta = WebhookEvent._meta
     columns = ", ".join(meta.get_field(name).column for name in row)
-    postgres = connection.vendor == "postgresql"
-    values = ", ".join("CAST(%s AS jsonb)" if name == "payload" and postgres else "%s" for name in row)
+    values = ", ".join(database.json_placeholder() if name == "payload" else "%s" for name in row)
     sql = f"INSERT INTO {meta.db_table} ({columns}) VALUES ({values}) ON CONFLICT DO NOTHING RETURNING id"  # noqa: S608
     params = list(row.values())
     if notify:
@@ -229,7 +226,7 @@ def _execute_idempotent(sql: str, params: list):
 
 
 def _execute(sql: str, params: list):
-    if connection.vendor != "postgresql":
+    if not database.is_postgresql():
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()

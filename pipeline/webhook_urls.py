@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from connector import webhook_views
+from pipeline import webhook_views
 
 urlpatterns = [
     path("webhooks/jira/<uuid:public_id>", webhook_views.jira_webhook, name="jira_webhook"),

@@ -21,5 +21,5 @@ class WebhookFastPathMiddleware:
     def __call__(self, request):
         if not request.path_info.startswith(WEBHOOK_PREFIX):
             return self.get_response(request)
-        match = resolve(request.path_info, urlconf="connector.webhook_urls")
+        match = resolve(request.path_info, urlconf="pipeline.webhook_urls")
         return match.func(request, *match.args, **match.kwargs)

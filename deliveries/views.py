@@ -8,9 +8,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.access import permission_required
-from notifications import selectors, services
-from notifications.forms import DeliveryFilterForm
-from notifications.models import Delivery
+from deliveries import selectors, services
+from deliveries.forms import DeliveryFilterForm
+from deliveries.models import Delivery
 
 PAGE_SIZE = 50
 BULK_LIMIT = 1000  # one click resends at most this many; the page says when more are left
@@ -37,7 +37,7 @@ def delivery_list(request):
     running = any(f.running for f in fanouts) or counts["pending"] + counts["sending"] > 0
     return render(
         request,
-        "notifications/deliveries.html",
+        "deliveries/deliveries.html",
         {
             "form": form,
             "page": page,
@@ -60,7 +60,7 @@ def delivery_detail(request, pk: int):
     )
     return render(
         request,
-        "notifications/delivery_detail.html",
+        "deliveries/delivery_detail.html",
         {
             "delivery": delivery,
             "can_resend": request.user.has_perm("accounts.resend") and delivery.status in selectors.RESENDABLE,

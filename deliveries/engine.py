@@ -30,12 +30,15 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from connector import database
+from connector.connections.health import mark_broken
 from connector.errors import VendorError
 from connector.intercom_client import IntercomClient, client_for
 from connector.models import IntercomWorkspace
-from notifications.coordination import Lease, limiter
-from notifications.models import Action, Delivery
+from deliveries.coordination import Lease, limiter
+from deliveries.models import Action, Delivery
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
@@ -65,7 +68,7 @@ def claim_batch(workspace_id: int, limit: int) -> list[Delivery]:
     """Claim up to `limit` due deliveries (pending → sending) in one statement; others skip what we hold."""
     now = timezone.now()
     table = Delivery._meta.db_table
-    lock = "FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    lock = database.skip_locked()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 WHERE id IN ("  # noqa: S608
@@ -158,7 +161,7 @@ def finish_sent(outcomes: list[Outcome]) -> int:
     """Record many successful calls in one statement (the hot path of a fan-out)."""
     if not outcomes:
         return 0
-    if connection.vendor != "postgresql":
+    if not database.updates_from_values():
         return sum(finish(o) == Status.SENT for o in outcomes)
     table = Delivery._meta.db_table
     values = ", ".join(["(%s::bigint, %s, %s)"] * len(outcomes))
@@ -214,8 +217,6 @@ def _already_applied(d: Delivery, conversation: dict, admin_id: str) -> str | No
 
 def _snooze_until(params: dict) -> int:
     if params.get("until"):
-        from django.utils.dateparse import parse_datetime
-
         parsed = parse_datetime(str(params["until"]))
         if parsed:
             return int(parsed.timestamp())
@@ -269,11 +270,6 @@ def perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> Ou
 
 
 def _mark_broken(workspace: IntercomWorkspace, error: VendorError) -> None:
-    try:
-        from connector.connections.health import mark_broken
-    except ImportError:  # connections app not installed in this build
-        IntercomWorkspace.objects.filter(pk=workspace.pk).update(health="broken", health_error=str(error))
-        return
     mark_broken(workspace, f"Intercom refused the access token: {error}")
 
 

@@ -1,6 +1,6 @@
 """Turns PostgreSQL's "event stored" notifications into Celery tasks, so the web process never waits for the broker.
 
-Intake's INSERT carries a `pg_notify` (connector.intake): PostgreSQL sends it when the row commits. One
+Intake's INSERT carries a `pg_notify` (pipeline.intake): PostgreSQL sends it when the row commits. One
 listener per installation holds a session advisory lock and LISTENs; the listeners of other workers stand by
 and take over within STANDBY_SECONDS when its connection drops. It publishes the ids in batches. Nothing is
 lost when it is down or the broker is: the rows are still "received", the listener enqueues them when it
@@ -14,7 +14,9 @@ import time
 import psycopg
 from django.db import connections
 
-from connector.intake import CHANNEL, HINT_BATCH, events_enqueue
+from connector import database
+from pipeline.events import webhook_event_unattempted_ids
+from pipeline.intake import CHANNEL, HINT_BATCH, events_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +101,6 @@ class IntakeListener:
                 self._send([])
 
     def _waiting_ids(self) -> list[int]:
-        from connector.processing import webhook_event_unattempted_ids
-
         try:
             return webhook_event_unattempted_ids(limit=CATCH_UP_LIMIT)
         finally:
@@ -123,7 +123,7 @@ class IntakeListener:
 def listener_active(alias: str = "default") -> bool | None:
     """Whether some worker holds the listener's lock now; None where the database cannot notify."""
     conn = connections[alias]
-    if conn.vendor != "postgresql":
+    if not database.notifies(alias):
         return None
     with conn.cursor() as cursor:
         cursor.execute(  # a bigint advisory key shows as its high and low 32 bits
@@ -141,7 +141,7 @@ _listener: IntakeListener | None = None
 def listener_start(**kwargs) -> IntakeListener | None:
     """Start this process's listener (a Celery worker at start-up); only where the database can notify."""
     global _listener
-    if connections["default"].vendor != "postgresql" or _listener is not None:
+    if not database.notifies() or _listener is not None:
         return _listener
     _listener = IntakeListener(**kwargs).start()
     return _listener

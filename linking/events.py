@@ -1,16 +1,18 @@
-"""Receivers of typed events from connector (see settings.CONNECTOR_EVENT_HANDLERS).
-
-They run inside the transaction that marks the webhook event processed: database work only; Jira and
-Intercom calls are enqueued on commit.
+"""What Jira and Intercom events do to links: keys kept current, conversation URLs auto-linked, links of
+deleted issues dropped, deleted conversations flagged. Called by pipeline.process inside the transaction that
+marks the webhook event processed: database work only; Jira and Intercom calls are enqueued on commit.
 """
 
 import logging
 
 from django.db import transaction
 
+from connector.intercom_events import IntercomTopic
 from connector.jira_events import types as jira
-from linking import autolink, services
+from linking import autolink, services, tasks
+from linking.models import ConversationLink
 from linking.services import IssueTarget
+from linking.snapshots import conversation_forget
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ def _raw_comment_body(webhook_event, comment_id: str) -> object:
     return None
 
 
-def jira_events_received(*, webhook_event, events) -> None:
+def jira_events_apply(*, webhook_event, events) -> None:
     """Keep issue keys current, auto-link conversation URLs, drop links of deleted issues."""
     site = webhook_event.site
     for event in events:
@@ -84,33 +86,21 @@ def _autolink(webhook_event, event, target: IssueTarget) -> None:
     project = services.project_connection_for(target.site, project_id=target.project_id, project_key=target.project_key)
     if project is None or not target.issue_key:
         if not target.project_key and "intercom." in text:  # Server/DC comment events name no project
-            from linking import tasks
-
             args = (target.site.pk, target.issue_id, text, origin)
             transaction.on_commit(lambda: tasks.autolink_resolve_issue.delay(*args))
         return
     autolink.links_from_text(project=project, target=target, text=text, origin=origin, previous_text=previous)
 
 
-def intercom_events_received(*, webhook_event, events) -> None:
+def intercom_events_apply(*, webhook_event, events) -> None:
     """Flag links whose conversation was deleted; refresh remote links when a conversation closes or reopens."""
-    from linking import tasks
-    from linking.models import ConversationLink
-    from linking.snapshots import conversation_forget
-
     workspace = webhook_event.workspace
     for event in events:
         conversation_forget(workspace, event.conversation_id)
-        if event.topic == "conversation.deleted":
+        if event.topic == IntercomTopic.DELETED:
             services.links_mark_missing(workspace=workspace, conversation_id=event.conversation_id)
-        elif event.topic in {
-            "conversation.admin.closed",
-            "conversation.admin.opened",
-            "conversation.user.replied",
-            "conversation.admin.snoozed",
-            "conversation.admin.unsnoozed",
-        }:
-            if not ConversationLink.objects.filter(workspace=workspace, conversation_id=event.conversation_id).exists():
-                continue
+            continue
+        # closed, opened, snoozed, replied: the remote links show the conversation's state
+        if ConversationLink.objects.filter(workspace=workspace, conversation_id=event.conversation_id).exists():
             args = (workspace.pk, event.conversation_id)
             transaction.on_commit(lambda args=args: tasks.remote_links_refresh_for_conversation.delay(*args))

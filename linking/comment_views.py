@@ -6,10 +6,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.access import permission_required
+from linking import comments
 from linking import selectors as link_selectors
 from linking.access import issue_access
-from notifications import services
-from notifications.forms import CommentForm
+from linking.forms import CommentForm
 
 
 def _issue_url(key: str, site_id: int | None = None) -> str:
@@ -43,18 +43,18 @@ def issue_comment(request, key: str):
         return redirect(back)
     data = form.cleaned_data
     try:
-        services.comment_check(user=request.user, project=project, message_type=data["message_type"])
-        chosen = services.comment_links(
+        comments.comment_check(user=request.user, project=project, message_type=data["message_type"])
+        chosen = comments.comment_links(
             site_id=target.site.pk, issue_id=target.issue_id, link_ids=data["conversations"]
         )
-    except services.CommentRefused as exc:
+    except comments.CommentRefused as exc:
         messages.error(request, str(exc))
         return redirect(back)
-    body_html = services.comment_html(data["body"], markup=data["markup"])
+    body_html = comments.comment_html(data["body"], markup=data["markup"])
     if "preview" in request.POST:
         return render(
             request,
-            "notifications/comment_preview.html",
+            "linking/comment_preview.html",
             {
                 "issue": target,
                 "project": project,
@@ -62,23 +62,23 @@ def issue_comment(request, key: str):
                 "data": data,
                 "body_html": body_html,
                 "chosen": chosen,
-                "token": data["form_token"] or services.comment_form_token(),
+                "token": data["form_token"] or comments.comment_form_token(),
                 "action": request.get_full_path(),
                 "back": back,
             },
         )
     token, earlier = data["form_token"], ()
     if not token:  # a form without a token: the same message within a short window counts as a double submit
-        token, *earlier = services.comment_content_tokens(
+        token, *earlier = comments.comment_content_tokens(
             user=request.user, issue_id=target.issue_id, body=data["body"], message_type=data["message_type"],
             link_ids=[link.pk for link in chosen],
         )
     try:
-        result = services.comment_post(
+        result = comments.comment_post(
             user=request.user, project=project, links=chosen, body_html=body_html,
             message_type=data["message_type"], token=token, earlier_tokens=earlier,
         )
-    except services.CommentRefused as exc:
+    except comments.CommentRefused as exc:
         messages.error(request, str(exc))
         return redirect(back)
     kind = "note" if data["message_type"] == "note" else "reply"

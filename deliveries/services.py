@@ -1,0 +1,147 @@
+"""The only writer of new Delivery rows and the only starter of pumps.
+
+Rule planning, link events, comments from Jira users and test notes all create their deliveries here, and
+every write that creates or resets deliveries starts the workspace's pump once it commits. The pump and the
+sweeper do the sending, never a web request. Which links of an issue receive a delivery is the caller's
+queryset (linking's selectors say which links are reachable); this module only turns them into rows.
+"""
+
+import json
+import logging
+from collections.abc import Iterable
+
+from celery import current_app, current_task
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from connector import database
+from deliveries import engine
+from deliveries.models import Delivery
+from deliveries.selectors import RESENDABLE
+
+logger = logging.getLogger(__name__)
+Status = Delivery.Status
+PUMP_TASK = "deliveries.tasks.delivery_pump"
+
+# Columns every row planned from links gets as a value; the key, workspace and conversation come from the link.
+_PLANNED_COLUMNS = (
+    "source", "webhook_event", "rule", "issue_id", "issue_key", "action", "body", "status", "verify", "attempts",
+    "next_attempt_at", "last_error", "part_id", "created_at",
+)
+
+
+# --- creating rows -----------------------------------------------------------------------------------------
+
+
+def delivery_create(*, idempotency_key: str, start_pump: bool = True, **fields) -> tuple[Delivery, bool]:
+    """One delivery, at most once per idempotency key; its pump starts on commit when it is new (unless the
+    caller creates several and starts it once)."""
+    fields.setdefault("next_attempt_at", timezone.now())
+    delivery, created = Delivery.objects.get_or_create(idempotency_key=idempotency_key, defaults=fields)
+    if created and start_pump:
+        pumps_start_on_commit([delivery.workspace_id])
+    return delivery, created
+
+
+def delivery_create_many(rows: list[Delivery]) -> int:
+    """Unsaved rows whose keys are not taken yet; returns how many were given. Pumps start on commit."""
+    if not rows:
+        return 0
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    pumps_start_on_commit({row.workspace_id for row in rows})
+    return len(rows)
+
+
+def delivery_create_for_links(links: QuerySet, *, key_prefix: str, coalesce_prefix: str, values: dict) -> int:
+    """One row per link in `links` (any queryset with workspace_id and conversation_id), in one INSERT … SELECT
+    with ON CONFLICT DO NOTHING on the key: the same few queries for 1 or 10,000 links, nothing held in memory,
+    and planning the same event twice adds nothing. Returns how many rows were new; pumps are the caller's
+    (it knows the workspaces)."""
+    table = Delivery._meta
+    col = {f.name: f.column for f in table.concrete_fields}
+    source_sql, source_params = links.order_by().values("workspace_id", "conversation_id").query.sql_with_params()
+    # (column, SQL expression, parameters); identifiers come from model metadata, values are parameters.
+    select = [
+        ("idempotency_key", "%s || CAST(l.workspace_id AS TEXT) || ':' || l.conversation_id", [key_prefix]),
+        ("workspace", "l.workspace_id", []),
+        ("conversation_id", "l.conversation_id", []),
+        ("coalesce_key", "%s || l.conversation_id" if coalesce_prefix else "''",
+         [coalesce_prefix] if coalesce_prefix else []),
+    ]
+    select += [(name, "%s", [values[name]]) for name in _PLANNED_COLUMNS]
+    select.append(("params", database.json_placeholder(), [json.dumps(values["params"])]))
+    sql = (
+        f"INSERT INTO {table.db_table} ({', '.join(col[name] for name, _, _ in select)}) "  # noqa: S608
+        f"SELECT {', '.join(expr for _, expr, _ in select)} FROM ({source_sql}) l "
+        f"ON CONFLICT ({col['idempotency_key']}) DO NOTHING"
+    )
+    params = [value for _, _, values_ in select for value in values_] + list(source_params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+# --- changing rows -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def delivery_resend(*, ids: Iterable[int]) -> int:
+    """Failed, held or skipped deliveries go back to pending now, with a fresh attempt count.
+
+    A row that ever reached "sending" may have got through before it failed (a timeout, a killed worker), so
+    it is marked to be verified: the engine reads the conversation before writing again.
+    """
+    rows = Delivery.objects.filter(pk__in=list(ids), status__in=RESENDABLE)
+    workspaces = set(rows.values_list("workspace_id", flat=True).distinct())
+    now = timezone.now()
+    reached_sending = Q(claimed_at__isnull=False) | Q(attempts__gt=0)
+    rows.filter(reached_sending).update(verify=True)
+    count = rows.update(status=Status.PENDING, attempts=0, next_attempt_at=now, last_error="")
+    pumps_start_on_commit(workspaces)
+    return count
+
+
+def deliveries_resume(workspace_id: int) -> int:
+    """After a reconnect: the workspace's held deliveries go out again."""
+    released = engine.release_held(workspace_id)
+    pumps_start_on_commit([workspace_id])
+    return released
+
+
+# --- pumps -------------------------------------------------------------------------------------------------
+
+
+def pump_enqueue(workspace_id: int) -> None:
+    """Ask a worker to run the workspace's pump; a broker outage only delays it (the sweeper starts it later)."""
+    try:
+        current_app.send_task(PUMP_TASK, args=[workspace_id])
+    except Exception as exc:
+        logger.warning("delivery.enqueue_failed", extra={"workspace_id": workspace_id, "error": type(exc).__name__})
+
+
+def _pump_inline(workspace_id: int) -> bool:
+    """Run the pump in the current worker task, if there is one. False when not on a worker."""
+    if not current_task or not current_task.request.id:  # a proxy: falsy outside a running task
+        return False
+    try:
+        engine.pump(workspace_id)
+    except Exception:
+        logger.exception("delivery.pump_failed", extra={"workspace_id": workspace_id})
+        pump_enqueue(workspace_id)  # let a fresh task try; the rows are safe in the database
+    return True
+
+
+def pumps_start_on_commit(workspace_ids: Iterable[int], *, here: bool = False) -> None:
+    """Once the rows commit, start the workspaces' pumps through the broker; with `here`, in the current task
+    when we run on a worker (webhook processing: saves a broker round trip on the way to Intercom)."""
+    ids = sorted(set(workspace_ids))
+    if not ids:
+        return
+
+    def start() -> None:
+        for workspace_id in ids:
+            if not (here and _pump_inline(workspace_id)):
+                pump_enqueue(workspace_id)
+
+    transaction.on_commit(start)

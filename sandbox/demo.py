@@ -1,0 +1,90 @@
+"""`make demo` (`python -m sandbox.demo`): the service against the Jira and Intercom simulators, to watch.
+
+Starts both simulators in this process, connects them like an admin would (Jira site and app user, Intercom
+workspace and note author, project SUP), links three conversations to a new issue, registers the signed Jira
+webhook to this service, and keeps the simulators running. Transition the issue in the Jira simulator and
+the notes appear in the Intercom simulator's ledger and on the Deliveries page.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()  # before the models below are imported: this runs as a script, not inside the service
+
+from django.conf import settings  # noqa: E402
+
+from connector.models import Health, IntercomWorkspace, JiraSite, ProjectConnection  # noqa: E402
+from linking.models import ConversationLink  # noqa: E402
+from sandbox.intercom import IntercomSimulator  # noqa: E402
+from sandbox.jira import APP_USER_TOKEN, JiraSimulator  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--service-url", default="http://127.0.0.1:8000")
+    parser.add_argument("--jira-port", type=int, default=8101)
+    parser.add_argument("--intercom-port", type=int, default=8102)
+    args = parser.parse_args(argv)
+    if not settings.ALLOW_PRIVATE_URLS:
+        print("The simulators run on 127.0.0.1: start with ALLOW_PRIVATE_URLS=1 (make demo does).", file=sys.stderr)
+        return 2
+    run(service_url=args.service_url, jira_port=args.jira_port, intercom_port=args.intercom_port)
+    return 0
+
+
+def run(*, service_url: str, jira_port: int, intercom_port: int) -> None:
+    jira = JiraSimulator(deployment="cloud", port=jira_port)
+    intercom = IntercomSimulator(rate_limit=166, latency=0.2, port=intercom_port)
+    jira.start()
+    intercom.start()
+    site, _ = JiraSite.objects.update_or_create(
+        base_url=jira.url,
+        defaults={"name": "Demo Jira (simulator)", "account_email": jira.app_user["emailAddress"],
+                  "api_token": APP_USER_TOKEN, "app_account_id": jira.app_user["accountId"],
+                  "app_display_name": jira.app_user["displayName"], "health": Health.OK},
+    )
+    workspace, _ = IntercomWorkspace.objects.update_or_create(
+        workspace_id=intercom.app["id_code"],
+        defaults={"name": "Demo Intercom (simulator)", "api_base_url": intercom.url,
+                  "access_token": intercom.default_token, "client_secret": "demo-client-secret",
+                  "app_admin_id": str(intercom.app_admin["id"]), "app_admin_name": intercom.app_admin["name"],
+                  "health": Health.OK},
+    )
+    project = jira._project("SUP")
+    ProjectConnection.objects.update_or_create(
+        site=site, project_id=project["id"],
+        defaults={"project_key": "SUP", "project_name": project["name"], "workspace": workspace},
+    )
+    issue = jira.create_issue("SUP", "Checkout page shows a blank screen", issue_type="Bug")
+    for n in range(3):
+        conversation = intercom.add_conversation(subject=f"Cannot pay (customer {n + 1})")
+        ConversationLink.objects.get_or_create(
+            site=site, issue_id=issue["id"], workspace=workspace, conversation_id=str(conversation["id"]),
+            defaults={"issue_key": issue["key"], "project_key": "SUP", "source": ConversationLink.Source.IMPORT},
+        )
+    jira.add_webhook(f"{service_url}/webhooks/jira/{site.public_id}", secret=site.webhook_secret)
+    print(f"Jira simulator on {jira.url}, Intercom simulator on {intercom.url}.", flush=True)
+    print(
+        f"{issue['key']} is linked to three conversations. Move it to Done:\n"
+        f"  curl -X POST {jira.url}/_sim/issues/{issue['key']}/transition -H 'Content-Type: application/json' "
+        "-d '{\"status_name\": \"Done\"}'\n"
+        f"then open {service_url}/deliveries/ and {intercom.url}/_sim/ledger (the notes Intercom received).",
+        flush=True,
+    )
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        jira.stop()
+        intercom.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
