@@ -7,11 +7,10 @@ from django.shortcuts import render
 from rest_framework.permissions import BasePermission
 
 from accounts.permissions import BY_CODE
+from accounts.services import users_with_permission
 
 
 def refusal_context(code: str) -> dict:
-    from accounts.services import users_with_permission
-
     perm = BY_CODE[code]
     granters = users_with_permission("manage_people").order_by("username")[:5]
     return {"permission": perm, "granters": granters}

@@ -6,4 +6,4 @@ class DeliveriesConfig(AppConfig):
     verbose_name = "Deliveries into Intercom"
 
     def ready(self) -> None:
-        from deliveries import receivers  # noqa: F401 - connects the signal receivers
+        from deliveries import receivers  # noqa: F401 - connects the receivers once models are ready

@@ -6,4 +6,4 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notification rules"
 
     def ready(self) -> None:
-        from notifications import receivers  # noqa: F401 - connects the signal receivers
+        from notifications import receivers  # noqa: F401 - connects the receivers once models are ready

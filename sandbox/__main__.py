@@ -11,6 +11,9 @@ import signal
 import sys
 from typing import Any
 
+from sandbox.intercom import IntercomSimulator
+from sandbox.jira import JiraSimulator
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sandbox")
@@ -30,13 +33,9 @@ def main(argv: list[str] | None = None) -> None:
     options: dict[str, Any] = {"host": args.host, "port": args.port, "latency": args.latency,
                                "validate": not args.no_validate}
     if args.vendor == "intercom":
-        from sandbox.intercom import IntercomSimulator
-
         sim: Any = IntercomSimulator(rate_limit=args.rate_limit, token=args.token, **options)
         sim.add_conversations(args.conversations)
     else:
-        from sandbox.jira import JiraSimulator
-
         sim = JiraSimulator(deployment=args.deployment, **options)
         if args.webhook_url:
             sim.add_webhook(args.webhook_url, secret=args.webhook_secret)
