@@ -305,6 +305,9 @@ WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
 # Allow connection URLs on private/loopback addresses: for the simulators and on-premises Jira only.
 ALLOW_PRIVATE_URLS = envbool("ALLOW_PRIVATE_URLS", TESTING)
 VENDOR_TIMEOUT_SECONDS = envfloat("VENDOR_TIMEOUT_SECONDS", 10.0)
+# The periodic check of linked conversations: at most this many links per run, each checked at most this often.
+LINK_HEALTH_BATCH = envint("LINK_HEALTH_BATCH", 200, minimum=1)
+LINK_HEALTH_MIN_AGE_HOURS = envint("LINK_HEALTH_MIN_AGE_HOURS", 24)
 CONTRACTS_DIR = Path(os.environ.get("CONTRACTS_DIR", BASE_DIR.parent / "shared" / "contracts"))
 
 # --- Security ---------------------------------------------------------------------------------------------

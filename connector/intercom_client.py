@@ -16,7 +16,7 @@ import httpx
 from intercom import Intercom
 from intercom.core.api_error import ApiError
 
-from connector.errors import VendorError, kind_for_status
+from connector.errors import VendorError, error_for_status, error_for_transport
 
 API_VERSION = "2.14"
 REGION_HOSTS = {
@@ -37,6 +37,16 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json", by_alias=True, exclude_none=True)
     return value
+
+
+def _transport_error(exc: httpx.TransportError) -> VendorError:
+    """No answer: refused, unresolvable or no free connection means the request never left; a read timeout
+    or a dropped connection after sending means it may have been applied."""
+    return error_for_transport(
+        sent=not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)),
+        unreachable=f"Intercom cannot be reached ({type(exc).__name__})",
+        no_answer=f"No answer from Intercom ({type(exc).__name__})",
+    )
 
 
 def _error_message(body: Any, fallback: str) -> str:
@@ -89,20 +99,10 @@ class IntercomClient:
         except ApiError as exc:
             headers = dict(exc.headers or {})
             self._observe(headers)
-            status = exc.status_code or 0
-            retry_at = None
-            if status == 429:
-                try:
-                    retry_at = float(headers.get("x-ratelimit-reset") or headers.get("X-RateLimit-Reset"))
-                except (TypeError, ValueError):
-                    retry_at = None
             message = _error_message(exc.body, f"Intercom refused to {what}")
-            raise VendorError(message, kind=kind_for_status(status), status=status, retry_at=retry_at) from None
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise VendorError(f"Intercom cannot be reached ({type(exc).__name__})", kind="transient") from None
+            raise error_for_status(exc.status_code or 0, message, headers=headers) from None
         except httpx.TransportError as exc:
-            # The request may have left: a read timeout or dropped connection after sending.
-            raise VendorError(f"No answer from Intercom ({type(exc).__name__})", kind="ambiguous") from None
+            raise _transport_error(exc) from None
         headers = getattr(response, "headers", None)
         if headers is not None:
             self._observe(headers)
@@ -119,10 +119,8 @@ class IntercomClient:
             response = self._http.request(
                 method, f"{self._base_url}/{path}", json=body, params=params, headers=self._headers
             )
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise VendorError(f"Intercom cannot be reached ({type(exc).__name__})", kind="transient") from None
         except httpx.TransportError as exc:
-            raise VendorError(f"No answer from Intercom ({type(exc).__name__})", kind="ambiguous") from None
+            raise _transport_error(exc) from None
         self._observe(response.headers)
         try:
             data = response.json() if response.content else {}
@@ -130,15 +128,8 @@ class IntercomClient:
             data = {}
         if response.is_success:
             return data
-        status = response.status_code
-        retry_at = None
-        if status == 429:
-            try:
-                retry_at = float(response.headers.get("X-RateLimit-Reset"))
-            except (TypeError, ValueError):
-                retry_at = None
         message = _error_message(data, f"Intercom refused to {what}")
-        raise VendorError(message, kind=kind_for_status(status), status=status, retry_at=retry_at)
+        raise error_for_status(response.status_code, message, headers=response.headers)
 
     def _observe(self, headers: Mapping[str, str]) -> None:
         if self.on_headers and headers:

@@ -9,8 +9,6 @@ DEBUG logging, which prints request headers and bodies (tokens, webhook secrets)
 """
 
 import logging
-import time
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -18,7 +16,7 @@ from atlassian import Jira
 from urllib3.exceptions import NewConnectionError
 
 from connector.connections.url_safety import GuardedAdapter, UnsafeURL
-from connector.errors import VendorError, kind_for_status
+from connector.errors import VendorError, VendorErrorKind, error_for_status, error_for_transport
 
 CLOUD = "cloud"
 DATACENTER = "datacenter"
@@ -51,18 +49,10 @@ def _error_message(response: requests.Response, fallback: str) -> str:
     return fallback
 
 
-def _retry_at(response: requests.Response) -> float | None:
-    raw = response.headers.get("Retry-After")
-    if not raw:
-        return None
-    try:
-        return time.time() + float(raw)
-    except ValueError:
-        pass
-    try:
-        return parsedate_to_datetime(raw).timestamp()
-    except (TypeError, ValueError):
-        return None
+def avatar_url(user: dict) -> str:
+    """The 48x48 avatar of a Jira user (as /myself describes it), else any size it has, else ""."""
+    urls = user.get("avatarUrls") or {}
+    return urls.get("48x48") or (next(iter(urls.values()), "") if urls else "")
 
 
 class JiraClient:
@@ -122,7 +112,7 @@ class JiraClient:
         try:
             response = self._jira.request(method, url, params=params, json=json, advanced_mode=True)
         except UnsafeURL as exc:
-            raise VendorError(str(exc.message), kind="permanent") from None
+            raise VendorError(str(exc.message), kind=VendorErrorKind.PERMANENT) from None
         except requests.RequestException as exc:
             raise self._transport_error(exc, method, what) from None
         status = response.status_code
@@ -130,10 +120,12 @@ class JiraClient:
             return None
         if status >= 400:
             message = _error_message(response, f"Jira refused to {what}")
-            raise VendorError(message, kind=kind_for_status(status), status=status, retry_at=_retry_at(response))
+            raise error_for_status(status, message, headers=response.headers)
         if 300 <= status < 400:
             raise VendorError(
-                f"Jira redirected instead of answering ({status}); check the base URL", kind="permanent", status=status
+                f"Jira redirected instead of answering ({status}); check the base URL",
+                kind=VendorErrorKind.PERMANENT,
+                status=status,
             )
         if not response.content:
             return None
@@ -142,7 +134,7 @@ class JiraClient:
         except ValueError:
             raise VendorError(
                 f"Jira answered with something that is not JSON when asked to {what}; is the base URL right?",
-                kind="permanent",
+                kind=VendorErrorKind.PERMANENT,
                 status=status,
             ) from None
 
@@ -151,10 +143,12 @@ class JiraClient:
         have been applied, so it is ambiguous."""
         reason = getattr(exc.args[0], "reason", None) if exc.args else None
         before_sending = isinstance(exc, requests.ConnectTimeout) or isinstance(reason, NewConnectionError)
-        if before_sending:
-            return VendorError(f"Jira at {self.base_url} cannot be reached ({type(exc).__name__})", kind="transient")
-        kind = "transient" if method == "GET" else "ambiguous"
-        return VendorError(f"No answer from Jira when asked to {what} ({type(exc).__name__})", kind=kind)
+        return error_for_transport(
+            sent=not before_sending,
+            unreachable=f"Jira at {self.base_url} cannot be reached ({type(exc).__name__})",
+            no_answer=f"No answer from Jira when asked to {what} ({type(exc).__name__})",
+            safe_to_repeat=method == "GET",
+        )
 
     # --- reads ----------------------------------------------------------------------------------------------
 

@@ -33,8 +33,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from connector import database
-from connector.connections.health import mark_broken
-from connector.errors import VendorError
+from connector.connections.health import mark_broken, plain_error
+from connector.errors import VendorError, VendorErrorKind
 from connector.intercom_client import IntercomClient, client_for
 from connector.models import IntercomWorkspace
 from deliveries.coordination import Lease, limiter
@@ -135,20 +135,20 @@ def finish(outcome: Outcome) -> str:
     else:
         err = outcome.error
         fields["last_error"] = str(err)[:2000]
-        if err.kind == "rate_limited":
+        if err.kind == VendorErrorKind.RATE_LIMITED:
             status = Status.PENDING
             retry_at = err.retry_at or time.time() + 10
             fields.update(
                 next_attempt_at=datetime.fromtimestamp(retry_at, tz=UTC), attempts=max(d.attempts - 1, 0)
             )  # waiting for the limit is not a failed attempt
-        elif err.kind == "auth":
+        elif err.kind == VendorErrorKind.AUTH:
             status = Status.HELD
-        elif err.kind in ("transient", "ambiguous"):
+        elif err.unreachable:
             status = Status.FAILED if d.attempts >= settings.DELIVERY_MAX_ATTEMPTS else Status.PENDING
             fields["next_attempt_at"] = now + timedelta(seconds=_backoff(d.attempts))
-            if err.kind == "ambiguous":
+            if err.kind == VendorErrorKind.AMBIGUOUS:
                 fields["verify"] = True
-        elif err.kind == "not_found":
+        elif err.kind == VendorErrorKind.NOT_FOUND:
             status = Status.FAILED
             fields["last_error"] = "The conversation no longer exists in Intercom."
         else:
@@ -270,7 +270,7 @@ def perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> Ou
 
 
 def _mark_broken(workspace: IntercomWorkspace, error: VendorError) -> None:
-    mark_broken(workspace, f"Intercom refused the access token: {error}")
+    mark_broken(workspace, plain_error(workspace, error))
 
 
 def pump(workspace_id: int, *, concurrency: int | None = None, max_seconds: float = 600.0) -> dict:
@@ -341,9 +341,9 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
             if outcome.error is None and outcome.crash is None:
                 sent.append(outcome)
                 continue
-            if outcome.error is not None and outcome.error.kind == "rate_limited":
+            if outcome.error is not None and outcome.error.kind == VendorErrorKind.RATE_LIMITED:
                 rl.block_until(key, outcome.error.retry_at or time.time() + 10)
-            if outcome.error is not None and outcome.error.kind == "auth":
+            if outcome.error is not None and outcome.error.kind == VendorErrorKind.AUTH:
                 stop.set()
                 _mark_broken(workspace, outcome.error)
             status = finish(outcome)

@@ -7,7 +7,9 @@ import logging
 
 from django.db import transaction
 
+from connector.connections.selectors import project_connection_for
 from connector.intercom_events import IntercomTopic
+from connector.jira_events import project_key_of
 from connector.jira_events import types as jira
 from linking import autolink, services, tasks
 from linking.models import ConversationLink
@@ -23,7 +25,7 @@ def _target(site, issue: jira.IssueRef) -> IssueTarget:
         site=site,
         issue_id=issue.id,
         issue_key=key,
-        project_key=issue.project_key or (key.rsplit("-", 1)[0] if "-" in key else ""),
+        project_key=issue.project_key or project_key_of(key),
         project_id=issue.project_id or "",
         summary=issue.summary or "",
         status_name=(issue.status.name or "") if issue.status else "",
@@ -83,7 +85,7 @@ def _autolink(webhook_event, event, target: IssueTarget) -> None:
         return
     if "intercom." not in text and previous is None:
         return
-    project = services.project_connection_for(target.site, project_id=target.project_id, project_key=target.project_key)
+    project = project_connection_for(target.site, project_id=target.project_id, project_key=target.project_key)
     if project is None or not target.issue_key:
         if not target.project_key and "intercom." in text:  # Server/DC comment events name no project
             args = (target.site.pk, target.issue_id, text, origin)

@@ -8,8 +8,10 @@ from django.core.cache import cache
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
-from connector.errors import VendorError
+from connector.connections.selectors import project_connection_for
+from connector.errors import VendorError, VendorErrorKind
 from connector.jira_client import JiraClient
+from connector.jira_events import project_key_of
 from connector.models import JiraSite, ProjectConnection
 from linking.models import ConversationLink, IssueSnapshot, LinkChange
 from linking.services import IssueTarget, issue_target_from_jira
@@ -35,7 +37,7 @@ def issue_resolve(key: str, *, site_id: int | None = None) -> ResolvedIssue:
     key = (key or "").strip().upper()
     if not ISSUE_KEY.match(key):
         raise IssueLookupError(f"“{key[:40]}” is not a Jira issue key like SUP-123.", status=400)
-    project_key = key.rsplit("-", 1)[0]
+    project_key = project_key_of(key)
     sites = (
         JiraSite.objects.filter(Q(projects__project_key=project_key) | Q(links__issue_key=key))
         .distinct()
@@ -48,14 +50,7 @@ def issue_resolve(key: str, *, site_id: int | None = None) -> ResolvedIssue:
         raise IssueLookupError(f"Project {project_key} is not connected to an Intercom workspace.")
     issue = _jira_issue(site, key)
     target = issue_target_from_jira(site, issue)
-    project = (
-        ProjectConnection.objects.select_related("workspace", "site")
-        .filter(site=site, project_id=target.project_id)
-        .first()
-        or ProjectConnection.objects.select_related("workspace", "site")
-        .filter(site=site, project_key=target.project_key)
-        .first()
-    )
+    project = project_connection_for(site, project_id=target.project_id, project_key=target.project_key)
     if project is None:
         raise IssueLookupError(f"Project {target.project_key} is not connected to an Intercom workspace.")
     return ResolvedIssue(target=target, project=project)
@@ -68,7 +63,7 @@ def _jira_issue(site: JiraSite, key: str) -> dict:
         try:
             issue = JiraClient.for_site(site).issue(key, fields="summary,status,project")
         except VendorError as exc:
-            if exc.kind == "not_found":
+            if exc.kind == VendorErrorKind.NOT_FOUND:
                 raise IssueLookupError(f"Jira says {key} does not exist, or the connector cannot see it.") from None
             raise IssueLookupError(f"Jira could not be asked about {key}: {exc}", status=502) from None
         cache.set(cache_key, issue, ISSUE_CACHE_SECONDS)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
+from connector.jira_events import project_key_of
+from connector.models import IntercomWorkspace, JiraSite
 from linking import signals
 from linking.conversation_urls import ConversationRef, ConversationRefError, parse_conversation_ref
 from linking.models import ConversationLink, IssueSnapshot, LinkChange
@@ -34,17 +35,6 @@ class IssueTarget:
     summary: str = ""
     status_name: str = ""
     status_category: str = ""
-
-
-def project_connection_for(site: JiraSite, *, project_id: str = "", project_key: str = "") -> ProjectConnection | None:
-    projects = ProjectConnection.objects.select_related("workspace", "site").filter(site=site)
-    if project_id:
-        found = projects.filter(project_id=project_id).first()
-        if found:
-            return found
-    if project_key:
-        return projects.filter(project_key=project_key).first()
-    return None
 
 
 def conversation_ref_for_workspace(text: str, workspace: IntercomWorkspace) -> ConversationRef:
@@ -113,7 +103,7 @@ def link_create(
                 site=target.site,
                 issue_id=target.issue_id,
                 issue_key=target.issue_key,
-                project_key=target.project_key or target.issue_key.rsplit("-", 1)[0],
+                project_key=target.project_key or project_key_of(target.issue_key),
                 workspace=workspace,
                 conversation_id=conversation_id,
                 source=source,

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 
-from connector.errors import VendorError
+from connector.errors import VendorError, VendorErrorKind
 from connector.intercom_client import client_for
 from connector.models import IntercomWorkspace
 
@@ -63,7 +63,7 @@ def _fetch(workspace: IntercomWorkspace, conversation_id: str) -> ConversationBu
     try:
         bundle.conversation = client.conversation(conversation_id)
     except VendorError as exc:
-        bundle.problem = "deleted" if exc.kind == "not_found" else "unreachable"
+        bundle.problem = "deleted" if exc.kind == VendorErrorKind.NOT_FOUND else "unreachable"
         bundle.message = str(exc)
         return bundle
     contacts = ((bundle.conversation.get("contacts") or {}).get("contacts")) or []

@@ -10,7 +10,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from connector.errors import VendorError
+from connector.connections.selectors import project_connection_for
+from connector.errors import VendorError, VendorErrorKind
 from connector.jira_client import JiraClient
 from connector.models import IntercomWorkspace, JiraSite
 from linking import jira_sync, services
@@ -39,11 +40,11 @@ def remote_link_sync(self, link_id: int) -> str | None:
         return None
     bundle = conversation_bundle(link.workspace, link.conversation_id, fresh=True)
     if bundle.problem == "unreachable":
-        return _retry_later(self, VendorError(bundle.message or "Intercom unreachable", kind="transient"))
+        return _retry_later(self, VendorError(bundle.message or "Intercom unreachable", kind=VendorErrorKind.TRANSIENT))
     try:
         jira_sync.remote_link_write(JiraClient.for_site(link.site), link, bundle)
     except VendorError as exc:
-        if exc.kind == "not_found":  # the issue is gone; its deletion event drops the link
+        if exc.kind == VendorErrorKind.NOT_FOUND:  # the issue is gone; its deletion event drops the link
             return "issue_missing"
         return _retry_later(self, exc)
     return "ok"
@@ -64,7 +65,7 @@ def remote_link_remove(self, site_id: int, issue_id: str, workspace_id: int, con
     try:
         JiraClient.for_site(site).delete_remote_link(issue_id, global_id=global_id)
     except VendorError as exc:
-        if exc.kind == "not_found":
+        if exc.kind == VendorErrorKind.NOT_FOUND:
             return "issue_missing"
         return _retry_later(self, exc)
     return "ok"
@@ -79,7 +80,7 @@ def issue_search_sync(self, site_id: int, issue_id: str) -> int | None:
     try:
         return jira_sync.issue_search_write(JiraClient.for_site(site), site, issue_id)
     except VendorError as exc:
-        if exc.kind == "not_found":
+        if exc.kind == VendorErrorKind.NOT_FOUND:
             return None
         return _retry_later(self, exc)
 
@@ -96,8 +97,8 @@ def links_reconcile() -> int:
 @shared_task(name="linking.tasks.link_health_sweep")
 def link_health_sweep(batch: int | None = None) -> dict:
     """Periodic and slow: check the links checked longest ago; flag deleted conversations, unflag restored."""
-    batch = batch or getattr(settings, "LINK_HEALTH_BATCH", 200)
-    stale_before = timezone.now() - timedelta(hours=getattr(settings, "LINK_HEALTH_MIN_AGE_HOURS", 24))
+    batch = batch or settings.LINK_HEALTH_BATCH
+    stale_before = timezone.now() - timedelta(hours=settings.LINK_HEALTH_MIN_AGE_HOURS)
     links = list(
         ConversationLink.objects.select_related("workspace")
         .filter(Q(checked_at__isnull=True) | Q(checked_at__lt=stale_before))
@@ -150,11 +151,11 @@ def autolink_resolve_issue(self, site_id: int, issue_id: str, text: str, origin:
     try:
         issue = JiraClient.for_site(site).issue(issue_id, fields="summary,status,project")
     except VendorError as exc:
-        if exc.kind == "not_found":
+        if exc.kind == VendorErrorKind.NOT_FOUND:
             return None
         return _retry_later(self, exc)
     target = services.issue_target_from_jira(site, issue)
-    project = services.project_connection_for(site, project_id=target.project_id, project_key=target.project_key)
+    project = project_connection_for(site, project_id=target.project_id, project_key=target.project_key)
     if project is None:
         return None
     with transaction.atomic():

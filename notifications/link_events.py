@@ -4,6 +4,7 @@ import logging
 
 from django.db import transaction
 
+from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError
 from connector.jira_client import JiraClient
 from connector.jira_events.extract import issue_ref
@@ -14,7 +15,7 @@ from deliveries.services import delivery_create, pumps_start_on_commit
 from linking.selectors import link_count
 from notifications.context import event_context
 from notifications.matching import LinkEvent, rules_for_event
-from notifications.planning import delivery_key_prefix, planned_actions, project_for, rules_for
+from notifications.planning import delivery_key_prefix, planned_actions, rules_for
 
 logger = logging.getLogger(__name__)
 ISSUE_FIELDS = "summary,status,assignee,reporter,issuetype,priority,labels,project,resolution,fixVersions"
@@ -45,7 +46,9 @@ def plan_link_event(*, kind: str, link: dict, actor_name: str = "") -> int:
         actor_name=actor_name,
         dedupe_key=f"{kind}:{link['workspace_id']}:{link['conversation_id']}:{link.get('link_id')}",
     )
-    project = project_for(site, issue)
+    project = project_connection_for(
+        site, project_id=issue.project_id, project_key=issue.project_key, issue_key=issue.key
+    )
     fired = rules_for_event(rules_for(project), event)
     if not fired:
         return 0

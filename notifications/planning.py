@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from connector.connections.selectors import project_connection_for
 from connector.models import ProjectConnection
 from deliveries.models import Action, Delivery
 from deliveries.services import delivery_create_for_links
@@ -19,13 +20,6 @@ from notifications.placeholders import DEFAULT_TEMPLATES
 from notifications.rendering import TemplateRenderError, render_note
 
 MESSAGE_ACTIONS = {Action.NOTE, Action.REPLY}
-
-
-def project_for(site, issue) -> ProjectConnection | None:
-    lookup = Q(project_id=issue.project_id) if issue.project_id else Q(project_key=issue.project_key or "")
-    if not issue.project_id and not issue.project_key and issue.key and "-" in issue.key:
-        lookup = Q(project_key=issue.key.rsplit("-", 1)[0])
-    return ProjectConnection.objects.filter(site=site).filter(lookup).select_related("workspace").first()
 
 
 def rules_for(project: ProjectConnection | None):
@@ -63,7 +57,9 @@ def plan_event(*, site, event, webhook_event=None, project: ProjectConnection | 
     """Plan the deliveries one typed event causes. Returns the number of new delivery rows."""
     if getattr(event, "is_own", False):
         return 0
-    project = project or project_for(site, event.issue)
+    project = project or project_connection_for(
+        site, project_id=event.issue.project_id, project_key=event.issue.project_key, issue_key=event.issue.key
+    )
     fired = rules_for_event(rules_for(project), event)
     if not fired:
         return 0

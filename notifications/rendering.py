@@ -25,14 +25,12 @@ import contextvars
 import datetime as dt
 import difflib
 import functools
-import html
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import nh3
 from jinja2 import ChainableUndefined, TemplateSyntaxError, nodes
 from jinja2 import filters as jinja_filters
 from jinja2 import tests as jinja_tests
@@ -49,7 +47,6 @@ __all__ = [
     "TemplateProblem",
     "TemplateRenderError",
     "render_note",
-    "render_plain",
     "validate_template",
 ]
 
@@ -181,8 +178,8 @@ _TESTS: dict[str, Any] = {name: _guard(jinja_tests.TESTS[name]) for name in _TES
 class _NoteEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%", "+"})
 
-    def __init__(self, *, autoescape: bool) -> None:
-        super().__init__(autoescape=autoescape, undefined=ChainableUndefined)
+    def __init__(self) -> None:
+        super().__init__(autoescape=True, undefined=ChainableUndefined)
         self.globals.clear()
         self.filters = dict(_FILTERS)
         self.tests = dict(_TESTS)
@@ -237,8 +234,7 @@ def _small_power(base: Any, exponent: Any) -> bool:
     return abs(base).bit_length() * exponent <= 4096
 
 
-_HTML_ENV = _NoteEnvironment(autoescape=True)
-_PLAIN_ENV = _NoteEnvironment(autoescape=False)
+_ENV = _NoteEnvironment()
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -268,7 +264,7 @@ def validate_template(text: str) -> list[TemplateProblem]:
     problems = _static_problems(text)
     if not any(p.blocking for p in problems):
         try:
-            _render_checked(text, sample_context(), autoescape=True)
+            _render_checked(text, sample_context())
         except TemplateRenderError as exc:
             problems.append(TemplateProblem(None, str(exc), "render"))
     return problems
@@ -281,7 +277,7 @@ def _static_problems(text: str) -> list[TemplateProblem]:
         return [TemplateProblem(None, f"The template is longer than {MAX_TEMPLATE_CHARS} characters.",
                                 "syntax")]
     try:
-        tree = _HTML_ENV.parse(text)
+        tree = _ENV.parse(text)
     except TemplateSyntaxError as exc:
         return [TemplateProblem(exc.lineno, _syntax_message(exc), "syntax")]
     except (RecursionError, MemoryError):
@@ -296,7 +292,7 @@ def _static_problems(text: str) -> list[TemplateProblem]:
     problems = checker.problems
     if not any(p.blocking for p in problems):
         try:
-            _compile(text, True)
+            _compile(text)
         except TemplateSyntaxError as exc:
             problems.append(TemplateProblem(exc.lineno, _syntax_message(exc), "syntax"))
         except Exception:  # e.g. Python's own limit on nested expressions
@@ -429,11 +425,10 @@ def _suggest(word: str, choices: Iterable[str]) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def _compile(text: str, autoescape: bool) -> Any:
-    env = _HTML_ENV if autoescape else _PLAIN_ENV
-    tree = env.parse(text)
+def _compile(text: str) -> Any:
+    tree = _ENV.parse(text)
     _bound_loops(tree)
-    return env.from_string(tree)
+    return _ENV.from_string(tree)
 
 
 def _bound_loops(tree: nodes.Template) -> None:
@@ -442,15 +437,12 @@ def _bound_loops(tree: nodes.Template) -> None:
         loop.iter = nodes.Filter(loop.iter, "_bounded", [], [], None, None, lineno=loop.lineno)
 
 
-def _plain(value: Any, *, html_ok: bool, depth: int = 0) -> Any:
-    """Copy a context into plain data: dicts, lists, strings, numbers, None (and Markup when html_ok)."""
+def _plain(value: Any, *, depth: int = 0) -> Any:
+    """Copy a context into plain data: dicts, lists, strings, numbers, None and Markup."""
     if depth > MAX_CONTEXT_DEPTH:
         return None
     if isinstance(value, Markup):
-        if html_ok:
-            return value[:MAX_VALUE_CHARS]  # slicing keeps it Markup
-        text = html.unescape(nh3.clean(str(value), tags=set()))
-        return text[:MAX_VALUE_CHARS]
+        return value[:MAX_VALUE_CHARS]  # slicing keeps it Markup
     if isinstance(value, str):
         return str(value)[:MAX_VALUE_CHARS]
     if value is None or isinstance(value, (bool, int, float)):
@@ -460,26 +452,26 @@ def _plain(value: Any, *, html_ok: bool, depth: int = 0) -> Any:
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     if isinstance(value, Mapping):
-        return {str(k): _plain(v, html_ok=html_ok, depth=depth + 1)
+        return {str(k): _plain(v, depth=depth + 1)
                 for k, v in list(value.items())[:MAX_LIST_ITEMS]}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_plain(v, html_ok=html_ok, depth=depth + 1) for v in list(value)[:MAX_LIST_ITEMS]]
+        return [_plain(v, depth=depth + 1) for v in list(value)[:MAX_LIST_ITEMS]]
     return str(value)[:MAX_VALUE_CHARS]
 
 
-def _render(text: str, context: Mapping[str, Any], *, autoescape: bool) -> str:
+def _render(text: str, context: Mapping[str, Any]) -> str:
     blocking = [p for p in _static_problems(text) if p.blocking]
     if blocking:
         raise TemplateRenderError(str(blocking[0]))
-    return _render_checked(text, context, autoescape=autoescape)
+    return _render_checked(text, context)
 
 
-def _render_checked(text: str, context: Mapping[str, Any], *, autoescape: bool) -> str:
+def _render_checked(text: str, context: Mapping[str, Any]) -> str:
     try:
-        template = _compile(text, autoescape)
+        template = _compile(text)
     except Exception as exc:  # validate_template compiled it already; this is belt and braces
         raise TemplateRenderError("The template could not be compiled.") from exc
-    plain = _plain(context if isinstance(context, Mapping) else {}, html_ok=autoescape)
+    plain = _plain(context if isinstance(context, Mapping) else {})
     token = _budget.set(_Budget())
     chunks: list[str] = []
     size = 0
@@ -505,9 +497,4 @@ def _render_checked(text: str, context: Mapping[str, Any], *, autoescape: bool) 
 
 def render_note(text: str, context: Mapping[str, Any]) -> str:
     """Render a note template to sanitised HTML. Raises TemplateRenderError with a plain-words message."""
-    return sanitize_note_html(_render(text, context, autoescape=True))
-
-
-def render_plain(text: str, context: Mapping[str, Any]) -> str:
-    """Render a template to plain text (e.g. a subject line): nothing is escaped, HTML values become text."""
-    return _render(text, context, autoescape=False).strip()
+    return sanitize_note_html(_render(text, context))

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
+from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError
 from connector.jira_client import JiraClient
-from connector.jira_events import parse_jira_event
+from connector.jira_events import parse_jira_event, project_key_of
 from connector.jira_events.extract import Anomaly, issue_ref
 from connector.models import JiraSite, ProjectConnection, WebhookEvent
 from deliveries.models import Action, Delivery
@@ -21,7 +22,7 @@ from notifications.context import event_context
 from notifications.matching import LinkEvent, rules_for_event
 from notifications.models import NotificationRule
 from notifications.placeholders import DEFAULT_TEMPLATES, sample_context
-from notifications.planning import planned_actions, project_for, rules_for
+from notifications.planning import planned_actions, rules_for
 
 ISSUE_FIELDS = "summary,status,assignee,reporter,issuetype,priority,labels,project,resolution,fixVersions"
 
@@ -82,7 +83,7 @@ def parsed_events(event: WebhookEvent) -> tuple[list, str]:
 def site_for_key(issue_key: str) -> JiraSite | None:
     """The Jira site an issue key belongs to: a connected project with that key, else an existing link."""
     key = (issue_key or "").strip().upper()
-    project_key = key.rsplit("-", 1)[0] if "-" in key else key
+    project_key = project_key_of(key) or key
     project = ProjectConnection.objects.select_related("site").filter(project_key=project_key).order_by("pk").first()
     if project:
         return project.site
@@ -209,7 +210,9 @@ def dry_run(issue_key: str) -> DryRun:
         return result
     site = event.site
     for typed in events:
-        project = project_for(site, typed.issue)
+        project = project_connection_for(
+            site, project_id=typed.issue.project_id, project_key=typed.issue.project_key, issue_key=typed.issue.key
+        )
         result.project = result.project or project
         rules = rules_for(project)
         fired = rules_for_event(rules, typed)

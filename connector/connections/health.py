@@ -9,7 +9,9 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from connector.errors import VendorError
+from connector.errors import VendorError, VendorErrorKind
+from connector.intercom_client import REGION_HOSTS
+from connector.jira_client import avatar_url
 from connector.models import Health, IntercomWorkspace, JiraSite
 from connector.signals import connection_restored
 
@@ -20,25 +22,51 @@ def vendor(connection) -> str:
     return "Jira" if isinstance(connection, JiraSite) else "Intercom"
 
 
-def plain_error(connection, error: VendorError) -> str:
-    """What went wrong and what to do, for the admin who reads the banner."""
+def plain_error(connection, error: VendorError, *, connecting: bool = False) -> str:
+    """A vendor error in an admin's words: what went wrong and what to do.
+
+    For the banner of a connection in use, or (`connecting`) for the form that is connecting it, where the words
+    name what to check in that form. `connection` may be unsaved (the form's values).
+    """
     who = vendor(connection)
+    jira = who == "Jira"
     if error.status == 401:
-        what = "API token" if who == "Jira" else "access token"
+        if connecting and jira:
+            if connection.deployment == JiraSite.Deployment.CLOUD:
+                hint = "Check the account email and the API token (id.atlassian.com → Security → API tokens)."
+            else:
+                hint = "Check the personal access token (Profile → Personal Access Tokens) and that it has not expired."
+            return f"Jira refused these credentials (401). {hint}"
+        if connecting:
+            return (
+                f"Intercom refused the access token at {REGION_HOSTS.get(connection.region, '')} (401). Check the "
+                "token (Developer Hub → your app → Authentication); if the workspace is hosted in another region "
+                "(Europe, Australia), pick that region."
+            )
+        what = "API token" if jira else "access token"
         return (
             f"{who} refused the app user's credentials (401): the {what} was revoked, expired or mistyped. "
             f"Enter a new {what} to reconnect."
         )
     if error.status == 403:
+        if connecting:
+            return f"{who} refused access for this {'user' if jira else 'token'} (403): {error.message}"
         return (
             f"{who} says the app user is not allowed to do this (403): {error.message}. "
             "Give the app user back its access, or connect a different app user."
         )
-    if error.kind == "rate_limited":
+    if error.kind == VendorErrorKind.RATE_LIMITED and not connecting:
         return f"{who} is rate limiting the connector (429); it will try again later."
-    if error.kind in ("transient", "ambiguous"):
+    if error.unreachable:
+        if connecting and jira:
+            return (
+                f"Jira at {connection.base_url} could not be reached: {error.message}. "
+                "Check the URL and that the site is up."
+            )
         return f"{who} could not be reached: {error.message}."
-    return f"{who} refused the request: {error}."
+    if connecting and jira and error.status == 404:
+        return f"{connection.base_url} does not answer like a Jira site (404 on the REST API). Check the base URL."
+    return f"{who} refused the request: {error}" + ("" if connecting else ".")
 
 
 def mark_broken(connection, message: str) -> None:
@@ -88,7 +116,7 @@ def connection_check(connection) -> bool:
             user = jira_client(connection).myself()
             JiraSite.objects.filter(pk=connection.pk).update(
                 app_display_name=user.get("displayName") or connection.app_display_name,
-                app_avatar_url=_avatar(user) or connection.app_avatar_url,
+                app_avatar_url=avatar_url(user) or connection.app_avatar_url,
             )
         else:
             client = intercom_client(connection)
@@ -97,7 +125,7 @@ def connection_check(connection) -> bool:
             finally:
                 client.shutdown()
     except VendorError as error:
-        if error.kind == "auth":
+        if error.kind == VendorErrorKind.AUTH:
             mark_broken(connection, plain_error(connection, error))
         else:
             logger.info(
@@ -107,11 +135,6 @@ def connection_check(connection) -> bool:
         return False
     mark_ok(connection)
     return True
-
-
-def _avatar(user: dict) -> str:
-    urls = user.get("avatarUrls") or {}
-    return urls.get("48x48") or next(iter(urls.values()), "") if urls else ""
 
 
 def connections_to_check() -> list:

@@ -1,4 +1,5 @@
-"""Reads for the connection pages: the app user's permission checklist and the webhook setup help."""
+"""Reads: which project connection an issue belongs to, and for the connection pages the app user's permission
+checklist and the webhook setup help."""
 
 import re
 from dataclasses import dataclass, field
@@ -8,6 +9,7 @@ from django.conf import settings
 from connector.connections.services import JIRA_WEBHOOK_EVENTS, jira_client, jira_webhook_url
 from connector.errors import VendorError
 from connector.intercom_events import IntercomTopic
+from connector.jira_events import project_key_of
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
 
 # What a service account needs in each connected project, and where to grant it.
@@ -25,6 +27,22 @@ EXCESS_GLOBAL_PERMISSIONS = {"ADMINISTER": "Administer Jira", "SYSTEM_ADMIN": "J
 _SERVICE_WORDS = re.compile(
     r"bot|connector|integration|service|svc|system|automation|intercom|api|sync|noreply|no-reply|app\b", re.I
 )
+
+
+def project_connection_for(
+    site: JiraSite, *, project_id: str | None = "", project_key: str | None = "", issue_key: str | None = ""
+) -> ProjectConnection | None:
+    """The connection of an issue's project on `site`: by project id first (a project keeps its id when its key
+    changes), then by project key, taken from the issue key when no project key is given."""
+    projects = ProjectConnection.objects.select_related("workspace", "site").filter(site=site)
+    if project_id:
+        found = projects.filter(project_id=project_id).first()
+        if found:
+            return found
+    project_key = project_key or project_key_of(issue_key)
+    if project_key:
+        return projects.filter(project_key=project_key).first()
+    return None
 
 
 @dataclass

@@ -14,8 +14,8 @@ from django.utils import timezone
 from connector.connections.health import mark_ok, plain_error
 from connector.connections.url_safety import UnsafeURL, validate_connection_url
 from connector.errors import VendorError
-from connector.intercom_client import REGION_HOSTS, IntercomClient, api_base_url
-from connector.jira_client import JiraClient
+from connector.intercom_client import IntercomClient, api_base_url
+from connector.jira_client import JiraClient, avatar_url
 from connector.models import Health, IntercomWorkspace, JiraSite, ProjectConnection, new_webhook_secret
 
 logger = logging.getLogger(__name__)
@@ -62,33 +62,6 @@ def intercom_client(workspace: IntercomWorkspace) -> IntercomClient:
 # --- Jira sites -----------------------------------------------------------------------------------------------
 
 
-def _avatar(user: dict) -> str:
-    urls = user.get("avatarUrls") or {}
-    return urls.get("48x48") or (next(iter(urls.values()), "") if urls else "")
-
-
-def _jira_failure(error: VendorError, base_url: str, deployment: str) -> ConnectionFailed:
-    if error.status == 401:
-        if deployment == JiraSite.Deployment.CLOUD:
-            hint = "Check the account email and the API token (id.atlassian.com → Security → API tokens)."
-        else:
-            hint = "Check the personal access token (Profile → Personal Access Tokens) and that it has not expired."
-        return ConnectionFailed(f"Jira refused these credentials (401). {hint}", field="api_token")
-    if error.status == 403:
-        return ConnectionFailed(f"Jira refused access for this user (403): {error.message}", field="api_token")
-    if error.kind in ("transient", "ambiguous"):
-        return ConnectionFailed(
-            f"Jira at {base_url} could not be reached: {error.message}. Check the URL and that the site is up.",
-            field="base_url",
-        )
-    if error.status == 404:
-        return ConnectionFailed(
-            f"{base_url} does not answer like a Jira site (404 on the REST API). Check the base URL.",
-            field="base_url",
-        )
-    return ConnectionFailed(f"Jira refused the request: {error}", field="base_url")
-
-
 def jira_site_verify(*, base_url: str, deployment: str, account_email: str, api_token: str) -> dict:
     """Call Jira as the app user; its /myself, or ConnectionFailed."""
     try:
@@ -105,7 +78,9 @@ def jira_site_verify(*, base_url: str, deployment: str, account_email: str, api_
     try:
         return client.myself()
     except VendorError as error:
-        raise _jira_failure(error, base_url, deployment) from None
+        unsaved = JiraSite(base_url=base_url, deployment=deployment)
+        field = "api_token" if error.status in (401, 403) else "base_url"
+        raise ConnectionFailed(plain_error(unsaved, error, connecting=True), field=field) from None
 
 
 @transaction.atomic
@@ -144,7 +119,7 @@ def jira_site_save(
     site.api_token = token
     site.app_account_id = str(user.get("accountId") or "")
     site.app_display_name = str(user.get("displayName") or "")
-    site.app_avatar_url = _avatar(user)[:500]
+    site.app_avatar_url = avatar_url(user)[:500]
     site.app_account_type = str(user.get("accountType") or "")
     site.app_email = str(user.get("emailAddress") or account_email or "")
     try:
@@ -213,21 +188,6 @@ def jira_webhook_register(*, site: JiraSite, public_base: str) -> dict:
 # --- Intercom workspaces --------------------------------------------------------------------------------------
 
 
-def _intercom_failure(error: VendorError, region: str) -> ConnectionFailed:
-    host = REGION_HOSTS.get(region, "")
-    if error.status == 401:
-        return ConnectionFailed(
-            f"Intercom refused the access token at {host} (401). Check the token (Developer Hub → your app → "
-            "Authentication); if the workspace is hosted in another region (Europe, Australia), pick that region.",
-            field="access_token",
-        )
-    if error.status == 403:
-        return ConnectionFailed(f"Intercom refused access for this token (403): {error.message}", field="access_token")
-    if error.kind in ("transient", "ambiguous"):
-        return ConnectionFailed(f"Intercom could not be reached: {error.message}.", field="region")
-    return ConnectionFailed(f"Intercom refused the request: {error}", field="access_token")
-
-
 def intercom_workspace_verify(*, region: str, api_base_url_override: str, access_token: str) -> tuple[dict, list]:
     """Call Intercom with the token: (/me with its app, the workspace's admins), or ConnectionFailed."""
     if api_base_url_override:
@@ -243,7 +203,9 @@ def intercom_workspace_verify(*, region: str, api_base_url_override: str, access
     try:
         return client.me(), client.admins()
     except VendorError as error:
-        raise _intercom_failure(error, region) from None
+        unsaved = IntercomWorkspace(region=region)
+        field = "region" if error.unreachable else "access_token"
+        raise ConnectionFailed(plain_error(unsaved, error, connecting=True), field=field) from None
     finally:
         client.shutdown()
 

@@ -24,6 +24,7 @@ from .types import (
     StatusRef,
     UserRef,
     event_kinds,
+    project_key_of,
 )
 
 __all__ = [
@@ -50,4 +51,5 @@ __all__ = [
     "UserRef",
     "event_kinds",
     "parse_jira_event",
+    "project_key_of",
 ]

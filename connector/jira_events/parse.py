@@ -38,6 +38,7 @@ from .types import (
     ParseResult,
     StatusRef,
     UserRef,
+    project_key_of,
 )
 
 # Events Jira can send that the connector knowingly does nothing with.
@@ -192,10 +193,6 @@ def _changelog_events(
     return events
 
 
-def _project_of(key: str | None) -> str | None:
-    return key.rsplit("-", 1)[0] if key and "-" in key else None
-
-
 def _moved(base: dict[str, Any], issue: IssueRef, key_item: dict | None) -> IssueMoved:
     # The `project` item names projects by id and display name, so project keys come from the issue keys.
     old_key = (text(key_item, "fromString") or text(key_item, "from")) if key_item else None
@@ -204,8 +201,8 @@ def _moved(base: dict[str, Any], issue: IssueRef, key_item: dict | None) -> Issu
         **base,
         old_key=old_key,
         new_key=new_key,
-        old_project_key=_project_of(old_key),
-        new_project_key=issue.project_key or _project_of(new_key),
+        old_project_key=project_key_of(old_key) or None,
+        new_project_key=issue.project_key or project_key_of(new_key) or None,
     )
 
 

@@ -9,6 +9,11 @@ Outcome = Literal["handled", "ignored", "unsupported", "anomalous"]
 Visibility = Literal["public", "internal", "restricted"]
 
 
+def project_key_of(issue_key: str | None) -> str:
+    """The project key of an issue key ("SUP" for "SUP-123", "MY-TEAM" for "MY-TEAM-7"); "" when it has none."""
+    return issue_key.rsplit("-", 1)[0] if issue_key and "-" in issue_key else ""
+
+
 @dataclass(frozen=True, kw_only=True)
 class UserRef:
     account_id: str | None = None  # Cloud

@@ -9,7 +9,6 @@ from notifications.rendering import (
     MAX_OUTPUT_CHARS,
     TemplateRenderError,
     render_note,
-    render_plain,
     validate_template,
 )
 from tests.notifications.test_markup import XSS_TEXT, assert_inert
@@ -161,10 +160,3 @@ def test_objects_in_the_context_are_reduced_to_plain_text():
     out = render_note("{{ issue.key }} {{ issue.key.secret }}", {"issue": {"key": Sneaky()}})
     assert out == "shown "
 
-
-def test_plain_rendering_does_not_escape_and_strips_html():
-    context = sample_context()
-    context["issue"]["summary"] = "Tom & Jerry <3"
-    out = render_plain("{{ issue.key }}: {{ issue.summary }} — {{ comment.body_html }}", context)
-    assert out.startswith("ABC-1: Tom & Jerry <3 — Thanks for the report. The fix is in 2.4.1")
-    assert "<b>" not in out
