@@ -6,7 +6,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.access import HasPermission
-from connector.connections import selectors, services
+from connector.connections import clients, selectors, services
 from connector.connections.health import connection_check
 from connector.connections.services import ConnectionFailed
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
@@ -94,7 +94,7 @@ class JiraSiteViewSet(_ConnectionViewSet):
     @action(detail=True, methods=["get"])
     def permissions(self, request, pk=None):
         site = self.get_object()
-        client = services.jira_client(site)
+        client = clients.jira_client(site)
         result = []
         for project in site.projects.order_by("project_key"):
             checklist = selectors.project_checklist(project, client=client)

@@ -15,8 +15,8 @@ import requests
 from atlassian import Jira
 from urllib3.exceptions import NewConnectionError
 
-from connector.connections.url_safety import GuardedAdapter, UnsafeURL
 from connector.errors import VendorError, VendorErrorKind, error_for_status, error_for_transport
+from connector.url_safety import GuardedAdapter, UnsafeURL
 
 CLOUD = "cloud"
 DATACENTER = "datacenter"

@@ -11,8 +11,8 @@ import yaml
 from django.db import transaction
 
 from connector.connections.services import PROJECT_TOGGLES
-from connector.connections.url_safety import UnsafeURL, validate_connection_url
 from connector.models import Health, IntercomWorkspace, JiraSite, ProjectConnection
+from connector.url_safety import UnsafeURL, validate_connection_url
 
 FORMAT_VERSION = 1
 SITE_FIELDS = ("name", "base_url", "deployment", "account_email")

@@ -9,6 +9,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from connector.connections.clients import intercom_client, jira_client
 from connector.errors import VendorError, VendorErrorKind
 from connector.intercom_client import REGION_HOSTS
 from connector.jira_client import avatar_url
@@ -107,8 +108,6 @@ def connection_check(connection) -> bool:
 
     Other failures (Jira down, a timeout) say nothing about the credentials, so the state is left alone.
     """
-    from connector.connections.services import intercom_client, jira_client
-
     if connection.health == Health.REVOKED or not has_credentials(connection):
         return False
     try:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from connector.connections.services import JIRA_WEBHOOK_EVENTS, jira_client, jira_webhook_url
+from connector.connections.clients import jira_client
+from connector.connections.services import JIRA_WEBHOOK_EVENTS, jira_webhook_url
 from connector.errors import VendorError
 from connector.intercom_events import IntercomTopic
 from connector.jira_events import project_key_of

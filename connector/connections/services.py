@@ -11,12 +11,13 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from connector.connections.clients import intercom_client, jira_client
 from connector.connections.health import mark_ok, plain_error
-from connector.connections.url_safety import UnsafeURL, validate_connection_url
 from connector.errors import VendorError
 from connector.intercom_client import IntercomClient, api_base_url
 from connector.jira_client import JiraClient, avatar_url
 from connector.models import Health, IntercomWorkspace, JiraSite, ProjectConnection, new_webhook_secret
+from connector.url_safety import UnsafeURL, validate_connection_url
 
 logger = logging.getLogger(__name__)
 
@@ -44,19 +45,6 @@ class ConnectionFailed(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
-
-
-# --- clients ------------------------------------------------------------------------------------------------
-
-
-def jira_client(site: JiraSite) -> JiraClient:
-    return JiraClient.for_site(site)
-
-
-def intercom_client(workspace: IntercomWorkspace) -> IntercomClient:
-    """A short-lived client for admin pages and checks (delivery code uses the pooled `client_for`)."""
-    base = api_base_url(workspace.region, workspace.api_base_url)
-    return IntercomClient(token=workspace.access_token, base_url=base, timeout=settings.VENDOR_TIMEOUT_SECONDS)
 
 
 # --- Jira sites -----------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import permission_required
-from connector.connections import selectors, services
+from connector.connections import clients, selectors, services
 from connector.connections.forms import IntercomWorkspaceForm, JiraSiteForm, NoteAuthorForm, ProjectConnectionForm
 from connector.connections.health import connection_check
 from connector.connections.services import ConnectionFailed
@@ -48,7 +48,7 @@ def jira_site_detail(request, pk: int):
     site = get_object_or_404(JiraSite, pk=pk)
     checklists = []
     if site.api_token and site.health != "revoked":
-        client = services.jira_client(site)
+        client = clients.jira_client(site)
         checklists = [selectors.project_checklist(p, client=client) for p in site.projects.order_by("project_key")]
     return render(
         request,

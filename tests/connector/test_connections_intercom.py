@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from connector.connections import services
+from connector.connections import clients
 from connector.connections.health import connection_check, mark_broken, mark_ok
 from connector.intercom_client import api_base_url
 from connector.models import Health, IntercomWorkspace
@@ -52,7 +52,7 @@ def connect(client, sim, *, token=None, region="us", pk=None):
 def test_each_region_calls_its_own_api_host(region, host, db):
     workspace = IntercomWorkspaceFactory(region=region)
     assert api_base_url(workspace.region, workspace.api_base_url) == host
-    client = services.intercom_client(workspace)
+    client = clients.intercom_client(workspace)
     try:
         assert str(client._sdk._client_wrapper.get_base_url()).rstrip("/") == host
     finally:

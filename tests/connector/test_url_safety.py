@@ -2,7 +2,7 @@
 
 import pytest
 
-from connector.connections.url_safety import UnsafeURL, validate_connection_url
+from connector.url_safety import UnsafeURL, validate_connection_url
 
 
 @pytest.mark.parametrize(
