@@ -268,6 +268,8 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-link-counts": {"task": "linking.tasks.links_reconcile", "schedule": 6 * 3600.0},
     # Slow sweep: a batch of the links checked longest ago, to catch conversations deleted without a webhook.
     "sweep-link-health": {"task": "linking.tasks.link_health_sweep", "schedule": 900.0},
+    # Jira writes of the linking app due for another attempt (or whose task was lost).
+    "sweep-jira-writes": {"task": "linking.tasks.jira_write_sweep", "schedule": 30.0},
     "check-connections": {"task": "connector.connection_tasks.connections_health_check", "schedule": 900.0},
     "sweep-deliveries": {
         "task": "deliveries.tasks.delivery_sweep",
@@ -302,6 +304,8 @@ WEBHOOK_MAX_BODY_BYTES = envint("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(WEBHOOK_MAX_BODY_BYTES, 2_621_440)
 WEBHOOK_SWEEP_AFTER_SECONDS = envint("WEBHOOK_SWEEP_AFTER_SECONDS", 60, minimum=1)
 WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
+# Attempts at one Jira write of the linking app (remote link, count field, issue property) before giving up.
+JIRA_WRITE_MAX_ATTEMPTS = envint("JIRA_WRITE_MAX_ATTEMPTS", 6, minimum=1)
 # Allow connection URLs on private/loopback addresses: for the simulators and on-premises Jira only.
 ALLOW_PRIVATE_URLS = envbool("ALLOW_PRIVATE_URLS", TESTING)
 VENDOR_TIMEOUT_SECONDS = envfloat("VENDOR_TIMEOUT_SECONDS", 10.0)

@@ -171,22 +171,19 @@ class IssueCommentAPI(generics.GenericAPIView):
         decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
         if not decision.allowed:
             raise PermissionDenied(decision.reason)
-        html = comments.comment_html(data["body"], markup=data["markup"])
         try:
-            comments.comment_check(user=request.user, project=project, message_type=data["message_type"])
-            links = comments.comment_links(
-                site_id=target.site.pk, issue_id=target.issue_id, link_ids=data["conversations"]
-            )
-            if data["preview"]:
-                return Response({"body_html": html, "conversations": [link.conversation_id for link in links]})
-            result = comments.comment_post(
-                user=request.user, project=project, links=links, body_html=html, message_type=data["message_type"],
-                token=data.get("idempotency_key") or comments.comment_form_token(),
+            outcome = comments.comment_submit(
+                user=request.user, project=project, site_id=target.site.pk, issue_id=target.issue_id,
+                body=data["body"], markup=data["markup"], message_type=data["message_type"],
+                link_ids=data["conversations"], preview=data["preview"], token=data.get("idempotency_key") or "",
             )
         except comments.CommentRefused as exc:
             if exc.forbidden:
                 raise PermissionDenied(str(exc)) from None
             raise ValidationError({"detail": str(exc)}) from None
+        html, result = outcome.body_html, outcome.result
+        if result is None:
+            return Response({"body_html": html, "conversations": [link.conversation_id for link in outcome.links]})
         return Response(
             {"created": result.created, "conversations": result.targets, "duplicate": result.duplicate,
              "body_html": html},

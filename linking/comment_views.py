@@ -43,15 +43,16 @@ def issue_comment(request, key: str):
         return redirect(back)
     data = form.cleaned_data
     try:
-        comments.comment_check(user=request.user, project=project, message_type=data["message_type"])
-        chosen = comments.comment_links(
-            site_id=target.site.pk, issue_id=target.issue_id, link_ids=data["conversations"]
+        outcome = comments.comment_submit(
+            user=request.user, project=project, site_id=target.site.pk, issue_id=target.issue_id,
+            body=data["body"], markup=data["markup"], message_type=data["message_type"],
+            link_ids=data["conversations"], preview="preview" in request.POST, token=data["form_token"],
+            token_from_content=True,
         )
     except comments.CommentRefused as exc:
         messages.error(request, str(exc))
         return redirect(back)
-    body_html = comments.comment_html(data["body"], markup=data["markup"])
-    if "preview" in request.POST:
+    if outcome.result is None:
         return render(
             request,
             "linking/comment_preview.html",
@@ -60,27 +61,14 @@ def issue_comment(request, key: str):
                 "project": project,
                 "form": form,
                 "data": data,
-                "body_html": body_html,
-                "chosen": chosen,
-                "token": data["form_token"] or comments.comment_form_token(),
+                "body_html": outcome.body_html,
+                "chosen": outcome.links,
+                "token": outcome.token,
                 "action": request.get_full_path(),
                 "back": back,
             },
         )
-    token, earlier = data["form_token"], ()
-    if not token:  # a form without a token: the same message within a short window counts as a double submit
-        token, *earlier = comments.comment_content_tokens(
-            user=request.user, issue_id=target.issue_id, body=data["body"], message_type=data["message_type"],
-            link_ids=[link.pk for link in chosen],
-        )
-    try:
-        result = comments.comment_post(
-            user=request.user, project=project, links=chosen, body_html=body_html,
-            message_type=data["message_type"], token=token, earlier_tokens=earlier,
-        )
-    except comments.CommentRefused as exc:
-        messages.error(request, str(exc))
-        return redirect(back)
+    result = outcome.result
     kind = "note" if data["message_type"] == "note" else "reply"
     if result.duplicate:
         messages.info(request, f"This {kind} was already sent; the second submission was ignored.")

@@ -159,3 +159,49 @@ def comment_links(*, site_id: int, issue_id: str, link_ids: Iterable) -> list[Co
     if len(chosen) != len(wanted):
         raise CommentRefused("Some chosen conversations are not linked to this issue (any more). Reload the page.")
     return chosen
+
+
+@dataclass(frozen=True)
+class CommentOutcome:
+    body_html: str
+    links: list[ConversationLink]  # the conversations it goes (or, for a preview, would go) into
+    token: str  # the idempotency token used, or for a preview the one its form carries on
+    result: CommentResult | None  # None for a preview
+
+
+def comment_submit(
+    *,
+    user,
+    project: ProjectConnection,
+    site_id: int,
+    issue_id: str,
+    body: str,
+    markup: str,
+    message_type: str,
+    link_ids: Iterable,
+    preview: bool = False,
+    token: str = "",
+    token_from_content: bool = False,
+) -> CommentOutcome:
+    """What the issue page and the API do with a comment: check who may send it, choose the conversations,
+    render it, and unless previewing, post it (one delivery per conversation).
+
+    Without a token, `token_from_content` derives it from what was sent (a form without one: the same message
+    within a short window is a double submit); otherwise a fresh token is used. Raises CommentRefused.
+    """
+    html = comment_html(body, markup=markup)
+    comment_check(user=user, project=project, message_type=message_type)
+    links = comment_links(site_id=site_id, issue_id=issue_id, link_ids=link_ids)
+    if preview:
+        return CommentOutcome(body_html=html, links=links, token=token or comment_form_token(), result=None)
+    earlier: list[str] = []
+    if not token and token_from_content:
+        token, *earlier = comment_content_tokens(
+            user=user, issue_id=issue_id, body=body, message_type=message_type, link_ids=[link.pk for link in links]
+        )
+    token = token or comment_form_token()
+    result = comment_post(
+        user=user, project=project, links=links, body_html=html, message_type=message_type, token=token,
+        earlier_tokens=earlier,
+    )
+    return CommentOutcome(body_html=html, links=links, token=token, result=result)

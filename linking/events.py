@@ -5,13 +5,11 @@ marks the webhook event processed: database work only; Jira and Intercom calls a
 
 import logging
 
-from django.db import transaction
-
 from connector.connections.selectors import project_connection_for
 from connector.intercom_events import IntercomTopic
 from connector.jira_events import project_key_of
 from connector.jira_events import types as jira
-from linking import autolink, services, tasks
+from linking import autolink, services
 from linking.models import ConversationLink
 from linking.services import IssueTarget
 from linking.snapshots import conversation_forget
@@ -88,8 +86,7 @@ def _autolink(webhook_event, event, target: IssueTarget) -> None:
     project = project_connection_for(target.site, project_id=target.project_id, project_key=target.project_key)
     if project is None or not target.issue_key:
         if not target.project_key and "intercom." in text:  # Server/DC comment events name no project
-            args = (target.site.pk, target.issue_id, text, origin)
-            transaction.on_commit(lambda: tasks.autolink_resolve_issue.delay(*args))
+            services.autolink_resolve_later(site=target.site, issue_id=target.issue_id, text=text, origin=origin)
         return
     autolink.links_from_text(project=project, target=target, text=text, origin=origin, previous_text=previous)
 
@@ -104,5 +101,4 @@ def intercom_events_apply(*, webhook_event, events) -> None:
             continue
         # closed, opened, snoozed, replied: the remote links show the conversation's state
         if ConversationLink.objects.filter(workspace=workspace, conversation_id=event.conversation_id).exists():
-            args = (workspace.pk, event.conversation_id)
-            transaction.on_commit(lambda args=args: tasks.remote_links_refresh_for_conversation.delay(*args))
+            services.remote_links_refresh_later(workspace=workspace, conversation_id=event.conversation_id)

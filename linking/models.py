@@ -131,3 +131,49 @@ class VisibleFields(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity} fields of {self.workspace}"
+
+
+class JiraWrite(models.Model):
+    """A Jira write (or the read that precedes an auto-link) still to do: the retry record of the linking tasks.
+
+    One row per kind and target, so repeated requests coalesce. The row is deleted once the write is done; a
+    retryable failure sets `next_attempt_at` (the sweeper enqueues it then); giving up keeps it as FAILED with
+    the error. `requested_at` changes on every new request, so a run that started before it does not delete it.
+    """
+
+    class Kind(models.TextChoices):
+        REMOTE_LINK_SYNC = "remote_link_sync", "Write the remote link"
+        REMOTE_LINK_REMOVE = "remote_link_remove", "Remove the remote link"
+        ISSUE_SEARCH_SYNC = "issue_search_sync", "Write the count field and issue property"
+        AUTOLINK_RESOLVE = "autolink_resolve", "Read the issue, then auto-link"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        FAILED = "failed", "Gave up"
+
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    site = models.ForeignKey(JiraSite, on_delete=models.CASCADE, related_name="+")
+    issue_id = models.CharField(max_length=32)
+    # What on the issue: "" for the issue itself, "<workspace pk>:<conversation id>" for a remote link,
+    # "<origin>:<text digest>" for an auto-link.
+    target = models.CharField(max_length=128, blank=True)
+    workspace = models.ForeignKey(  # remote links: the conversation's workspace
+        IntercomWorkspace, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    conversation_id = models.CharField(max_length=32, blank=True)
+    payload = models.JSONField(default=dict, blank=True)  # auto-link: {"text": ..., "origin": ...}
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    requested_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "site", "issue_id", "target"], name="uniq_jira_write")
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="jira_write_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on issue {self.issue_id} ({self.status})"

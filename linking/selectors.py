@@ -10,10 +10,19 @@ from django.utils import timezone
 
 from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError, VendorErrorKind
+from connector.intercom_client import client_for
 from connector.jira_client import JiraClient
 from connector.jira_events import project_key_of
-from connector.models import JiraSite, ProjectConnection
-from linking.models import ConversationLink, IssueSnapshot, LinkChange
+from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
+from linking import cards
+from linking.models import (
+    ConversationLink,
+    IssueSnapshot,
+    JiraWrite,
+    LinkChange,
+    SiteSearchSettings,
+    VisibleFields,
+)
 from linking.services import IssueTarget, issue_target_from_jira
 
 ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,30}-[1-9][0-9]{0,9}$")
@@ -191,3 +200,74 @@ def link_count_history(site_id: int, issue_id: str) -> list[tuple[datetime, int]
         count += 1 if change.kind == LinkChange.Kind.ADDED else -1
         series.append((change.at, max(count, 0)))
     return series
+
+
+def link_history_subject(key: str) -> tuple[int, str] | None:
+    """(site id, issue id) of a key that has or had links, for its history report; None when it never had any."""
+    key = key.upper()
+    where = (
+        ConversationLink.objects.filter(issue_key=key).first() or IssueSnapshot.objects.filter(issue_key=key).first()
+    )
+    return (where.site_id, where.issue_id) if where else None
+
+
+# --- admin editors ----------------------------------------------------------------------------------------
+
+AttributeChoices = dict[str, list[tuple[str, str]]]  # entity -> [(path, label)]
+
+
+def visible_fields_available(workspace: IntercomWorkspace) -> tuple[AttributeChoices, str]:
+    """The attributes the fields editor offers per entity, and why Intercom's own ones are missing, if they are."""
+    error = ""
+    available: AttributeChoices = {}
+    for entity in VisibleFields.Entity.values:
+        try:
+            attributes = client_for(workspace).data_attributes(entity)
+        except VendorError as exc:
+            attributes = []
+            error = f"Intercom did not list this workspace's attributes ({exc}); only standard ones are shown."
+        available[entity] = cards.available_attributes(entity, attributes)
+    return available, error
+
+
+def visible_fields_rows(workspace: IntercomWorkspace, available: AttributeChoices) -> list[dict]:
+    """The editor's rows per entity: chosen attributes first in their order, then the others."""
+    chosen = cards.chosen_fields(workspace)
+    entities = []
+    for entity, label in VisibleFields.Entity.choices:
+        order = {path: index + 1 for index, path in enumerate(chosen[entity])}
+        rows = sorted(
+            (
+                {"path": path, "label": name, "chosen": path in order, "order": order.get(path, "")}
+                for path, name in available[entity]
+            ),
+            key=lambda row: (not row["chosen"], row["order"] or 0),
+        )
+        entities.append({"entity": entity, "label": label, "rows": rows})
+    return entities
+
+
+def search_fields_available(site: JiraSite) -> tuple[list[dict], str]:
+    """The site's number custom fields (candidates for the count field), and Jira's error if it did not list them."""
+    try:
+        fields = JiraClient.for_site(site).fields()
+    except VendorError as exc:
+        return [], f"Jira did not list its fields ({exc})."
+    return [f for f in fields if f.get("custom") and (f.get("schema") or {}).get("type") == "number"], ""
+
+
+def search_settings_for(site: JiraSite) -> SiteSearchSettings | None:
+    return SiteSearchSettings.objects.filter(site=site).first()
+
+
+# --- Jira writes --------------------------------------------------------------------------------------------
+
+
+def jira_write_due_ids(*, limit: int = 500) -> list[int]:
+    """Pending Jira writes whose next attempt is due: failed ones after their backoff, or ones whose task was lost."""
+    due = JiraWrite.objects.filter(status=JiraWrite.Status.PENDING, next_attempt_at__lte=timezone.now())
+    return list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
+
+
+def jira_write_get(write_id: int) -> JiraWrite | None:
+    return JiraWrite.objects.filter(pk=write_id).first()

@@ -1,20 +1,27 @@
 """Writes: link and unlink, keep keys current, drop links of deleted issues, flag deleted conversations.
 
-Every change records a LinkChange row and, once committed, enqueues the Jira-side updates (remote link,
-count field, issue property) and sends the link_created / link_removed signals.
+Every change records a LinkChange row and, once committed, records the Jira-side updates (remote link,
+count field, issue property) as JiraWrite rows, enqueues their tasks, and sends the link_created /
+link_removed signals. Tasks of this app are enqueued by name: linking.tasks imports this module.
 """
 
+import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from celery import current_app
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
+from connector.errors import VendorError
 from connector.jira_events import project_key_of
 from connector.models import IntercomWorkspace, JiraSite
-from linking import signals
+from linking import cards, signals
 from linking.conversation_urls import ConversationRef, ConversationRefError, parse_conversation_ref
-from linking.models import ConversationLink, IssueSnapshot, LinkChange
+from linking.models import ConversationLink, IssueSnapshot, JiraWrite, LinkChange, SiteSearchSettings, VisibleFields
 
 logger = logging.getLogger(__name__)
 
@@ -144,17 +151,14 @@ def _find(site, issue_id, workspace, conversation_id) -> ConversationLink | None
 
 
 def _after_commit(link: ConversationLink, *, created: bool, user, reason: str, remove_remote: bool = True) -> None:
-    from linking import tasks
-
     site_id, issue_id = link.site_id, link.issue_id
+    conversation = {"workspace_id": link.workspace_id, "conversation_id": link.conversation_id}
     if created:
-        link_id = link.pk
-        transaction.on_commit(lambda: tasks.remote_link_sync.delay(link_id))
+        jira_write_later(JiraWrite.Kind.REMOTE_LINK_SYNC, site_id=site_id, issue_id=issue_id, **conversation)
     elif remove_remote:
-        args = (site_id, issue_id, link.workspace_id, link.conversation_id)
-        transaction.on_commit(lambda: tasks.remote_link_remove.delay(*args))
+        jira_write_later(JiraWrite.Kind.REMOTE_LINK_REMOVE, site_id=site_id, issue_id=issue_id, **conversation)
     if created or remove_remote:  # a deleted issue has nothing left to update in Jira
-        transaction.on_commit(lambda: tasks.issue_search_sync.delay(site_id, issue_id))
+        jira_write_later(JiraWrite.Kind.ISSUE_SEARCH_SYNC, site_id=site_id, issue_id=issue_id)
     signal = signals.link_created if created else signals.link_removed
     transaction.on_commit(lambda: signal.send(sender=ConversationLink, link=link, user=user, reason=reason))
 
@@ -187,8 +191,6 @@ def issue_links_drop(*, site: JiraSite, issue_id: str) -> int:
 
 def links_mark_missing(*, workspace: IntercomWorkspace, conversation_id: str) -> list[ConversationLink]:
     """The conversation was deleted in Intercom: flag its links (the issue view offers to unlink them)."""
-    from linking import tasks
-
     links = list(ConversationLink.objects.filter(workspace=workspace, conversation_id=conversation_id))
     now = timezone.now()
     for link in links:
@@ -196,18 +198,216 @@ def links_mark_missing(*, workspace: IntercomWorkspace, conversation_id: str) ->
             link.health, link.missing_since = ConversationLink.Health.MISSING, now
         link.checked_at = now
         link.save(update_fields=["health", "missing_since", "checked_at"])
-        args = (link.site_id, link.issue_id)
-        transaction.on_commit(lambda args=args: tasks.issue_search_sync.delay(*args))
+        jira_write_later(JiraWrite.Kind.ISSUE_SEARCH_SYNC, site_id=link.site_id, issue_id=link.issue_id)
     return links
 
 
 def link_mark_found(link: ConversationLink) -> None:
     """A flagged conversation answered again (restored, or a transient outage was mistaken)."""
-    from linking import tasks
-
     was_missing = link.health == ConversationLink.Health.MISSING
     link.health, link.missing_since, link.checked_at = ConversationLink.Health.OK, None, timezone.now()
     link.save(update_fields=["health", "missing_since", "checked_at"])
     if was_missing:
-        args = (link.site_id, link.issue_id)
-        transaction.on_commit(lambda: tasks.issue_search_sync.delay(*args))
+        jira_write_later(JiraWrite.Kind.ISSUE_SEARCH_SYNC, site_id=link.site_id, issue_id=link.issue_id)
+
+
+def autolink_resolve_later(*, site: JiraSite, issue_id: str, text: str, origin: str) -> None:
+    """Server/DC comment events name no project: read the issue in a task (on commit), then auto-link."""
+    jira_write_later(
+        JiraWrite.Kind.AUTOLINK_RESOLVE, site_id=site.pk, issue_id=issue_id, payload={"text": text, "origin": origin}
+    )
+
+
+def remote_links_refresh_later(*, workspace: IntercomWorkspace, conversation_id: str) -> None:
+    """A conversation closed or reopened: refresh its remote links' resolved flag, in a task after commit."""
+    args = (workspace.pk, conversation_id)
+    transaction.on_commit(lambda: task_send("linking.tasks.remote_links_refresh_for_conversation", *args))
+
+
+# --- admin editors ----------------------------------------------------------------------------------------
+
+
+class SearchSettingsError(ValueError):
+    """The count field chosen is not one of the site's number custom fields; the message is for the admin."""
+
+
+def visible_fields_save(
+    *,
+    workspace: IntercomWorkspace,
+    available: dict[str, list[tuple[str, str]]],
+    picked: dict[str, list[str]],
+    orders: dict[str, dict[str, str | None]],
+) -> None:
+    """Save the attributes chosen per entity (known ones only, once each), sorted by the order typed next to
+    them; those without an order keep the order they were sent in, after the numbered ones."""
+    chosen = cards.chosen_fields(workspace)
+    for entity in VisibleFields.Entity.values:
+        known = {path for path, _ in available[entity]} | set(chosen[entity])
+        entity_orders = orders.get(entity) or {}
+        ranked: list[tuple[int, str]] = []
+        for position, path in enumerate(picked.get(entity) or []):
+            if path in known and path not in [p for _, p in ranked]:
+                order = _int_or_none(entity_orders.get(path))
+                ranked.append((order if order is not None else 1000 + position, path))
+        ranked.sort(key=lambda pair: pair[0])
+        VisibleFields.objects.update_or_create(
+            workspace=workspace, entity=entity, defaults={"fields": [path for _, path in ranked]}
+        )
+
+
+def search_settings_save(*, site: JiraSite, field_id: str, number_fields: list[dict]) -> SiteSearchSettings:
+    """Choose the count field ("" for none) and, on commit, start writing every linked issue's count."""
+    names = {f["id"]: f.get("name", "") for f in number_fields}
+    if field_id and field_id not in names:
+        raise SearchSettingsError("Pick one of the site's number custom fields.")
+    saved, _ = SiteSearchSettings.objects.update_or_create(
+        site=site, defaults={"count_field_id": field_id, "count_field_name": names.get(field_id, "")}
+    )
+    transaction.on_commit(lambda: task_send("linking.tasks.links_reconcile"))
+    return saved
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# --- tasks and Jira writes ----------------------------------------------------------------------------------
+
+JIRA_WRITE_TASK = "linking.tasks.jira_write_run"  # runs one JiraWrite row by id, whatever its kind
+# A run holds its write this long; a worker that died mid-call leaves it to the sweeper after that.
+JIRA_WRITE_LEASE = timedelta(minutes=5)
+
+
+def task_send(name: str, *args) -> None:
+    """Enqueue a task of this app by its registered name. Unlike send_task, a signature of a registered task
+    honours task_always_eager (the tests see the whole effect inline); unregistered, it is sent as is."""
+    current_app.signature(name, args=args).apply_async()
+
+
+def _write_target(kind: str, *, workspace_id: int | None, conversation_id: str, payload: dict | None) -> str:
+    if kind in (JiraWrite.Kind.REMOTE_LINK_SYNC, JiraWrite.Kind.REMOTE_LINK_REMOVE):
+        return f"{workspace_id}:{conversation_id}"
+    if kind == JiraWrite.Kind.AUTOLINK_RESOLVE:
+        payload = payload or {}
+        digest = hashlib.sha256(str(payload.get("text", "")).encode()).hexdigest()[:16]
+        return f"{payload.get('origin', '')}:{digest}"
+    return ""
+
+
+def _write_key(kind: str, *, site_id: int, issue_id: str, workspace_id=None, conversation_id="", payload=None):
+    target = _write_target(kind, workspace_id=workspace_id, conversation_id=conversation_id, payload=payload)
+    return {"kind": kind, "site_id": site_id, "issue_id": str(issue_id), "target": target}
+
+
+def jira_write_request(
+    kind: str, *, site_id: int, issue_id: str, workspace_id: int | None = None, conversation_id: str = "",
+    payload: dict | None = None,
+) -> JiraWrite:
+    """Record that a Jira write is wanted now; a pending (or abandoned) request for the same target becomes it."""
+    now = timezone.now()
+    key = _write_key(
+        kind, site_id=site_id, issue_id=issue_id, workspace_id=workspace_id, conversation_id=conversation_id,
+        payload=payload,
+    )
+    write, _ = JiraWrite.objects.update_or_create(
+        **key,
+        defaults={
+            "workspace_id": workspace_id,
+            "conversation_id": conversation_id,
+            "payload": payload or {},
+            "status": JiraWrite.Status.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": "",
+            "requested_at": now,
+        },
+    )
+    return write
+
+
+def jira_write_later(kind: str, **fields) -> None:
+    """Once the caller's transaction commits: record the write and enqueue its task. A broker outage only
+    delays it: the row is due, and the sweeper enqueues it."""
+
+    def record_and_send():
+        write = jira_write_request(kind, **fields)
+        try:
+            task_send(JIRA_WRITE_TASK, write.pk)
+        except (BrokerError, OSError) as exc:
+            logger.warning("linking.enqueue_failed", extra={"write_id": write.pk, "error": type(exc).__name__})
+
+    transaction.on_commit(record_and_send)
+
+
+def jira_write_claim(
+    kind: str, *, site_id: int, issue_id: str, workspace_id: int | None = None, conversation_id: str = "",
+    payload: dict | None = None,
+) -> JiraWrite | None:
+    """Take a write for one run, leased so the sweeper leaves it alone meanwhile. None when it is not due
+    (waiting for its next attempt, or running elsewhere). A task that finds no row (called directly, or sent
+    before rows existed) records one, so its failures are retried like the others."""
+    now = timezone.now()
+    key = _write_key(
+        kind, site_id=site_id, issue_id=issue_id, workspace_id=workspace_id, conversation_id=conversation_id,
+        payload=payload,
+    )
+    try:
+        with transaction.atomic():
+            write = JiraWrite.objects.select_for_update().filter(**key).first()
+            if write is None:
+                return JiraWrite.objects.create(
+                    **key,
+                    workspace_id=workspace_id,
+                    conversation_id=conversation_id,
+                    payload=payload or {},
+                    next_attempt_at=now + JIRA_WRITE_LEASE,
+                    requested_at=now,
+                )
+            if write.status == JiraWrite.Status.PENDING and write.next_attempt_at and write.next_attempt_at > now:
+                return None
+            if write.status == JiraWrite.Status.FAILED:  # asked again after giving up: a fresh start
+                write.status, write.attempts = JiraWrite.Status.PENDING, 0
+            write.next_attempt_at = now + JIRA_WRITE_LEASE
+            write.save(update_fields=["status", "attempts", "next_attempt_at", "updated_at"])
+            return write
+    except IntegrityError:  # another run recorded it first and has it
+        return None
+
+
+def jira_write_done(write: JiraWrite) -> None:
+    """The write is done (or has nothing left to do). A request that came in meanwhile keeps the row."""
+    JiraWrite.objects.filter(pk=write.pk, requested_at=write.requested_at).delete()
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(10 * 2 ** max(attempts - 1, 0), 600))
+
+
+def jira_write_failed(write: JiraWrite, exc: VendorError) -> bool:
+    """Record a failed attempt: due again after a growing delay (or when Jira said), or given up when it may
+    not pass or the attempts are used up. True when it will be tried again."""
+    now = timezone.now()
+    attempts = write.attempts + 1
+    retry = exc.retryable and attempts < settings.JIRA_WRITE_MAX_ATTEMPTS
+    next_attempt_at = None
+    if retry:
+        next_attempt_at = now + _backoff(attempts)
+        if exc.retry_at:
+            when = datetime.fromtimestamp(exc.retry_at, tz=UTC)
+            next_attempt_at = min(max(when, now + timedelta(seconds=1)), now + timedelta(hours=1))
+    else:
+        logger.warning(
+            "linking.task_gave_up",
+            extra={"task": write.kind, "write_id": write.pk, "error": str(exc), "kind": exc.kind},
+        )
+    JiraWrite.objects.filter(pk=write.pk, requested_at=write.requested_at).update(
+        status=JiraWrite.Status.PENDING if retry else JiraWrite.Status.FAILED,
+        attempts=attempts,
+        next_attempt_at=next_attempt_at,
+        last_error=str(exc)[:2000],
+        updated_at=now,
+    )
+    return retry

@@ -1,7 +1,13 @@
 """Celery tasks: every vendor call of the linking app. Each takes ids, re-reads rows, is safe to run twice and
-returns quietly when its row is gone."""
+returns quietly when its row is gone.
+
+Jira writes (remote links, count field, issue property, and the issue read before a Server/DC auto-link) are
+retried from their JiraWrite row: a retryable failure sets its next_attempt_at and the sweeper enqueues it then,
+instead of a countdown kept only in the broker. Each task claims its row (recording one if it has none).
+"""
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from celery import shared_task
@@ -14,75 +20,168 @@ from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError, VendorErrorKind
 from connector.jira_client import JiraClient
 from connector.models import IntercomWorkspace, JiraSite
-from linking import jira_sync, services
-from linking.models import ConversationLink, remote_link_global_id
+from linking import autolink, jira_sync, selectors, services
+from linking.models import ConversationLink, JiraWrite, remote_link_global_id
 from linking.snapshots import conversation_bundle
 
 logger = logging.getLogger(__name__)
+Kind = JiraWrite.Kind
 
 
-def _retry_later(task, exc: VendorError):
-    """Retry what may pass (rate limits, outages) with a growing delay; give up on the rest, loudly in logs."""
-    if not exc.retryable or task.request.retries >= task.max_retries:
-        logger.warning("linking.task_gave_up", extra={"task": task.name, "error": str(exc), "kind": exc.kind})
+def _write_run(kind: str, perform: Callable[[], object], **key) -> object:
+    """Claim the write, perform it, and record the outcome: done (row gone), or failed (retry later or give up)."""
+    write = services.jira_write_claim(kind, **key)
+    if write is None:  # not due yet, or running elsewhere
         return None
-    countdown = 10 * 2**task.request.retries
-    if exc.retry_at:
-        countdown = max(1, int(exc.retry_at - timezone.now().timestamp()))
-    raise task.retry(countdown=min(countdown, 600), exc=exc)
+    try:
+        result = perform()
+    except VendorError as exc:
+        services.jira_write_failed(write, exc)
+        return None
+    services.jira_write_done(write)
+    return result
 
 
-@shared_task(bind=True, name="linking.tasks.remote_link_sync", max_retries=5)
-def remote_link_sync(self, link_id: int) -> str | None:
+def _remote_link_sync(site_id: int, issue_id: str, workspace_id: int, conversation_id: str) -> str | None:
+    natural = {"site_id": site_id, "issue_id": issue_id, "workspace_id": workspace_id,
+               "conversation_id": conversation_id}
+
+    def perform() -> str | None:
+        link = ConversationLink.objects.select_related("site", "workspace").filter(**natural).first()
+        if link is None:
+            return None
+        bundle = conversation_bundle(link.workspace, link.conversation_id, fresh=True)
+        if bundle.problem == "unreachable":
+            raise VendorError(bundle.message or "Intercom unreachable", kind="transient")
+        try:
+            jira_sync.remote_link_write(JiraClient.for_site(link.site), link, bundle)
+        except VendorError as exc:
+            if exc.kind == VendorErrorKind.NOT_FOUND:  # the issue is gone; its deletion event drops the link
+                return "issue_missing"
+            raise
+        return "ok"
+
+    return _write_run(Kind.REMOTE_LINK_SYNC, perform, **natural)
+
+
+def _remote_link_remove(site_id: int, issue_id: str, workspace_id: int, conversation_id: str) -> str | None:
+    natural = {"site_id": site_id, "issue_id": issue_id, "workspace_id": workspace_id,
+               "conversation_id": conversation_id}
+
+    def perform() -> str | None:
+        if ConversationLink.objects.filter(**natural).exists():
+            return "relinked"
+        site = JiraSite.objects.filter(pk=site_id).first()
+        workspace = IntercomWorkspace.objects.filter(pk=workspace_id).first()
+        if site is None or workspace is None:
+            return None
+        global_id = remote_link_global_id(workspace.workspace_id or str(workspace.pk), conversation_id)
+        try:
+            JiraClient.for_site(site).delete_remote_link(issue_id, global_id=global_id)
+        except VendorError as exc:
+            if exc.kind == VendorErrorKind.NOT_FOUND:
+                return "issue_missing"
+            raise
+        return "ok"
+
+    return _write_run(Kind.REMOTE_LINK_REMOVE, perform, **natural)
+
+
+def _issue_search_sync(site_id: int, issue_id: str) -> int | None:
+    def perform() -> int | None:
+        site = JiraSite.objects.filter(pk=site_id).first()
+        if site is None:
+            return None
+        try:
+            return jira_sync.issue_search_write(JiraClient.for_site(site), site, issue_id)
+        except VendorError as exc:
+            if exc.kind == VendorErrorKind.NOT_FOUND:
+                return None
+            raise
+
+    return _write_run(Kind.ISSUE_SEARCH_SYNC, perform, site_id=site_id, issue_id=issue_id)
+
+
+def _autolink_resolve_issue(site_id: int, issue_id: str, text: str, origin: str) -> list[str] | None:
+    def perform() -> list[str] | None:
+        site = JiraSite.objects.filter(pk=site_id).first()
+        if site is None:
+            return None
+        try:
+            issue = JiraClient.for_site(site).issue(issue_id, fields="summary,status,project")
+        except VendorError as exc:
+            if exc.kind == VendorErrorKind.NOT_FOUND:
+                return None
+            raise
+        target = services.issue_target_from_jira(site, issue)
+        project = project_connection_for(
+            site, project_id=target.project_id, project_key=target.project_key
+        )
+        if project is None:
+            return None
+        with transaction.atomic():
+            return autolink.links_from_text(project=project, target=target, text=text, origin=origin)["linked"]
+
+    payload = {"text": text, "origin": origin}
+    return _write_run(Kind.AUTOLINK_RESOLVE, perform, site_id=site_id, issue_id=issue_id, payload=payload)
+
+
+@shared_task(name="linking.tasks.remote_link_sync")
+def remote_link_sync(link_id: int) -> str | None:
     """Create or refresh the Jira remote link of one conversation link (title, state, resolved)."""
-    link = ConversationLink.objects.select_related("site", "workspace").filter(pk=link_id).first()
+    link = ConversationLink.objects.filter(pk=link_id).values("site_id", "issue_id", "workspace_id",
+                                                                "conversation_id").first()
     if link is None:
         return None
-    bundle = conversation_bundle(link.workspace, link.conversation_id, fresh=True)
-    if bundle.problem == "unreachable":
-        return _retry_later(self, VendorError(bundle.message or "Intercom unreachable", kind=VendorErrorKind.TRANSIENT))
-    try:
-        jira_sync.remote_link_write(JiraClient.for_site(link.site), link, bundle)
-    except VendorError as exc:
-        if exc.kind == VendorErrorKind.NOT_FOUND:  # the issue is gone; its deletion event drops the link
-            return "issue_missing"
-        return _retry_later(self, exc)
-    return "ok"
+    return _remote_link_sync(**link)
 
 
-@shared_task(bind=True, name="linking.tasks.remote_link_remove", max_retries=5)
-def remote_link_remove(self, site_id: int, issue_id: str, workspace_id: int, conversation_id: str) -> str | None:
+@shared_task(name="linking.tasks.remote_link_remove")
+def remote_link_remove(site_id: int, issue_id: str, workspace_id: int, conversation_id: str) -> str | None:
     """Remove the remote link of an unlinked conversation, unless it was linked again meanwhile."""
-    if ConversationLink.objects.filter(
-        site_id=site_id, issue_id=issue_id, workspace_id=workspace_id, conversation_id=conversation_id
-    ).exists():
-        return "relinked"
-    site = JiraSite.objects.filter(pk=site_id).first()
-    workspace = IntercomWorkspace.objects.filter(pk=workspace_id).first()
-    if site is None or workspace is None:
-        return None
-    global_id = remote_link_global_id(workspace.workspace_id or str(workspace.pk), conversation_id)
-    try:
-        JiraClient.for_site(site).delete_remote_link(issue_id, global_id=global_id)
-    except VendorError as exc:
-        if exc.kind == VendorErrorKind.NOT_FOUND:
-            return "issue_missing"
-        return _retry_later(self, exc)
-    return "ok"
+    return _remote_link_remove(site_id, issue_id, workspace_id, conversation_id)
 
 
-@shared_task(bind=True, name="linking.tasks.issue_search_sync", max_retries=5)
-def issue_search_sync(self, site_id: int, issue_id: str) -> int | None:
+@shared_task(name="linking.tasks.issue_search_sync")
+def issue_search_sync(site_id: int, issue_id: str) -> int | None:
     """Write the link count into the chosen number field and the linked ids into the issue property."""
-    site = JiraSite.objects.filter(pk=site_id).first()
-    if site is None:
+    return _issue_search_sync(site_id, issue_id)
+
+
+@shared_task(name="linking.tasks.autolink_resolve_issue")
+def autolink_resolve_issue(site_id: int, issue_id: str, text: str, origin: str) -> list[str] | None:
+    """Server/DC comment events name no project: read the issue, then auto-link as usual."""
+    return _autolink_resolve_issue(site_id, issue_id, text, origin)
+
+
+@shared_task(name="linking.tasks.jira_write_run")
+def jira_write_run(write_id: int) -> object:
+    """Run one recorded Jira write, whatever its kind (enqueued on commit and by the sweeper)."""
+    write = selectors.jira_write_get(write_id)
+    if write is None:
         return None
-    try:
-        return jira_sync.issue_search_write(JiraClient.for_site(site), site, issue_id)
-    except VendorError as exc:
-        if exc.kind == VendorErrorKind.NOT_FOUND:
-            return None
-        return _retry_later(self, exc)
+    if write.kind == Kind.REMOTE_LINK_SYNC:
+        return _remote_link_sync(write.site_id, write.issue_id, write.workspace_id, write.conversation_id)
+    if write.kind == Kind.REMOTE_LINK_REMOVE:
+        return _remote_link_remove(write.site_id, write.issue_id, write.workspace_id, write.conversation_id)
+    if write.kind == Kind.ISSUE_SEARCH_SYNC:
+        return _issue_search_sync(write.site_id, write.issue_id)
+    if write.kind == Kind.AUTOLINK_RESOLVE:
+        payload = write.payload or {}
+        return _autolink_resolve_issue(
+            write.site_id, write.issue_id, str(payload.get("text", "")), str(payload.get("origin", ""))
+        )
+    logger.warning("linking.unknown_jira_write", extra={"write_id": write.pk, "kind": write.kind})
+    return None
+
+
+@shared_task(name="linking.tasks.jira_write_sweep")
+def jira_write_sweep() -> int:
+    """Periodic: enqueue the Jira writes due for another attempt, or whose task was lost or died."""
+    ids = selectors.jira_write_due_ids()
+    for write_id in ids:
+        jira_write_run.delay(write_id)
+    return len(ids)
 
 
 @shared_task(name="linking.tasks.links_reconcile")
@@ -138,25 +237,3 @@ def remote_links_refresh_for_conversation(workspace_id: int, conversation_id: st
     for link_id in ids:
         remote_link_sync.delay(link_id)
     return len(ids)
-
-
-@shared_task(bind=True, name="linking.tasks.autolink_resolve_issue", max_retries=5)
-def autolink_resolve_issue(self, site_id: int, issue_id: str, text: str, origin: str) -> list[str] | None:
-    """Server/DC comment events name no project: read the issue, then auto-link as usual."""
-    from linking import autolink
-
-    site = JiraSite.objects.filter(pk=site_id).first()
-    if site is None:
-        return None
-    try:
-        issue = JiraClient.for_site(site).issue(issue_id, fields="summary,status,project")
-    except VendorError as exc:
-        if exc.kind == VendorErrorKind.NOT_FOUND:
-            return None
-        return _retry_later(self, exc)
-    target = services.issue_target_from_jira(site, issue)
-    project = project_connection_for(site, project_id=target.project_id, project_key=target.project_key)
-    if project is None:
-        return None
-    with transaction.atomic():
-        return autolink.links_from_text(project=project, target=target, text=text, origin=origin)["linked"]

@@ -12,7 +12,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import permission_required
-from connector.errors import VendorError
 from connector.models import IntercomWorkspace, JiraSite
 from linking import cards, charts, selectors, services
 from linking.access import issue_access
@@ -212,13 +211,10 @@ def _cell(value: str) -> str:
 
 @permission_required("export_data")
 def report_issue_history(request, key: str):
-    link = ConversationLink.objects.filter(issue_key=key.upper()).first()
-    from linking.models import IssueSnapshot
-
-    where = link or IssueSnapshot.objects.filter(issue_key=key.upper()).first()
-    if where is None:
+    subject = selectors.link_history_subject(key)
+    if subject is None:
         raise Http404("No links were ever made to that issue.")
-    series = selectors.link_count_history(where.site_id, where.issue_id)
+    series = selectors.link_count_history(*subject)
     chart = charts.step_chart(series, title=f"Linked conversations of {key.upper()} over time")
     return render(request, "linking/report_issue.html", {"key": key.upper(), "series": series, "chart": chart})
 
@@ -238,44 +234,18 @@ def linking_settings(request):
 @permission_required("manage_connections")
 @require_http_methods(["GET", "POST"])
 def visible_fields(request, workspace_id: int):
-    from connector.intercom_client import client_for
-
     workspace = get_object_or_404(IntercomWorkspace, pk=workspace_id)
-    error = ""
-    available: dict[str, list[tuple[str, str]]] = {}
-    for entity in VisibleFields.Entity.values:
-        try:
-            attributes = client_for(workspace).data_attributes(entity)
-        except VendorError as exc:
-            attributes = []
-            error = f"Intercom did not list this workspace's attributes ({exc}); only standard ones are shown."
-        available[entity] = cards.available_attributes(entity, attributes)
-    chosen = cards.chosen_fields(workspace)
+    available, error = selectors.visible_fields_available(workspace)
     if request.method == "POST":
-        for entity in VisibleFields.Entity.values:
-            known = {path for path, _ in available[entity]} | set(chosen[entity])
-            picked = []
-            for position, path in enumerate(request.POST.getlist(f"{entity}-field")):
-                if path in known and path not in [p for _, p in picked]:
-                    order = _int(request.POST.get(f"{entity}-order-{path}"))
-                    picked.append((order if order is not None else 1000 + position, path))
-            picked.sort(key=lambda pair: pair[0])
-            VisibleFields.objects.update_or_create(
-                workspace=workspace, entity=entity, defaults={"fields": [path for _, path in picked]}
-            )
+        picked = {entity: request.POST.getlist(f"{entity}-field") for entity in VisibleFields.Entity.values}
+        orders = {
+            entity: {path: request.POST.get(f"{entity}-order-{path}") for path in paths}
+            for entity, paths in picked.items()
+        }
+        services.visible_fields_save(workspace=workspace, available=available, picked=picked, orders=orders)
         messages.success(request, f"Saved the fields shown for {workspace.name}.")
         return redirect("visible_fields", workspace_id=workspace.pk)
-    entities = []
-    for entity, label in VisibleFields.Entity.choices:
-        order = {path: index + 1 for index, path in enumerate(chosen[entity])}
-        rows = sorted(
-            (
-                {"path": path, "label": name, "chosen": path in order, "order": order.get(path, "")}
-                for path, name in available[entity]
-            ),
-            key=lambda row: (not row["chosen"], row["order"] or 0),
-        )
-        entities.append({"entity": entity, "label": label, "rows": rows})
+    entities = selectors.visible_fields_rows(workspace, available)
     context = {"workspace": workspace, "entities": entities, "error": error}
     return render(request, "linking/visible_fields.html", context)
 
@@ -283,31 +253,17 @@ def visible_fields(request, workspace_id: int):
 @permission_required("manage_connections")
 @require_http_methods(["GET", "POST"])
 def search_settings(request, site_id: int):
-    from connector.jira_client import JiraClient
-
     site = get_object_or_404(JiraSite, pk=site_id)
-    current = SiteSearchSettings.objects.filter(site=site).first()
-    error, number_fields = "", []
-    try:
-        number_fields = [
-            f
-            for f in JiraClient.for_site(site).fields()
-            if f.get("custom") and (f.get("schema") or {}).get("type") == "number"
-        ]
-    except VendorError as exc:
-        error = f"Jira did not list its fields ({exc})."
+    current = selectors.search_settings_for(site)
+    number_fields, error = selectors.search_fields_available(site)
     if request.method == "POST":
-        field_id = request.POST.get("count_field_id", "")
-        names = {f["id"]: f.get("name", "") for f in number_fields}
-        if field_id and field_id not in names:
-            messages.error(request, "Pick one of the site's number custom fields.")
-        else:
-            SiteSearchSettings.objects.update_or_create(
-                site=site, defaults={"count_field_id": field_id, "count_field_name": names.get(field_id, "")}
+        try:
+            services.search_settings_save(
+                site=site, field_id=request.POST.get("count_field_id", ""), number_fields=number_fields
             )
-            from linking.tasks import links_reconcile
-
-            transaction.on_commit(links_reconcile.delay)
+        except services.SearchSettingsError as exc:
+            messages.error(request, str(exc))
+        else:
             messages.success(request, "Saved. Every linked issue's count is being written now.")
         return redirect("search_settings", site_id=site.pk)
     return render(
