@@ -52,7 +52,7 @@ def _remote_link_sync(site_id: int, issue_id: str, workspace_id: int, conversati
             return None
         bundle = conversation_bundle(link.workspace, link.conversation_id, fresh=True)
         if bundle.problem == "unreachable":
-            raise VendorError(bundle.message or "Intercom unreachable", kind="transient")
+            raise VendorError(bundle.message or "Intercom unreachable", kind=VendorErrorKind.TRANSIENT)
         try:
             jira_sync.remote_link_write(JiraClient.for_site(link.site), link, bundle)
         except VendorError as exc:
