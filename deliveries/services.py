@@ -44,12 +44,14 @@ def delivery_create(*, idempotency_key: str, start_pump: bool = True, **fields) 
     return delivery, created
 
 
-def delivery_create_many(rows: list[Delivery]) -> int:
-    """Unsaved rows whose keys are not taken yet; returns how many were given. Pumps start on commit."""
+def delivery_create_many(rows: list[dict]) -> int:
+    """Deliveries (their fields, each with a key not taken yet) in one statement; returns how many were given.
+    A key taken meanwhile is skipped. Pumps start on commit."""
     if not rows:
         return 0
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    pumps_start_on_commit({row.workspace_id for row in rows})
+    now = timezone.now()
+    Delivery.objects.bulk_create([Delivery(**{"next_attempt_at": now, **row}) for row in rows], ignore_conflicts=True)
+    pumps_start_on_commit({row["workspace_id"] for row in rows})
     return len(rows)
 
 

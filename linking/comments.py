@@ -121,33 +121,31 @@ def comment_post(
         raise CommentRefused("No linked conversation to post into.")
     if not token:
         raise CommentRefused("The form had no token; reload the page and send again.")
-    now = timezone.now()
     rows = [
-        Delivery(
-            idempotency_key=_token_key(token, link),
-            source=Delivery.Source.COMMENT,
-            workspace_id=link.workspace_id,
-            conversation_id=link.conversation_id,
-            issue_id=link.issue_id,
-            issue_key=link.issue_key,
-            action=MESSAGE_TYPES[message_type],
-            body=body_html,
-            next_attempt_at=now,
-            created_by=user,
-        )
+        {
+            "idempotency_key": _token_key(token, link),
+            "source": Delivery.Source.COMMENT,
+            "workspace_id": link.workspace_id,
+            "conversation_id": link.conversation_id,
+            "issue_id": link.issue_id,
+            "issue_key": link.issue_key,
+            "action": MESSAGE_TYPES[message_type],
+            "body": body_html,
+            "created_by": user,
+        }
         for link in links
     ]
     database.transaction_lock(f"comment:{token}")  # two submits of one form wait for each other
     earlier = {_token_key(t, link): _token_key(token, link) for t in earlier_tokens for link in links}
     existing = set(
-        Delivery.objects.filter(idempotency_key__in=[r.idempotency_key for r in rows] + list(earlier)).values_list(
+        Delivery.objects.filter(idempotency_key__in=[r["idempotency_key"] for r in rows] + list(earlier)).values_list(
             "idempotency_key", flat=True
         )
     )
     existing |= {earlier[k] for k in existing if k in earlier}
-    fresh = [r for r in rows if r.idempotency_key not in existing]
+    fresh = [r for r in rows if r["idempotency_key"] not in existing]
     delivery_create_many(fresh)
-    return CommentResult(created=len(fresh), targets=len(rows), keys=[r.idempotency_key for r in rows])
+    return CommentResult(created=len(fresh), targets=len(rows), keys=[r["idempotency_key"] for r in rows])
 
 
 def comment_links(*, site_id: int, issue_id: str, link_ids: Iterable) -> list[ConversationLink]:
