@@ -17,7 +17,15 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.servers import REPO, celery_beat_command, celery_worker_command, free_port, fresh_database, manage
+from sandbox.processes import (
+    REPO,
+    celery_beat_command,
+    celery_worker_command,
+    fresh_database,
+    intercom_simulator,
+    manage,
+    process,
+)
 
 BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 SAMPLE = "mattermost-plugin-jira/webhook-issue-updated-started-working.json"
@@ -70,51 +78,9 @@ def _in_child(mode: str, **options) -> dict:
 # --- the child ------------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _process(args: list[str], log: Path, env: dict | None = None):
-    with log.open("w") as out:
-        proc = subprocess.Popen(args, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env or os.environ.copy())
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def _wait_for_line(log: Path, text: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        content = log.read_text() if log.exists() else ""
-        if text in content:
-            return content
-        time.sleep(0.1)
-    raise RuntimeError(f"{log.name} never said {text!r}:\n{log.read_text()[-3000:]}")
-
-
-@contextmanager
 def _simulator(limit: int):
-    port = free_port()
     log = Path(os.environ["VAR_DIR"]) / "intercom.log"
-    args = [
-        sys.executable,
-        "-m",
-        "sandbox",
-        "intercom",
-        "--port",
-        str(port),
-        "--rate-limit",
-        str(limit),
-        "--latency",
-        str(LATENCY),
-    ]
-    with _process(args, log) as proc:
-        _wait_for_line(log, "http://")
-        from sandbox.server import SimControl
-
-        yield f"http://127.0.0.1:{port}", SimControl(f"http://127.0.0.1:{port}"), proc
+    return intercom_simulator(rate_limit=limit, latency=LATENCY, log=log)
 
 
 @contextmanager
@@ -122,7 +88,7 @@ def _worker_and_beat():
     var = Path(os.environ["VAR_DIR"])
     worker = celery_worker_command(name="bench", loglevel="WARNING")
     beat = celery_beat_command(var / "beat-schedule", loglevel="WARNING")
-    with _process(worker, var / "worker.log") as w, _process(beat, var / "beat.log"):
+    with process(worker, var / "worker.log") as w, process(beat, var / "beat.log"):
         _wait_for_ready(w)
         yield w
 

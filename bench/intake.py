@@ -26,7 +26,8 @@ import psycopg
 import redis
 
 from bench import load
-from bench.servers import fresh_database, gunicorn, gunicorn_label, manage
+from bench.servers import gunicorn, gunicorn_label
+from sandbox.processes import fresh_database, manage
 
 SAMPLE = "jira-webhooks/mattermost-plugin-jira/webhook-issue-updated-started-working.json"
 RATE, RATE_SECONDS = 100, 20

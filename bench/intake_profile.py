@@ -17,7 +17,7 @@ import time
 import uuid
 
 from bench.intake import SAMPLE, _contracts_dir
-from bench.servers import fresh_database, manage
+from sandbox.processes import fresh_database, manage
 
 N = 500
 

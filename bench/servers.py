@@ -1,87 +1,13 @@
-"""What the benchmarks start and must stop: a throwaway PostgreSQL database and gunicorn servers."""
+"""What the benchmarks start and must stop: gunicorn servers (Celery, databases: sandbox.processes)."""
 
 import os
 import socket
 import subprocess
 import sys
 import time
-import urllib.parse
-import uuid
 from contextlib import contextmanager
-from pathlib import Path
 
-import psycopg
-
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/connector"
-
-
-def celery_worker_command(
-    *, name: str, concurrency: int = 8, queues: str = "default,deliveries", loglevel: str = "INFO"
-) -> list[str]:
-    """A worker as the Procfile runs it (thread pool, both queues), under a unique name."""
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "config",
-        "worker",
-        "--pool",
-        "threads",
-        "--concurrency",
-        str(concurrency),
-        "--queues",
-        queues,
-        "--loglevel",
-        loglevel,
-        "--without-gossip",
-        "--without-mingle",
-        "--hostname",
-        f"{name}-{uuid.uuid4().hex[:8]}@%h",
-    ]
-
-
-def celery_beat_command(schedule: Path, *, loglevel: str = "INFO") -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", loglevel, "--schedule", str(schedule)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def database_url(name: str) -> str:
-    """The URL of database `name` on the server the tests use (DATABASE_URL or the local default)."""
-    parts = urllib.parse.urlparse(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-    return urllib.parse.urlunparse(parts._replace(path=f"/{name}"))
-
-
-def _admin_connection() -> psycopg.Connection:
-    return psycopg.connect(database_url("postgres"), autocommit=True)
-
-
-@contextmanager
-def fresh_database(name: str):
-    """Create database `name` (dropping any leftover), yield its URL, drop it afterwards."""
-    with _admin_connection() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield database_url(name)
-    finally:
-        with _admin_connection() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def manage(env: dict, *args: str, timeout: float = 120) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    if done.returncode:
-        raise RuntimeError(f"manage.py {args[0]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
-    return done.stdout
+from sandbox.processes import REPO, free_port
 
 
 def _answers_http(port: int) -> bool:

@@ -9,10 +9,16 @@ import pytest
 import redis
 from django.conf import settings
 
-from bench.servers import celery_worker_command
+from sandbox.processes import celery_worker_command
 from tests import factories
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(items):
+    """Tests with a real Celery worker run last: once started, the session's worker listens for every stored
+    webhook, so it would process what later transactional tests commit, and their flush could deadlock with it."""
+    items.sort(key=lambda item: item.get_closest_marker("worker") is not None)  # stable: otherwise in file order
 
 
 @pytest.fixture
@@ -24,6 +30,14 @@ def admin_user(db):
 def admin_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """The workspaces whose delivery pump would be started (the pump itself is not run)."""
+    calls = []
+    monkeypatch.setattr("deliveries.services.pump_enqueue", calls.append)
+    return calls
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from tests.conftest import wait_for
-from tests.factories import JiraSiteFactory
+from tests.factories import JiraSiteFactory, WebhookEventFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,11 +34,8 @@ def test_readyz_answers_503_when_the_broker_is_down(client):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.worker
 def test_readyz_says_whether_a_worker_listens_for_deliveries_and_how_many_wait(client, celery_worker):
-    from connector.models import WebhookEvent
 
     wait_for(lambda: client.get("/readyz").json()["intake"]["listener"] == "listening", message="the listener")
     overdue = timezone.now() - timedelta(minutes=5)  # a retry nobody picked up: the sweeper's, not the listener's
-    WebhookEvent.objects.create(
-        source="jira", site=JiraSiteFactory(), delivery_id="old", payload={}, next_attempt_at=overdue
-    )
+    WebhookEventFactory(site=JiraSiteFactory(), delivery_id="old", event_type="", payload={}, next_attempt_at=overdue)
     assert client.get("/readyz").json()["intake"] == {"listener": "listening", "overdue_events": 1}

@@ -13,6 +13,8 @@ from sandbox.intercom import IntercomSimulator
 from sandbox.jira import APP_USER_TOKEN, JiraSimulator
 from tests.factories import UserFactory
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture
 def shots(tmp_path):

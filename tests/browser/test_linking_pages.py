@@ -13,7 +13,7 @@ from sandbox.intercom import IntercomSimulator
 from sandbox.jira import APP_USER_TOKEN, JiraSimulator
 from tests import factories
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -8,13 +8,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from connector.models import WebhookEvent
 from deliveries.models import Delivery
-from linking.models import ConversationLink
 from notifications.models import NotificationRule
 from tests import factories
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "jira_webhooks"
 
 
@@ -36,20 +34,20 @@ def sup_event(transactional_db):
     NotificationRule.objects.all().delete()
     payload = json.loads((FIXTURES / "issue_updated__assignee_and_status.json").read_text())
     project = factories.ProjectConnectionFactory(project_id="10010", project_key="SUP")
-    event = WebhookEvent.objects.create(
-        source="jira", site=project.site, delivery_id="b-1", event_type="jira:issue_updated", issue_id="10042",
-        issue_key="SUP-7", payload=payload, status="processed",
+    event = factories.WebhookEventFactory(
+        site=project.site, delivery_id="b-1", event_type="jira:issue_updated", issue_id="10042", issue_key="SUP-7",
+        payload=payload, status="processed",
     )
     for cid in ("201", "202"):
-        ConversationLink.objects.create(site=project.site, issue_id="10042", issue_key="SUP-7",
-                                        workspace=project.workspace, conversation_id=cid, source="ui")
+        factories.ConversationLinkFactory(site=project.site, issue_id="10042", issue_key="SUP-7",
+                                          workspace=project.workspace, conversation_id=cid, source="ui")
     return event, project
 
 
 def test_editing_a_rule_previews_live_and_refuses_a_broken_template(admin_page, live_server, sup_event, tmp_path):
     page = admin_page
-    rule = NotificationRule.objects.create(name="Work started", trigger="issue_transitioned", to_status="In Progress",
-                                           actions=[{"type": "note"}])
+    rule = factories.NotificationRuleFactory(name="Work started", trigger="issue_transitioned",
+                                             to_status="In Progress", actions=[{"type": "note"}])
     page.goto(f"{live_server.url}/rules/")
     page.get_by_role("link", name="Work started").click()
     template = page.locator("textarea[name=template]")
@@ -89,10 +87,10 @@ def test_the_placeholder_list_inserts_into_the_template(admin_page, live_server,
 
 
 def test_the_dry_run_shows_what_would_fire_for_the_last_event(admin_page, live_server, sup_event, tmp_path):
-    NotificationRule.objects.create(name="Work started", trigger="issue_transitioned", to_status="In Progress",
-                                    actions=[{"type": "note"}], template="<p>{{ issue.key }} is in progress</p>")
-    NotificationRule.objects.create(name="Resolved", trigger="issue_transitioned", to_status="category:done",
-                                    actions=[{"type": "close"}])
+    factories.NotificationRuleFactory(name="Work started", trigger="issue_transitioned", to_status="In Progress",
+                                      actions=[{"type": "note"}], template="<p>{{ issue.key }} is in progress</p>")
+    factories.NotificationRuleFactory(name="Resolved", trigger="issue_transitioned", to_status="category:done",
+                                      actions=[{"type": "close"}])
     page = admin_page
     page.goto(f"{live_server.url}/rules/")
     shot(page, "rules", tmp_path)
@@ -114,12 +112,12 @@ def test_the_delivery_log_shows_fan_out_progress_and_resends_a_failed_row(admin_
     event, project = sup_event
     # A worker may be running in this test session: with the workspace marked broken its pump leaves the rows be.
     type(project.workspace).objects.filter(pk=project.workspace_id).update(health="broken")
-    rule = NotificationRule.objects.create(name="Work started", trigger="issue_transitioned",
-                                           actions=[{"type": "note"}])
+    rule = factories.NotificationRuleFactory(name="Work started", trigger="issue_transitioned",
+                                             actions=[{"type": "note"}])
     now = timezone.now()
     for n, status in enumerate(["sent"] * 7 + ["failed", "pending", "pending"]):
-        Delivery.objects.create(
-            idempotency_key=f"b:{n}", webhook_event=event, rule=rule, workspace=project.workspace,
+        factories.DeliveryFactory(
+            idempotency_key=f"b:{n}", webhook_event=event, rule=rule, workspace=project.workspace, body="",
             conversation_id=str(300 + n), issue_id="10042", issue_key="SUP-7", action="note", status=status,
             next_attempt_at=now, sent_at=now if status == "sent" else None, attempts=1,
             last_error="The conversation no longer exists in Intercom." if status == "failed" else "",
@@ -152,8 +150,8 @@ def test_a_note_is_previewed_and_sent_from_the_issue_page_once(admin_page, live_
         factories.ProjectConnectionFactory(site=site, workspace=workspace, project_id=sup["id"], project_key="SUP")
         issue = jira.create_issue("SUP", "Checkout fails")
         for cid in intercom.add_conversations(2):
-            ConversationLink.objects.create(site=site, issue_id=issue["id"], issue_key=issue["key"],
-                                            workspace=workspace, conversation_id=cid, source="ui")
+            factories.ConversationLinkFactory(site=site, issue_id=issue["id"], issue_key=issue["key"],
+                                              workspace=workspace, conversation_id=cid, source="ui")
         page = admin_page
         page.goto(f"{live_server.url}/issues/{issue['key']}/")
         page.fill("#comment-body", "We found the cause.\nA fix ships *today*.")

@@ -2,9 +2,9 @@
 
 import json
 
-from connector.models import JiraSite, ProjectConnection
+from connector.models import JiraSite
 from sandbox.jira import APP_USER_TOKEN
-from tests.factories import IntercomWorkspaceFactory, UserFactory
+from tests.factories import IntercomWorkspaceFactory, ProjectConnectionFactory, UserFactory
 
 SITES = "/api/connections/jira-sites/"
 WORKSPACES = "/api/connections/intercom-workspaces/"
@@ -62,8 +62,8 @@ def test_revoke_check_permissions_and_webhook_actions(admin_client, jira, settin
     settings.PUBLIC_URL = "https://connector.example.com"
     site_id = create_site(admin_client, jira).json()["id"]
     jira.set_permissions(jira.app_user["accountId"], "SUP", {"BROWSE_PROJECTS"})
-    ProjectConnection.objects.create(
-        site_id=site_id, project_id=jira._project("SUP")["id"], project_key="SUP", workspace=IntercomWorkspaceFactory()
+    ProjectConnectionFactory(
+        site=JiraSite.objects.get(pk=site_id), project_id=jira._project("SUP")["id"], project_key="SUP"
     )
     checklist = admin_client.get(f"{SITES}{site_id}/permissions/").json()["projects"][0]
     granted = {p["key"]: p["granted"] for p in checklist["permissions"]}

@@ -1,12 +1,12 @@
 """Every note exactly once while things break: real worker and beat processes, private Redis and PostgreSQL.
 
 Each scenario fans a transition out to 400 linked conversations through the real pipeline while a fault hits
-it (bench/faults.py runs it in a child process); the Intercom simulator's ledger is the judge.
+it (tests/faults/scenarios.py runs it in a child process); the Intercom simulator's ledger is the judge.
 """
 
 import pytest
 
-from bench.faults import SCENARIOS, run
+from tests.faults.scenarios import SCENARIOS, run
 
 pytestmark = pytest.mark.faults
 

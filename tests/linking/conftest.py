@@ -7,6 +7,7 @@ from django.core.cache import cache
 
 from config.celery import app as celery_app
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
+from linking.models import ConversationLink
 from notifications.models import NotificationRule
 from pipeline import process
 from sandbox.intercom import IntercomSimulator
@@ -36,6 +37,18 @@ class Connected:
 
     def sim_issue(self, key: str) -> dict:
         return self.jira.issue(key)
+
+    def link(self, issue: dict, conversation_id: str, **fields) -> ConversationLink:
+        """A link row for an issue of the simulator, stored directly (no service, nothing written to Jira)."""
+        return factories.ConversationLinkFactory(
+            site=self.site,
+            workspace=self.workspace,
+            issue_id=issue["id"],
+            issue_key=issue["key"],
+            project_key=self.project.project_key,
+            conversation_id=conversation_id,
+            **fields,
+        )
 
 
 @pytest.fixture

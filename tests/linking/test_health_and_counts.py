@@ -6,10 +6,11 @@ import pytest
 from django.utils import timezone
 
 from linking import services, tasks
-from linking.models import ConversationLink, SiteSearchSettings
+from linking.models import ConversationLink
 from linking.services import IssueTarget
 from pipeline import process
 from sandbox.jira import COUNT_FIELD
+from tests import factories
 from tests.webhooks import post_intercom
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def count_field(connected):
-    return SiteSearchSettings.objects.create(site=connected.site, count_field_id=COUNT_FIELD)
+    return factories.SiteSearchSettingsFactory(site=connected.site, count_field_id=COUNT_FIELD)
 
 
 def _link(connected, issue, conversation_id, eager):

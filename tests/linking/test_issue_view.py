@@ -6,21 +6,10 @@ import pytest
 from django.core.cache import cache
 from django.test import override_settings
 
-from accounts.models import Profile
-from linking import services
-from linking.models import ConversationLink, VisibleFields
-from linking.services import IssueTarget
+from linking.models import ConversationLink
 from tests import factories
 
 pytestmark = pytest.mark.django_db
-
-
-def _link(connected, issue, conversation_id) -> ConversationLink:
-    target = IssueTarget(site=connected.site, issue_id=issue["id"], issue_key=issue["key"], project_key="SUP")
-    link, _ = services.link_create(
-        target=target, workspace=connected.workspace, conversation_id=conversation_id, source="ui"
-    )
-    return link
 
 
 @pytest.fixture
@@ -28,7 +17,7 @@ def agent(connected):
     """A Jira user mapped to their own Jira account, with the Agent role."""
     user = factories.UserFactory(role="Agent")
     jira_user = connected.jira.add_user("Bea Agent", "bea@example.com")
-    Profile.objects.update_or_create(user=user, defaults={"jira_account_id": jira_user["accountId"]})
+    factories.ProfileFactory(user=user, jira_account_id=jira_user["accountId"])
     user.jira_account_id = jira_user["accountId"]
     return user
 
@@ -36,7 +25,7 @@ def agent(connected):
 def test_a_user_whose_jira_account_may_browse_the_issue_sees_its_conversations(connected, agent, client):
     issue = connected.issue()
     conversation = connected.intercom.add_conversation(subject="Cannot pay")
-    _link(connected, issue, conversation["id"])
+    connected.link(issue, conversation["id"])
     client.force_login(agent)
     page = client.get(f"/issues/{issue['key']}/").content.decode()
     assert "Cannot pay" in page
@@ -46,7 +35,7 @@ def test_a_user_whose_jira_account_may_browse_the_issue_sees_its_conversations(c
 def test_a_user_whose_jira_account_may_not_browse_the_issue_is_refused_and_told_why(connected, agent, client):
     issue = connected.issue()
     conversation = connected.intercom.add_conversation(subject="Secret customer")
-    _link(connected, issue, conversation["id"])
+    connected.link(issue, conversation["id"])
     connected.jira.set_permissions(agent.jira_account_id, "SUP", set())
     client.force_login(agent)
     response = client.get(f"/issues/{issue['key']}/")
@@ -68,7 +57,7 @@ def test_a_user_without_a_jira_account_is_refused_and_told_to_get_one_mapped(con
 def test_an_admin_sees_the_conversations_without_a_jira_account(connected, admin_client):
     issue = connected.issue()
     conversation = connected.intercom.add_conversation(subject="Admin can see")
-    _link(connected, issue, conversation["id"])
+    connected.link(issue, conversation["id"])
     response = admin_client.get(f"/issues/{issue['key']}/")
     assert response.status_code == 200
     assert "Admin can see" in response.content.decode()
@@ -86,7 +75,7 @@ def test_the_jira_answer_is_cached_briefly(connected, agent, client):
 
 def test_the_api_follows_the_same_access_rule(connected, agent, client):
     issue = connected.issue()
-    _link(connected, issue, "41")
+    connected.link(issue, "41")
     client.force_login(agent)
     assert [row["conversation_id"] for row in client.get(f"/api/links/?issue={issue['key']}").json()["results"]] == [
         "41"
@@ -147,7 +136,7 @@ def test_the_issue_page_links_by_url_and_refuses_another_workspace_with_a_messag
 
 def test_deleted_and_unreachable_conversations_are_flagged_with_an_unlink_action(connected, admin_client):
     issue = connected.issue()
-    _link(connected, issue, "999999")  # Intercom has no such conversation
+    connected.link(issue, "999999")  # Intercom has no such conversation
     page = admin_client.get(f"/issues/{issue['key']}/").content.decode()
     assert "Deleted in Intercom" in page
     assert re.search(r'action="/issues/[A-Z]+-\d+/links/\d+/unlink"', page)
@@ -156,7 +145,7 @@ def test_deleted_and_unreachable_conversations_are_flagged_with_an_unlink_action
 def test_an_unreachable_workspace_is_not_mistaken_for_a_deleted_conversation(connected, admin_client):
     issue = connected.issue()
     conversation = connected.intercom.add_conversation()
-    _link(connected, issue, conversation["id"])
+    connected.link(issue, conversation["id"])
     connected.intercom.revoke_token()
     page = admin_client.get(f"/issues/{issue['key']}/").content.decode()
     assert "Unreachable" in page
@@ -168,9 +157,9 @@ def test_cards_show_the_chosen_fields_in_the_chosen_order(connected, admin_clien
     contact = connected.intercom.add_contact(name="Ada Lovelace", email="ada@analytical.example")
     contact["custom_attributes"]["plan"] = "Enterprise"
     conversation = connected.intercom.add_conversation(subject="Engine stalls", contact=contact, tags=["vip"])
-    _link(connected, issue, conversation["id"])
-    VisibleFields.objects.create(workspace=connected.workspace, entity="conversation", fields=["tags", "subject"])
-    VisibleFields.objects.create(
+    connected.link(issue, conversation["id"])
+    factories.VisibleFieldsFactory(workspace=connected.workspace, entity="conversation", fields=["tags", "subject"])
+    factories.VisibleFieldsFactory(
         workspace=connected.workspace, entity="contact", fields=["custom_attributes.plan", "email"]
     )
     page = admin_client.get(f"/issues/{issue['key']}/").content.decode()
@@ -213,11 +202,11 @@ def test_html_from_intercom_renders_inert_wherever_it_appears(connected, admin_c
     contact = connected.intercom.add_contact(name=payload, email="x@example.com")
     contact["custom_attributes"]["plan"] = payload
     conversation = connected.intercom.add_conversation(subject=payload, body=f"<p>Hello</p>{payload}", contact=contact)
-    _link(connected, issue, conversation["id"])
-    VisibleFields.objects.create(
+    connected.link(issue, conversation["id"])
+    factories.VisibleFieldsFactory(
         workspace=connected.workspace, entity="conversation", fields=["subject", "first_message", "state"]
     )
-    VisibleFields.objects.create(
+    factories.VisibleFieldsFactory(
         workspace=connected.workspace, entity="contact", fields=["name", "custom_attributes.plan"]
     )
     page = admin_client.get(f"/issues/{issue['key']}/").content.decode()
@@ -240,7 +229,7 @@ def test_html_from_intercom_renders_inert_wherever_it_appears(connected, admin_c
 def test_the_comment_form_posts_to_issue_comment_with_all_conversations_chosen(connected, admin_client):
     issue = connected.issue()
     ids = connected.intercom.add_conversations(2)
-    links = [_link(connected, issue, cid) for cid in ids]
+    links = [connected.link(issue, cid) for cid in ids]
     page = admin_client.get(f"/issues/{issue['key']}/").content.decode()
     assert f'action="/test-only/issues/{issue["key"]}/comment"' in page
     assert 'name="body"' in page and 'value="note" checked' in page
@@ -254,7 +243,7 @@ def test_the_reply_choice_appears_only_where_the_project_allows_customer_replies
     connected.project.customer_replies_allowed = True
     connected.project.save()
     issue = connected.issue()
-    _link(connected, issue, connected.intercom.add_conversation()["id"])
+    connected.link(issue, connected.intercom.add_conversation()["id"])
     assert 'value="comment"' in admin_client.get(f"/issues/{issue['key']}/").content.decode()
 
 

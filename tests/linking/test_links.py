@@ -5,9 +5,10 @@ from django.db import transaction
 
 from linking import services, signals, tasks
 from linking.jira_sync import PROPERTY_KEY
-from linking.models import ConversationLink, LinkChange, SiteSearchSettings
+from linking.models import ConversationLink, LinkChange
 from linking.services import IssueTarget, LinkError
 from sandbox.jira import COUNT_FIELD
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def _link(connected, issue, conversation_id, **options):
 
 @pytest.fixture
 def count_field(connected):
-    return SiteSearchSettings.objects.create(
+    return factories.SiteSearchSettingsFactory(
         site=connected.site, count_field_id=COUNT_FIELD, count_field_name="Intercom conversations"
     )
 

@@ -11,7 +11,6 @@ from django.utils import timezone
 from linking import services
 from linking.models import ConversationLink, IssueSnapshot, LinkChange
 from linking.selectors import ReportFilters, link_count_history, report_ranked_issues
-from linking.services import IssueTarget
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -29,17 +28,13 @@ def workspace():
 
 def _make(site, workspace, key, count, *, status="To Do", summary="", days_ago=0):
     issue_id = str(20000 + int(key.split("-")[1]) + (1000 if key.startswith("OPS") else 0))
-    target = IssueTarget(
-        site=site,
-        issue_id=issue_id,
-        issue_key=key,
-        project_key=key.split("-")[0],
-        summary=summary or key,
-        status_name=status,
-    )
-    with transaction.atomic():
-        for n in range(count):
-            services.link_create(target=target, workspace=workspace, conversation_id=f"{issue_id}{n}", source="api")
+    project_key = key.split("-")[0]
+    for n in range(count):
+        factories.ConversationLinkFactory(site=site, workspace=workspace, issue_id=issue_id, issue_key=key,
+                                          project_key=project_key, conversation_id=f"{issue_id}{n}", source="api")
+        factories.LinkChangeFactory(site=site, issue_id=issue_id, conversation_id=f"{issue_id}{n}")
+    factories.IssueSnapshotFactory(site=site, issue_id=issue_id, issue_key=key, project_key=project_key,
+                                   summary=summary or key, status_name=status)
     when = timezone.now() - timedelta(days=days_ago)
     ConversationLink.objects.filter(issue_id=issue_id).update(created_at=when)
     return issue_id

@@ -2,8 +2,9 @@
 
 import pytest
 
-from linking.models import ConversationLink, SiteSearchSettings
+from linking.models import ConversationLink
 from sandbox.jira import COUNT_FIELD
+from tests import factories
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -12,7 +13,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 def test_linking_on_the_issue_page_writes_remote_link_and_count_through_the_worker(
     connected, admin_client, celery_worker
 ):
-    SiteSearchSettings.objects.create(site=connected.site, count_field_id=COUNT_FIELD)
+    factories.SiteSearchSettingsFactory(site=connected.site, count_field_id=COUNT_FIELD)
     issue = connected.issue()
     conversation = connected.intercom.add_conversation(subject="Worker path")
     response = admin_client.post(f"/issues/{issue['key']}/link", {"conversation": conversation["id"]})

@@ -7,7 +7,7 @@ from deliveries.models import Delivery
 from linking.models import ConversationLink
 from notifications.models import NotificationRule
 from notifications.planning import plan_event
-from tests.factories import ProjectConnectionFactory
+from tests.factories import ConversationLinkFactory, NotificationRuleFactory, ProjectConnectionFactory
 from tests.webhooks import jira_sample
 
 pytestmark = pytest.mark.django_db
@@ -21,8 +21,8 @@ def transition_event(project):
 
 
 def link_many(project, issue_id, count):
-    ConversationLink.objects.bulk_create(
-        ConversationLink(
+    ConversationLink.objects.bulk_create(  # one INSERT: some tests link thousands
+        ConversationLinkFactory.build(
             site=project.site,
             issue_id=issue_id,
             issue_key="SUP-1",
@@ -38,7 +38,7 @@ def link_many(project, issue_id, count):
 def project():
     project = ProjectConnectionFactory()
     NotificationRule.objects.all().delete()  # the installation's default rules; each test sets its own
-    NotificationRule.objects.create(name="Any transition", trigger="issue_transitioned", actions=[{"type": "note"}])
+    NotificationRuleFactory(name="Any transition", trigger="issue_transitioned", actions=[{"type": "note"}])
     return project
 
 
@@ -124,8 +124,7 @@ def test_a_linked_note_rule_obeys_the_projects_reply_setting_too(jira_sim):
 
     project = ProjectConnectionFactory(site=JiraSiteFactory(base_url=jira_sim.url), project_key="SUP")
     NotificationRule.objects.all().delete()
-    NotificationRule.objects.create(name="Linked", trigger="conversation_linked",
-                                    actions=[{"type": "note"}, {"type": "reply"}])
+    NotificationRuleFactory(name="Linked", trigger="conversation_linked", actions=[{"type": "note"}, {"type": "reply"}])
     link = {"site_id": project.site_id, "issue_id": "10001", "issue_key": "SUP-1",
             "workspace_id": project.workspace_id, "conversation_id": "77", "link_id": 1}
     assert plan_link_event(kind="conversation_linked", link=link) == 2

@@ -11,7 +11,7 @@ from notifications.rendering import (
     render_note,
     validate_template,
 )
-from tests.notifications.test_markup import XSS_TEXT, assert_inert
+from tests.connector.test_jira_markup import XSS_TEXT, assert_inert
 
 
 @pytest.mark.parametrize("kind", sorted(DEFAULT_TEMPLATES))

@@ -7,13 +7,12 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from connector.models import WebhookEvent
 from deliveries import engine
 from deliveries.models import Delivery
-from linking.models import ConversationLink
 from notifications.models import NotificationRule
 from tests import factories
 from tests.conftest import workspace_for
+from tests.factories import NotificationRuleFactory
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "jira_webhooks"
@@ -22,11 +21,6 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "jira_webhooks"
 @pytest.fixture(autouse=True)
 def no_default_rules():
     NotificationRule.objects.all().delete()  # the migration's default rules would join every list
-
-
-def rule(**fields) -> NotificationRule:
-    defaults = {"name": "Any transition", "trigger": "issue_transitioned", "actions": [{"type": "note"}]}
-    return NotificationRule.objects.create(**{**defaults, **fields})
 
 
 def user_with(*codes):
@@ -51,12 +45,12 @@ def sup_event():
     """The stored Jira webhook of SUP-7 (assigned and moved To Do → In Progress), its project and two links."""
     payload = json.loads((FIXTURES / "issue_updated__assignee_and_status.json").read_text())
     project = factories.ProjectConnectionFactory(project_id="10010", project_key="SUP")
-    event = WebhookEvent.objects.create(
-        source="jira", site=project.site, delivery_id="d-1", event_type="jira:issue_updated", issue_id="10042",
-        issue_key="SUP-7", payload=payload, status="processed",
+    event = factories.WebhookEventFactory(
+        site=project.site, delivery_id="d-1", event_type="jira:issue_updated", issue_id="10042", issue_key="SUP-7",
+        payload=payload, status="processed",
     )
     for cid in ("101", "102"):
-        ConversationLink.objects.create(
+        factories.ConversationLinkFactory(
             site=project.site, issue_id="10042", issue_key="SUP-7", workspace=project.workspace, conversation_id=cid,
             source="ui",
         )
@@ -68,15 +62,15 @@ def sup_event():
 
 def test_the_rules_page_lists_rules_per_project_and_for_all_projects(admin_client):
     project = factories.ProjectConnectionFactory(project_key="SUP")
-    rule(name="Global note")
-    rule(name="SUP only", project=project)
+    NotificationRuleFactory(name="Global note")
+    NotificationRuleFactory(name="SUP only", project=project)
     page = admin_client.get(reverse("rules")).content.decode()
     assert "All projects" in page and "Project SUP" in page
     assert page.index("Global note") < page.index("SUP only")
 
 
 def test_moving_a_rule_up_swaps_it_with_the_one_above(admin_client):
-    first, second, third = rule(name="a", position=0), rule(name="b", position=1), rule(name="c", position=2)
+    first, second, third = (NotificationRuleFactory(name=name, position=n) for n, name in enumerate("abc"))
     admin_client.post(reverse("rule_change", args=[third.pk, "up"]))
     assert list(NotificationRule.objects.order_by("position").values_list("name", flat=True)) == ["a", "c", "b"]
     admin_client.post(reverse("rule_change", args=[first.pk, "up"]))  # already first: nothing moves
@@ -86,16 +80,16 @@ def test_moving_a_rule_up_swaps_it_with_the_one_above(admin_client):
 
 def test_reordering_stays_inside_the_rules_own_list(admin_client):
     project = factories.ProjectConnectionFactory()
-    rule(name="global", position=1)
-    rule(name="p1", project=project, position=4)
-    mine = rule(name="p2", project=project, position=7)
+    NotificationRuleFactory(name="global", position=1)
+    NotificationRuleFactory(name="p1", project=project, position=4)
+    mine = NotificationRuleFactory(name="p2", project=project, position=7)
     admin_client.post(reverse("rule_change", args=[mine.pk, "up"]))
     positions = dict(NotificationRule.objects.values_list("name", "position"))
     assert positions == {"global": 1, "p2": 0, "p1": 1}
 
 
 def test_rules_can_be_disabled_enabled_marked_stop_after_and_deleted(admin_client):
-    r = rule()
+    r = NotificationRuleFactory()
     admin_client.post(reverse("rule_change", args=[r.pk, "disable"]))
     assert not NotificationRule.objects.get(pk=r.pk).enabled
     admin_client.post(reverse("rule_change", args=[r.pk, "enable"]))
@@ -108,7 +102,7 @@ def test_rules_can_be_disabled_enabled_marked_stop_after_and_deleted(admin_clien
 
 def test_rule_pages_are_refused_without_the_manage_rules_permission(client):
     client.force_login(user_with("view_operations"))
-    r = rule()
+    r = NotificationRuleFactory()
     for response in (
         client.get(reverse("rules")),
         client.get(reverse("rule_edit", args=[r.pk])),
@@ -146,13 +140,13 @@ def test_snoozing_until_a_date_stores_a_datetime_the_engine_understands(admin_cl
 
 
 def test_a_new_rule_goes_to_the_end_of_its_list(admin_client):
-    rule(name="first", position=3)
+    NotificationRuleFactory(name="first", position=3)
     admin_client.post(reverse("rule_create"), editor_data(name="second"))
     assert NotificationRule.objects.get(name="second").position == 4
 
 
 def test_editing_shows_the_stored_actions_and_keeps_them_when_saved_unchanged(admin_client):
-    r = rule(actions=[{"type": "tag", "tag_id": "9"}, {"type": "close"}])
+    r = NotificationRuleFactory(actions=[{"type": "tag", "tag_id": "9"}, {"type": "close"}])
     page = admin_client.get(reverse("rule_edit", args=[r.pk])).content.decode()
     assert 'name="tag_id" value="9"' in page
     admin_client.post(reverse("rule_edit", args=[r.pk]), editor_data(name=r.name, act_note=None, act_tag="on",
@@ -267,10 +261,15 @@ def test_the_preview_says_when_an_issue_is_unknown(admin_client):
 
 def test_the_dry_run_lists_what_would_fire_without_writing_anything(admin_client, sup_event):
     _, project = sup_event
-    rule(name="To In Progress", to_status="In Progress", template="<p>{{ issue.key }} is being worked on</p>")
-    rule(name="To Done", to_status="category:done")
-    rule(name="Assignee", trigger="assignee_changed", actions=[{"type": "tag", "tag_id": "3"}], project=project)
-    rule(name="Replies", actions=[{"type": "reply"}], project=project)  # the project does not allow replies
+    NotificationRuleFactory(
+        name="To In Progress", to_status="In Progress", template="<p>{{ issue.key }} is being worked on</p>"
+    )
+    NotificationRuleFactory(name="To Done", to_status="category:done")
+    NotificationRuleFactory(
+        name="Assignee", trigger="assignee_changed", actions=[{"type": "tag", "tag_id": "3"}], project=project
+    )
+    # the project does not allow replies
+    NotificationRuleFactory(name="Replies", actions=[{"type": "reply"}], project=project)
     response = admin_client.get(reverse("rule_dry_run"), {"key": "sup-7"})
     result = response.context["result"]
     fired = {e.kind: [f.rule.name for f in e.fired] for e in result.events}
@@ -284,8 +283,8 @@ def test_the_dry_run_lists_what_would_fire_without_writing_anything(admin_client
 
 
 def test_the_dry_run_honours_stop_after(admin_client, sup_event):
-    rule(name="First", to_status="In Progress", stop_after=True, position=0)
-    rule(name="Second", position=1)
+    NotificationRuleFactory(name="First", to_status="In Progress", stop_after=True, position=0)
+    NotificationRuleFactory(name="Second", position=1)
     result = admin_client.get(reverse("rule_dry_run"), {"key": "SUP-7"}).context["result"]
     transition = next(e for e in result.events if e.kind == "issue_transitioned")
     assert [f.rule.name for f in transition.fired] == ["First"] and transition.stopped_after.name == "First"
@@ -307,7 +306,7 @@ def test_the_dry_run_refuses_something_that_is_not_an_issue_key(admin_client):
 def test_a_test_note_reaches_the_conversation_through_the_delivery_path(admin_client, intercom_sim, redis_client):
     workspace = workspace_for(intercom_sim)
     (conversation,) = intercom_sim.add_conversations(1)
-    r = rule(template="<p>Test for {{ issue.key }}</p>")
+    r = NotificationRuleFactory(template="<p>Test for {{ issue.key }}</p>")
     response = admin_client.post(
         reverse("rule_test_note", args=[r.pk]), {"workspace": workspace.pk, "conversation_id": conversation}
     )
@@ -325,7 +324,7 @@ def test_a_test_note_reaches_the_conversation_through_the_delivery_path(admin_cl
 
 def test_a_test_note_needs_a_numeric_conversation_id(admin_client):
     workspace = factories.IntercomWorkspaceFactory()
-    r = rule()
+    r = NotificationRuleFactory()
     response = admin_client.post(reverse("rule_test_note", args=[r.pk]),
                                  {"workspace": workspace.pk, "conversation_id": "abc"}, follow=True)
     assert Delivery.objects.count() == 0

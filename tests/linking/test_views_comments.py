@@ -6,21 +6,11 @@ from django.urls import reverse
 
 from deliveries import engine
 from deliveries.models import Delivery
-from linking.models import ConversationLink
 from sandbox.jira import APP_USER_TOKEN
 from tests import factories
 from tests.conftest import workspace_for
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    from django.core.cache import cache
-
-    cache.clear()  # the issue lookup is cached per key, and keys repeat across tests
-    yield
-    cache.clear()
 
 
 @pytest.fixture
@@ -35,8 +25,8 @@ def issue(jira_sim, intercom_sim, redis_client):
     created = jira_sim.create_issue("SUP", "Checkout fails")
     conversations = intercom_sim.add_conversations(3)
     links = [
-        ConversationLink.objects.create(site=site, issue_id=created["id"], issue_key=created["key"],
-                                        workspace=workspace, conversation_id=cid, source="ui")
+        factories.ConversationLinkFactory(site=site, issue_id=created["id"], issue_key=created["key"],
+                                          workspace=workspace, conversation_id=cid, source="ui")
         for cid in conversations
     ]
     return {"key": created["key"], "project": project, "workspace": workspace, "links": links,

@@ -7,9 +7,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from connector.models import WebhookEvent
 from deliveries.models import Delivery
-from notifications.models import NotificationRule
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -29,26 +27,22 @@ def workspace():
 @pytest.fixture
 def fanout(workspace):
     """One transition of SUP-1 fanned out by one rule into six conversations: 3 sent, 1 failed, 2 waiting."""
-    rule = NotificationRule.objects.create(name="Status note", trigger="issue_transitioned",
-                                           actions=[{"type": "note"}])
-    event = WebhookEvent.objects.create(source="jira", delivery_id="x", event_type="jira:issue_updated",
-                                        issue_key="SUP-1", payload={})
+    rule = factories.NotificationRuleFactory(name="Status note", trigger="issue_transitioned",
+                                             actions=[{"type": "note"}])
+    event = factories.WebhookEventFactory(site=None, delivery_id="x", event_type="jira:issue_updated",
+                                          issue_key="SUP-1", payload={})
     statuses = ["sent", "sent", "sent", "failed", "pending", "sending"]
     now = timezone.now()
     rows = Delivery.objects.bulk_create(
-        Delivery(idempotency_key=f"f:{n}", webhook_event=event, rule=rule, workspace=workspace,
-                 conversation_id=str(100 + n), issue_id="1", issue_key="SUP-1", action="note", status=status,
-                 next_attempt_at=now, attempts=1 if status != "pending" else 0,
-                 sent_at=now if status == "sent" else None,
-                 last_error="Intercom said 404: conversation not found" if status == "failed" else "")
+        factories.DeliveryFactory.build(
+            idempotency_key=f"f:{n}", webhook_event=event, rule=rule, workspace=workspace,
+            conversation_id=str(100 + n), issue_id="1", issue_key="SUP-1", action="note", status=status, body="",
+            next_attempt_at=now, attempts=1 if status != "pending" else 0, sent_at=now if status == "sent" else None,
+            last_error="Intercom said 404: conversation not found" if status == "failed" else "",
+        )
         for n, status in enumerate(statuses)
     )
     return rule, event, rows
-
-
-def delivery(workspace, key, **fields):
-    defaults = {"conversation_id": "1", "action": "note", "next_attempt_at": timezone.now()}
-    return Delivery.objects.create(idempotency_key=key, workspace=workspace, **{**defaults, **fields})
 
 
 def test_the_log_shows_each_delivery_with_status_rule_conversation_and_error(admin_client, fanout):
@@ -76,7 +70,7 @@ def test_the_progress_numbers_follow_the_rows_on_reload(admin_client, fanout):
 
 
 def test_filters_narrow_the_log_to_failed_rows_of_one_issue(admin_client, fanout, workspace):
-    delivery(workspace, "other", issue_key="OPS-2", status="failed")
+    factories.DeliveryFactory(workspace=workspace, idempotency_key="other", issue_key="OPS-2", status="failed")
     response = admin_client.get(reverse("deliveries"), {"status": "failed", "issue": "sup-1"})
     assert [d.conversation_id for d in response.context["page"]] == ["103"]
     by_source = admin_client.get(reverse("deliveries"), {"source": "test"})
@@ -102,7 +96,7 @@ def test_resending_one_failed_delivery_queues_it_again(admin_client, fanout, dja
 
 
 def test_resending_all_failed_leaves_sent_rows_alone(admin_client, fanout, workspace):
-    skipped = delivery(workspace, "s", status="skipped", issue_key="SUP-1")
+    skipped = factories.DeliveryFactory(workspace=workspace, idempotency_key="s", status="skipped", issue_key="SUP-1")
     admin_client.post(reverse("delivery_resend") + "?issue=SUP-1", {"all": "1"})
     assert Delivery.objects.filter(status="sent").count() == 3
     skipped.refresh_from_db()
@@ -111,7 +105,7 @@ def test_resending_all_failed_leaves_sent_rows_alone(admin_client, fanout, works
 
 
 def test_bulk_resend_only_touches_rows_matching_the_filters(admin_client, fanout, workspace):
-    other = delivery(workspace, "o", status="failed", issue_key="OPS-9")
+    other = factories.DeliveryFactory(workspace=workspace, idempotency_key="o", status="failed", issue_key="OPS-9")
     admin_client.post(reverse("delivery_resend") + "?issue=SUP-1", {"all": "1"})
     other.refresh_from_db()
     assert other.status == "failed"
@@ -155,8 +149,10 @@ def test_the_api_lists_filtered_deliveries_and_resends(admin_client, fanout):
 
 def test_old_fan_outs_are_listed_after_newer_ones(admin_client, fanout, workspace):
     rule, _, _ = fanout
-    older = WebhookEvent.objects.create(source="jira", delivery_id="y", issue_key="SUP-0", payload={})
-    row = delivery(workspace, "old", webhook_event=older, rule=rule, issue_key="SUP-0", status="sent")
+    older = factories.WebhookEventFactory(site=None, delivery_id="y", event_type="", issue_key="SUP-0", payload={})
+    row = factories.DeliveryFactory(
+        workspace=workspace, idempotency_key="old", webhook_event=older, rule=rule, issue_key="SUP-0", status="sent"
+    )
     Delivery.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(days=1))
     fanouts = admin_client.get(reverse("deliveries")).context["fanouts"]
     assert [f.issue_key for f in fanouts] == ["SUP-1", "SUP-0"]

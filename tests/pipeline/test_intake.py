@@ -188,15 +188,14 @@ def test_a_transition_is_processed_once(client, site):
 @pytest.mark.parametrize(("actor_is_app_user", "notes"), [(True, 0), (False, 1)])
 def test_events_caused_by_our_app_user_are_not_echoed_into_conversations(client, actor_is_app_user, notes):
     from deliveries.models import Delivery
-    from linking.models import ConversationLink
-    from tests.factories import ProjectConnectionFactory
+    from tests.factories import ConversationLinkFactory, ProjectConnectionFactory
 
     sample = jira_sample(TRANSITION)
     project = ProjectConnectionFactory(project_id=sample["issue"]["fields"]["project"]["id"])
     if actor_is_app_user:
         project.site.app_account_id = sample["user"]["accountId"]
         project.site.save()
-    ConversationLink.objects.create(
+    ConversationLinkFactory(
         site=project.site,
         issue_id=sample["issue"]["id"],
         issue_key="X-1",

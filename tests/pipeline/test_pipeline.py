@@ -19,7 +19,7 @@ from config.celery import app as celery_app
 from connector.models import WebhookEvent
 from pipeline.tasks import webhook_event_sweep
 from tests.conftest import REPO, wait_for
-from tests.factories import JiraSiteFactory
+from tests.factories import JiraSiteFactory, WebhookEventFactory
 from tests.webhooks import jira_sample, post_jira
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -75,9 +75,8 @@ def test_the_web_process_never_needs_the_broker(client, celery_worker, monkeypat
 
 def test_what_the_sweeper_finds_is_processed(celery_worker):
     site = JiraSiteFactory()
-    missed = WebhookEvent.objects.create(  # stored without a notification: as if no listener had run
-        source="jira", site=site, delivery_id="missed", event_type="jira:issue_updated",
-        payload=jira_sample(TRANSITION),
+    missed = WebhookEventFactory(  # stored without a notification: as if no listener had run
+        site=site, delivery_id="missed", event_type="jira:issue_updated", payload=jira_sample(TRANSITION)
     )
     WebhookEvent.objects.filter(pk=missed.pk).update(received_at=timezone.now() - timedelta(minutes=5))
     with override_settings(WEBHOOK_SWEEP_AFTER_SECONDS=60):

@@ -15,7 +15,7 @@ from django.utils import timezone
 from connector.models import WebhookEvent
 from pipeline.listener import IntakeListener
 from tests.conftest import wait_for
-from tests.factories import JiraSiteFactory
+from tests.factories import JiraSiteFactory, WebhookEventFactory
 from tests.webhooks import jira_sample, post_jira
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,13 +52,6 @@ def _listener(recorder, **kwargs) -> IntakeListener:
     return listener
 
 
-def _received_row(site, n: int) -> WebhookEvent:
-    """A delivery stored without a notification, as if it arrived while no listener ran."""
-    return WebhookEvent.objects.create(
-        source="jira", site=site, delivery_id=f"missed-{n}", event_type="jira:issue_updated", payload={}
-    )
-
-
 def test_each_stored_delivery_is_handed_on_once():
     recorder, site = Recorder(), JiraSiteFactory()
     listener = _listener(recorder)
@@ -90,8 +83,9 @@ def test_ignored_topics_are_not_handed_on():
 
 def test_deliveries_stored_while_nobody_listened_are_handed_on_when_it_starts():
     site = JiraSiteFactory()
-    missed = [_received_row(site, n).pk for n in range(3)]
-    failed_once = _received_row(site, 99)
+    # Stored without a notification, as if they arrived while no listener ran.
+    missed = [WebhookEventFactory(site=site, delivery_id=f"missed-{n}", payload={}).pk for n in range(3)]
+    failed_once = WebhookEventFactory(site=site, delivery_id="missed-99", payload={})
     failed_once.next_attempt_at = timezone.now()  # waiting for its retry: the sweeper's, not the listener's
     failed_once.save()
     recorder = Recorder()

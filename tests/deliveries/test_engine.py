@@ -11,6 +11,7 @@ from connector.intercom_client import IntercomClient
 from deliveries import engine
 from deliveries.models import Delivery
 from tests.conftest import workspace_for
+from tests.factories import DeliveryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def workspace(intercom_sim, redis_client):
 def deliveries(workspace, conversations, *, action="note", idempotency_key=None, **fields):
     now = timezone.now()
     return Delivery.objects.bulk_create(
-        Delivery(
+        DeliveryFactory.build(
             idempotency_key=idempotency_key or f"test:{cid}:{action}:{n}",
             workspace=workspace,
             conversation_id=cid,

@@ -1,6 +1,6 @@
 """Fault scenarios: a fan-out while workers die, Redis or PostgreSQL go away, or Intercom misbehaves.
 
-Each scenario runs in a child process (`python -m bench.faults <scenario>`) with a real worker and beat, the
+Each scenario runs in a child process (`python -m tests.faults.scenarios <scenario>`) with a real worker and beat, the
 Intercom simulator as its own process, and — where the scenario stops them — private Redis and PostgreSQL
 servers in a temporary folder, so the machine's shared services are never disturbed. The result says how
 many notes the simulator's ledger holds per conversation: every scenario must end with each exactly once.
@@ -18,8 +18,15 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-from bench.fanout import _post, _simulator, _world
-from bench.servers import REPO, celery_beat_command, celery_worker_command, free_port, fresh_database, manage
+from sandbox.processes import (
+    REPO,
+    celery_beat_command,
+    celery_worker_command,
+    free_port,
+    fresh_database,
+    intercom_simulator,
+    manage,
+)
 
 PG_BIN = (
     Path("/usr/lib/postgresql")
@@ -29,6 +36,8 @@ PG_BIN = (
 CONVERSATIONS = int(os.environ.get("FAULT_CONVERSATIONS", "400"))
 LIMIT = int(os.environ.get("FAULT_LIMIT", "400"))  # per 10 s: a fan-out of ~10 s, long enough to hurt
 SCENARIOS = ("kill_worker", "redis_down", "redis_down_at_intake", "postgres_restart", "errors_then_429")
+LATENCY = 0.2  # seconds the simulated Intercom takes per call
+SAMPLE = "mattermost-plugin-jira/webhook-issue-updated-started-working.json"
 
 
 def run(scenario: str) -> dict:
@@ -45,7 +54,7 @@ def run(scenario: str) -> dict:
             "VENDOR_TIMEOUT_SECONDS": "3",
         }
         done = subprocess.run(
-            [sys.executable, "-m", "bench.faults", scenario],
+            [sys.executable, "-m", "tests.faults.scenarios", scenario],
             cwd=REPO,
             env=env,
             capture_output=True,
@@ -186,6 +195,58 @@ class Supervised:
             self.proc.kill()
 
 
+def _world(sim_url: str, control, conversations: int):
+    """A connected site, workspace and project, and `conversations` simulator conversations linked to one issue."""
+    from linking.models import ConversationLink
+    from tests import factories
+    from tests.webhooks import JIRA_SAMPLES
+
+    payload = json.loads((JIRA_SAMPLES / SAMPLE).read_text())
+    issue = payload["issue"]
+    state = control.get("state")
+    site = factories.JiraSiteFactory(
+        name="Fault Jira", base_url="https://faults.atlassian.net", app_account_id="connector-app-user"
+    )
+    workspace = factories.IntercomWorkspaceFactory(
+        name="Faults",
+        workspace_id=state["app"]["id_code"],
+        api_base_url=sim_url,
+        access_token=state["token"],
+        app_admin_id=str(state["app_admin"]["id"]),
+    )
+    factories.ProjectConnectionFactory(
+        site=site,
+        workspace=workspace,
+        project_id=issue["fields"]["project"]["id"],
+        project_key=issue["fields"]["project"]["key"],
+    )
+    ids = control.post("conversations/bulk", {"count": conversations})["ids"] if conversations else []
+    ConversationLink.objects.bulk_create(
+        (
+            factories.ConversationLinkFactory.build(
+                site=site,
+                issue_id=issue["id"],
+                issue_key=issue["key"],
+                workspace=workspace,
+                conversation_id=cid,
+                source="api",
+            )
+            for cid in ids
+        ),
+        batch_size=2000,
+    )
+    return site, payload, ids
+
+
+def _post(site, payload: dict) -> int:
+    """Send the webhook through the real endpoint, signed as Jira signs it; returns the status code."""
+    from django.test import Client
+
+    from tests.webhooks import post_jira
+
+    return post_jira(Client(), site, payload).status_code
+
+
 def _sent():
     from django.db import close_old_connections
 
@@ -235,7 +296,7 @@ def _scenario(name: str, var: Path, redis_server: PrivateRedis, postgres: Privat
     from deliveries.models import Delivery
 
     events: list[str] = []
-    with _simulator(LIMIT) as (sim_url, control, _sim):
+    with intercom_simulator(rate_limit=LIMIT, latency=LATENCY, log=var / "intercom.log") as (sim_url, control, _sim):
         site, payload, ids = _world(sim_url, control, CONVERSATIONS)
         beat = Supervised("beat", celery_beat_command(var / "beat-schedule"), var, events)
         worker = Supervised("worker", celery_worker_command(name="fault"), var, events)
