@@ -94,7 +94,7 @@ def _worker_and_beat():
 
 
 def _wait_for_ready(worker) -> None:
-    from config.celery import app
+    from config.celery import app  # Django is set up in the child
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -122,8 +122,8 @@ class RssSampler(threading.Thread):
 
 
 def _world(sim_url: str, control, conversations: int):
-    from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
-    from linking.models import ConversationLink
+    from connector.models import IntercomWorkspace, JiraSite, ProjectConnection  # Django is set up in the child
+    from linking.models import ConversationLink  # Django is set up in the child
 
     payload = json.loads((_contracts() / "jira-webhooks" / SAMPLE).read_text())
     issue = payload["issue"]
@@ -177,7 +177,7 @@ def _contracts() -> Path:
 def _post(site, payload: dict) -> int:
     from django.test import Client
 
-    from connector.signatures import sign
+    from connector.signatures import sign  # Django is set up in the child
 
     body = json.dumps(payload).encode()
     response = Client().post(
@@ -191,7 +191,7 @@ def _post(site, payload: dict) -> int:
 
 
 def fanout(conversations: int, limit: int) -> dict:
-    from deliveries.models import Delivery
+    from deliveries.models import Delivery  # Django is set up in the child
 
     floor = conversations / limit * 10
     with _simulator(limit) as (sim_url, control, _), _worker_and_beat() as worker:
@@ -241,7 +241,7 @@ def fanout(conversations: int, limit: int) -> dict:
 def end_to_end(samples: int) -> dict:
     with _simulator(1666) as (sim_url, control, _), _worker_and_beat():
         site, payload, _ids = _world(sim_url, control, 1)
-        from deliveries.models import Delivery
+        from deliveries.models import Delivery  # Django is set up in the child
 
         starts = []
         for n in range(samples):
@@ -256,8 +256,8 @@ def end_to_end(samples: int) -> dict:
             time.sleep(0.1)
         notes = sorted(e["at"] for e in control.get("ledger")["entries"] if e["kind"] == "note")
         latencies = [(at - started) * 1000 for at, started in zip(notes, starts, strict=False)]
-        from connector.models import WebhookEvent
-        from deliveries.models import Delivery
+        from connector.models import WebhookEvent  # Django is set up in the child
+        from deliveries.models import Delivery  # Django is set up in the child
 
         stages = _stages(WebhookEvent.objects.order_by("received_at"), Delivery.objects.order_by("created_at"))
     latencies.sort()
@@ -305,9 +305,9 @@ def plan_queries() -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from connector.jira_events import parse_jira_event
-    from linking.models import ConversationLink
-    from notifications.planning import plan_event
+    from connector.jira_events import parse_jira_event  # Django is set up in the child
+    from linking.models import ConversationLink  # Django is set up in the child
+    from notifications.planning import plan_event  # Django is set up in the child
 
     with _simulator(1666) as (sim_url, control, _):
         site, payload, _ids = _world(sim_url, control, 0)

@@ -109,7 +109,7 @@ def _measure(port: int, path: str, body: bytes, secret: str, *, steady: bool = T
 
 
 def _floor_table(database_url: str) -> None:
-    from bench.floor_settings import TABLE
+    from bench.floor_settings import TABLE  # a settings module of its own server
 
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(f"CREATE TABLE {TABLE} (id bigserial PRIMARY KEY, body text NOT NULL)")

@@ -41,7 +41,7 @@ def main() -> None:
         from django.db import connections
         from django.test import Client
 
-        from connector.models import JiraSite
+        from connector.models import JiraSite  # after django.setup()
 
         secret = secrets.token_urlsafe(32)
         site = JiraSite.objects.create(name="Profile", base_url="https://profile.example.net", webhook_secret=secret)
