@@ -74,7 +74,11 @@ def issue_detail(request, key: str):
                 ),
             }
         )
-    can_reply = project.customer_replies_allowed and request.user.has_perm("accounts.reply_customer")
+    can_reply = (
+        project.comment_from_jira
+        and project.customer_replies_allowed
+        and request.user.has_perm("accounts.reply_customer")
+    )
     return render(
         request,
         "linking/issue_detail.html",
@@ -83,7 +87,7 @@ def issue_detail(request, key: str):
             "project": project,
             "entries": entries,
             "can_change": request.user.has_perm("accounts.change_links") and project.linking_enabled,
-            "can_comment": request.user.has_perm("accounts.comment_note") or can_reply,
+            "can_comment": project.comment_from_jira and (request.user.has_perm("accounts.comment_note") or can_reply),
             "can_reply": can_reply,
             # One token per rendered form: posting the same form twice sends the comment once.
             "comment_form_token": uuid.uuid4().hex,
