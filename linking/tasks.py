@@ -186,6 +186,12 @@ def jira_write_sweep() -> int:
     return len(ids)
 
 
+@shared_task(name="linking.tasks.jira_write_purge")
+def jira_write_purge() -> int:
+    """Periodic: retention for the text kept by auto-links that were given up."""
+    return services.jira_write_purge()
+
+
 @shared_task(name="linking.tasks.links_reconcile")
 def links_reconcile() -> int:
     """Periodic: rewrite count and property of every linked issue, fixing whatever a lost task left behind."""
