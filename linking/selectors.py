@@ -111,7 +111,15 @@ def recent_issues(viewer, limit: int = 20) -> list[dict]:
         .annotate(issue_key=Max("issue_key"), links=Count("id"), last=Max("created_at"))
         .order_by("-last", "issue_id")
     )
-    return visible_rows(viewer, rows.iterator(chunk_size=LIST_BATCH), key=_site_issue, limit=limit)
+    return visible_rows(viewer, _pages(rows, LIST_BATCH), key=_site_issue, limit=limit)
+
+
+def _pages(rows: QuerySet, size: int):
+    """The rows a page at a time, so a short list stops reading early (no server-side cursor: poolers)."""
+    start = 0
+    while page := list(rows[start : start + size]):
+        yield from page
+        start += size
 
 
 def _site_issue(row) -> tuple[int, str]:
