@@ -271,6 +271,10 @@ CELERY_BEAT_SCHEDULE = {
     # Jira writes of the linking app due for another attempt (or whose task was lost).
     "sweep-jira-writes": {"task": "linking.tasks.jira_write_sweep", "schedule": 30.0},
     "check-connections": {"task": "connector.connection_tasks.connections_health_check", "schedule": 900.0},
+    # Retention (RETENTION_DAYS): empty old webhook payloads and note bodies, keep the rows and their outcomes.
+    "purge-webhook-payloads": {"task": "pipeline.tasks.webhook_event_purge", "schedule": 3600.0},
+    "purge-delivery-bodies": {"task": "deliveries.tasks.delivery_body_purge", "schedule": 3600.0},
+    "purge-jira-write-texts": {"task": "linking.tasks.jira_write_purge", "schedule": 3600.0},
     "sweep-deliveries": {
         "task": "deliveries.tasks.delivery_sweep",
         "schedule": envfloat("DELIVERY_SWEEP_SECONDS", 5.0),
@@ -306,6 +310,8 @@ WEBHOOK_SWEEP_AFTER_SECONDS = envint("WEBHOOK_SWEEP_AFTER_SECONDS", 60, minimum=
 WEBHOOK_MAX_ATTEMPTS = envint("WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
 # Attempts at one Jira write of the linking app (remote link, count field, issue property) before giving up.
 JIRA_WRITE_MAX_ATTEMPTS = envint("JIRA_WRITE_MAX_ATTEMPTS", 6, minimum=1)
+# Days that webhook payloads and rendered note bodies are kept; then beat empties them (docs/data-retention.md).
+RETENTION_DAYS = envint("RETENTION_DAYS", 30, minimum=1)
 # Allow connection URLs on private/loopback addresses: for the simulators and on-premises Jira only.
 ALLOW_PRIVATE_URLS = envbool("ALLOW_PRIVATE_URLS", TESTING)
 VENDOR_TIMEOUT_SECONDS = envfloat("VENDOR_TIMEOUT_SECONDS", 10.0)

@@ -137,6 +137,8 @@ class WebhookEvent(models.Model):
     error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # When the payload (comment text, people's names) was emptied after RETENTION_DAYS; the row and outcome stay.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -47,6 +47,7 @@ class Delivery(models.Model):
     action = models.CharField(max_length=10, choices=Action.choices)
     params = models.JSONField(default=dict, blank=True)
     body = models.TextField(blank=True)  # rendered, sanitised HTML
+    purged_at = models.DateTimeField(null=True, blank=True)  # when the body was emptied after RETENTION_DAYS
     # Events for the same rule, issue and conversation inside the rule's window are sent as one note.
     coalesce_key = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

@@ -9,8 +9,10 @@ queryset (linking's selectors say which links are reachable); this module only t
 import json
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 
 from celery import current_app, current_task
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -23,6 +25,7 @@ from deliveries.selectors import RESENDABLE
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
 PUMP_TASK = "deliveries.tasks.delivery_pump"
+PURGE_BATCH = 1000
 
 # Columns every row planned from links gets as a value; the key, workspace and conversation come from the link.
 _PLANNED_COLUMNS = (
@@ -94,7 +97,8 @@ def delivery_resend(*, ids: Iterable[int]) -> int:
     A row that ever reached "sending" may have got through before it failed (a timeout, a killed worker), so
     it is marked to be verified: the engine reads the conversation before writing again.
     """
-    rows = Delivery.objects.filter(pk__in=list(ids), status__in=RESENDABLE)
+    # A purged row has no body left to send again.
+    rows = Delivery.objects.filter(pk__in=list(ids), status__in=RESENDABLE, purged_at__isnull=True)
     workspaces = set(rows.values_list("workspace_id", flat=True).distinct())
     now = timezone.now()
     reached_sending = Q(claimed_at__isnull=False) | Q(attempts__gt=0)
@@ -102,6 +106,20 @@ def delivery_resend(*, ids: Iterable[int]) -> int:
     count = rows.update(status=Status.PENDING, attempts=0, next_attempt_at=now, last_error="")
     pumps_start_on_commit(workspaces)
     return count
+
+
+def delivery_body_purge(*, batch: int = PURGE_BATCH) -> int:
+    """Empty the rendered bodies of finished deliveries older than RETENTION_DAYS, a batch per statement. The
+    rows, status, attempts and errors stay (the log's counts and outcomes). Rows still to be sent (pending,
+    sending, held) keep theirs."""
+    cutoff = timezone.now() - timedelta(days=settings.RETENTION_DAYS)
+    due = Delivery.objects.filter(
+        created_at__lt=cutoff, purged_at__isnull=True, status__in=(Status.SENT, Status.FAILED, Status.SKIPPED)
+    ).exclude(body="")
+    purged = 0
+    while ids := list(due.order_by("pk").values_list("pk", flat=True)[:batch]):
+        purged += due.filter(pk__in=ids).update(body="", purged_at=timezone.now())
+    return purged
 
 
 def deliveries_resume(workspace_id: int) -> int:

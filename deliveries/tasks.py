@@ -19,3 +19,8 @@ def delivery_sweep() -> dict:
             services.pump_enqueue(workspace_id)
             started += 1
     return {"released": released, "pumps": started}
+
+
+@shared_task(name="deliveries.tasks.delivery_body_purge")
+def delivery_body_purge() -> int:
+    return services.delivery_body_purge()

@@ -1,5 +1,6 @@
 """The delivery log: every note and action, filters, fan-out progress, and resend (one, chosen, or all failed)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
@@ -63,7 +64,10 @@ def delivery_detail(request, pk: int):
         "deliveries/delivery_detail.html",
         {
             "delivery": delivery,
-            "can_resend": request.user.has_perm("accounts.resend") and delivery.status in selectors.RESENDABLE,
+            "can_resend": request.user.has_perm("accounts.resend")
+            and delivery.status in selectors.RESENDABLE
+            and delivery.purged_at is None,
+            "retention_days": settings.RETENTION_DAYS,
             "refresh": REFRESH_SECONDS if delivery.status in selectors.OPEN_STATUSES else 0,
         },
     )

@@ -5,7 +5,11 @@ manage the connections and can see everything through the app user anyway) are n
 closed: when Jira cannot answer, the conversations stay hidden and the page says why.
 """
 
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
+from typing import TypeVar
 
 from django.core.cache import cache
 
@@ -14,6 +18,13 @@ from connector.jira_client import JiraClient
 from connector.models import JiraSite
 
 CACHE_SECONDS = 120
+LIST_BATCH = 200  # issues asked about per permission check while filtering a list
+NOT_MAPPED = (
+    "Your account is not mapped to a Jira account, so we cannot tell which issues you may see in Jira. "
+    "Ask an administrator to set your Jira account id on your profile."
+)
+
+Row = TypeVar("Row")
 
 
 @dataclass(frozen=True)
@@ -60,11 +71,7 @@ def issue_access(user, site: JiraSite, issue_id: str, issue_key: str) -> AccessD
     if is_access_admin(user):
         return AccessDecision(True)
     if not _account_id(user):
-        return AccessDecision(
-            False,
-            "Your account is not mapped to a Jira account, so we cannot tell which issues you may see in Jira. "
-            "Ask an administrator to set your Jira account id on your profile.",
-        )
+        return AccessDecision(False, NOT_MAPPED)
     try:
         allowed = issue_id in browsable_issue_ids(user, site, [issue_id])
     except VendorError as exc:
@@ -75,6 +82,49 @@ def issue_access(user, site: JiraSite, issue_id: str, issue_key: str) -> AccessD
             f"Your Jira account may not browse {issue_key}, so its linked conversations are hidden from you too.",
         )
     return AccessDecision(True)
+
+
+def list_access_notice(user) -> str:
+    """Why a list of issues is empty for this user whatever is linked, or "" when it follows their Jira account."""
+    return "" if is_access_admin(user) or _account_id(user) else NOT_MAPPED
+
+
+def visible_rows(
+    user, rows: Iterable[Row], *, key: Callable[[Row], tuple[int, str]], limit: int | None = None
+) -> list[Row]:
+    """The rows, in order, whose (site id, issue id) the user may browse: the issue page's rule applied to a list.
+
+    Jira is asked a batch at a time, so a short list of a long ranking costs few calls. May raise VendorError:
+    callers show the error and no rows (fails closed).
+    """
+    if is_access_admin(user):
+        return list(islice(rows, limit))
+    if not _account_id(user):
+        return []
+    sites = {site.pk: site for site in JiraSite.objects.all()}
+    shown: list[Row] = []
+    for batch in _batches(iter(rows), LIST_BATCH):
+        by_site: dict[int, list[str]] = defaultdict(list)
+        for row in batch:
+            site_id, issue_id = key(row)
+            by_site[site_id].append(issue_id)
+        allowed = {
+            (site_id, issue_id)
+            for site_id, ids in by_site.items()
+            if site_id in sites
+            for issue_id in browsable_issue_ids(user, sites[site_id], ids)
+        }
+        for row in batch:
+            if key(row) in allowed:
+                shown.append(row)
+                if limit and len(shown) >= limit:
+                    return shown
+    return shown
+
+
+def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    while batch := list(islice(rows, size)):
+        yield batch
 
 
 def _key(site: JiraSite, account: str, issue_id: str) -> str:

@@ -66,6 +66,12 @@ def comment_content_tokens(*, user, issue_id: str, body: str, message_type: str,
 
 def comment_check(*, user, project: ProjectConnection, message_type: str) -> None:
     """Raise CommentRefused unless this user may post this kind of message into this project's conversations."""
+    if not project.comment_from_jira:
+        raise CommentRefused(
+            f"Comments from Jira are turned off for project {project.project_key}. "
+            "Ask an admin to turn on “Comment from Jira” on the project connection.",
+            forbidden=True,
+        )
     if message_type not in MESSAGE_TYPES:
         raise CommentRefused("Choose an internal note or a reply to the customer.")
     if message_type == "note" and not user.has_perm("accounts.comment_note"):

@@ -11,13 +11,16 @@ PROPERTY_KEY = "jira-intercom-connector.links"
 ICON_URL = "https://static.intercomassets.com/assets/favicon-32x32.png"
 
 
-def remote_link_title(link: ConversationLink, bundle: ConversationBundle) -> str:
-    customer, subject = customer_name(bundle), subject_text(bundle)
+def remote_link_title(link: ConversationLink, bundle: ConversationBundle, *, details: bool = True) -> str:
+    """The customer's name and the subject, unless the project turned the conversation view off."""
+    customer, subject = (customer_name(bundle), subject_text(bundle)) if details else ("", "")
     title = " — ".join(part for part in (customer, subject) if part) or f"Conversation {link.conversation_id}"
     return f"Intercom: {title}"[:250]
 
 
-def remote_link_write(client: JiraClient, link: ConversationLink, bundle: ConversationBundle) -> None:
+def remote_link_write(
+    client: JiraClient, link: ConversationLink, bundle: ConversationBundle, *, details: bool = True
+) -> None:
     workspace = link.workspace
     url = conversation_web_url(
         app_id=workspace.workspace_id or "", region=workspace.region, conversation_id=link.conversation_id
@@ -27,7 +30,7 @@ def remote_link_write(client: JiraClient, link: ConversationLink, bundle: Conver
         link.issue_id,
         global_id=link.global_id,
         url=url,
-        title=remote_link_title(link, bundle),
+        title=remote_link_title(link, bundle, details=details),
         summary=f"Conversation {link.conversation_id}" + (f" · {state}" if state else ""),
         resolved=bundle.is_closed,
         icon_url=ICON_URL,

@@ -15,6 +15,7 @@ from connector.jira_client import JiraClient
 from connector.jira_events import project_key_of
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
 from linking import cards
+from linking.access import LIST_BATCH, visible_rows
 from linking.models import (
     ConversationLink,
     IssueSnapshot,
@@ -103,12 +104,26 @@ def link_workspace_ids(site_id: int, issue_id: str) -> set[int]:
     return set(links.values_list("workspace_id", flat=True).distinct())
 
 
-def recent_issues(limit: int = 20) -> list[dict]:
-    return list(
-        ConversationLink.objects.values("site_id", "issue_key")
-        .annotate(links=Count("id"), last=Max("created_at"))
-        .order_by("-last")[:limit]
+def recent_issues(viewer, limit: int = 20) -> list[dict]:
+    """The issues linked to most recently that the viewer's Jira account may browse. May raise VendorError."""
+    rows = (
+        ConversationLink.objects.values("site_id", "issue_id")
+        .annotate(issue_key=Max("issue_key"), links=Count("id"), last=Max("created_at"))
+        .order_by("-last", "issue_id")
     )
+    return visible_rows(viewer, _pages(rows, LIST_BATCH), key=_site_issue, limit=limit)
+
+
+def _pages(rows: QuerySet, size: int):
+    """The rows a page at a time, so a short list stops reading early (no server-side cursor: poolers)."""
+    start = 0
+    while page := list(rows[start : start + size]):
+        yield from page
+        start += size
+
+
+def _site_issue(row) -> tuple[int, str]:
+    return (row["site_id"], row["issue_id"]) if isinstance(row, dict) else (row.site_id, row.issue_id)
 
 
 # --- reports ----------------------------------------------------------------------------------------------
@@ -135,8 +150,9 @@ class RankedIssue:
     last_linked: datetime
 
 
-def report_ranked_issues(filters: ReportFilters, *, limit: int | None = None) -> list[RankedIssue]:
-    """Issues by how many conversations are linked to them (customer demand), most first.
+def report_ranked_issues(filters: ReportFilters, *, viewer, limit: int | None = None) -> list[RankedIssue]:
+    """Issues by how many conversations are linked to them (customer demand), most first; only those the
+    viewer's Jira account may browse (the issue page's rule). May raise VendorError.
 
     Dates filter on when links were made: an issue counts the links made within the range.
     """
@@ -181,9 +197,7 @@ def report_ranked_issues(filters: ReportFilters, *, limit: int | None = None) ->
                 last_linked=row["last"],
             )
         )
-        if limit and len(ranked) >= limit:
-            break
-    return ranked
+    return visible_rows(viewer, ranked, key=_site_issue, limit=limit)
 
 
 def report_choices() -> dict[str, list[str]]:

@@ -411,3 +411,14 @@ def jira_write_failed(write: JiraWrite, exc: VendorError) -> bool:
         updated_at=now,
     )
     return retry
+
+
+def jira_write_purge(*, batch: int = 1000) -> int:
+    """Empty the payload (the comment or description text of an auto-link) of writes given up more than
+    RETENTION_DAYS ago; the row and its error stay. Writes still pending keep it: they need the text."""
+    cutoff = timezone.now() - timedelta(days=settings.RETENTION_DAYS)
+    due = JiraWrite.objects.filter(status=JiraWrite.Status.FAILED, updated_at__lt=cutoff).exclude(payload={})
+    purged = 0
+    while ids := list(due.order_by("pk").values_list("pk", flat=True)[:batch]):
+        purged += due.filter(pk__in=ids).update(payload={})  # updated_at stays: it says when it gave up
+    return purged

@@ -53,8 +53,10 @@ def _remote_link_sync(site_id: int, issue_id: str, workspace_id: int, conversati
         bundle = conversation_bundle(link.workspace, link.conversation_id, fresh=True)
         if bundle.problem == "unreachable":
             raise VendorError(bundle.message or "Intercom unreachable", kind=VendorErrorKind.TRANSIENT)
+        project = project_connection_for(link.site, project_key=link.project_key, issue_key=link.issue_key)
+        details = project is not None and project.conversation_view  # the "Conversation view" toggle; fails closed
         try:
-            jira_sync.remote_link_write(JiraClient.for_site(link.site), link, bundle)
+            jira_sync.remote_link_write(JiraClient.for_site(link.site), link, bundle, details=details)
         except VendorError as exc:
             if exc.kind == VendorErrorKind.NOT_FOUND:  # the issue is gone; its deletion event drops the link
                 return "issue_missing"
@@ -182,6 +184,12 @@ def jira_write_sweep() -> int:
     for write_id in ids:
         jira_write_run.delay(write_id)
     return len(ids)
+
+
+@shared_task(name="linking.tasks.jira_write_purge")
+def jira_write_purge() -> int:
+    """Periodic: retention for the text kept by auto-links that were given up."""
+    return services.jira_write_purge()
 
 
 @shared_task(name="linking.tasks.links_reconcile")

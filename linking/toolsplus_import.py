@@ -99,6 +99,9 @@ def toolsplus_import(
         if project is None:
             report.skipped.append((label, f"project {target.project_key} is not connected to a workspace"))
             continue
+        if not project.linking_enabled:
+            report.skipped.append((label, f"linking is turned off for project {project.project_key}"))
+            continue
         if dry_run:
             progress(f"{label}: would link {len(ids)} conversation(s)")
             continue

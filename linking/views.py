@@ -12,9 +12,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import permission_required
+from connector.errors import VendorError
 from connector.models import IntercomWorkspace, JiraSite
 from linking import cards, charts, selectors, services
-from linking.access import issue_access
+from linking.access import issue_access, list_access_notice
 from linking.conversation_urls import conversation_web_url
 from linking.models import ConversationLink, SiteSearchSettings, VisibleFields
 from linking.snapshots import conversation_bundle
@@ -40,7 +41,19 @@ def issue_search(request):
     key = (request.GET.get("key") or "").strip().upper()
     if key:
         return redirect("issue_detail", key=key)
-    return render(request, "linking/issue_search.html", {"recent": selectors.recent_issues()})
+    notice = list_access_notice(request.user)
+    try:
+        recent = selectors.recent_issues(request.user)
+    except VendorError as exc:
+        recent, notice = [], _jira_unsure(exc)
+    return render(request, "linking/issue_search.html", {"recent": recent, "notice": notice})
+
+
+def _jira_unsure(exc: VendorError) -> str:
+    return (
+        f"Jira could not confirm which issues your Jira account may see ({exc}), so none is listed. "
+        "Reload the page in a minute; if it keeps failing, an admin can check the Jira connection."
+    )
 
 
 @permission_required("view_links")
@@ -74,7 +87,11 @@ def issue_detail(request, key: str):
                 ),
             }
         )
-    can_reply = project.customer_replies_allowed and request.user.has_perm("accounts.reply_customer")
+    can_reply = (
+        project.comment_from_jira
+        and project.customer_replies_allowed
+        and request.user.has_perm("accounts.reply_customer")
+    )
     return render(
         request,
         "linking/issue_detail.html",
@@ -83,7 +100,7 @@ def issue_detail(request, key: str):
             "project": project,
             "entries": entries,
             "can_change": request.user.has_perm("accounts.change_links") and project.linking_enabled,
-            "can_comment": request.user.has_perm("accounts.comment_note") or can_reply,
+            "can_comment": project.comment_from_jira and (request.user.has_perm("accounts.comment_note") or can_reply),
             "can_reply": can_reply,
             # One token per rendered form: posting the same form twice sends the comment once.
             "comment_form_token": uuid.uuid4().hex,
@@ -167,7 +184,11 @@ def _filters(request) -> selectors.ReportFilters:
 @permission_required("export_data")
 def reports(request):
     filters = _filters(request)
-    ranked = selectors.report_ranked_issues(filters, limit=200)
+    notice = list_access_notice(request.user)
+    try:
+        ranked = selectors.report_ranked_issues(filters, viewer=request.user, limit=200)
+    except VendorError as exc:
+        ranked, notice = [], _jira_unsure(exc)
     chart = charts.bar_chart([(r.issue_key, r.links) for r in ranked[:10]], title="Linked conversations per issue")
     return render(
         request,
@@ -178,13 +199,17 @@ def reports(request):
             "chart": chart,
             "choices": selectors.report_choices(),
             "query": request.GET.urlencode(),
+            "notice": notice,
         },
     )
 
 
 @permission_required("export_data")
 def report_csv(request):
-    ranked = selectors.report_ranked_issues(_filters(request))
+    try:
+        ranked = selectors.report_ranked_issues(_filters(request), viewer=request.user)
+    except VendorError as exc:  # an export that silently missed rows would mislead: refuse it whole
+        return HttpResponse(_jira_unsure(exc), status=502, content_type="text/plain; charset=utf-8")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="linked-conversations.csv"'
     writer = csv.writer(response)
@@ -214,6 +239,11 @@ def report_issue_history(request, key: str):
     subject = selectors.link_history_subject(key)
     if subject is None:
         raise Http404("No links were ever made to that issue.")
+    site = get_object_or_404(JiraSite, pk=subject[0])
+    decision = issue_access(request.user, site, subject[1], key.upper())
+    if not decision.allowed:
+        context = {"key": key.upper(), "reason": decision.reason}
+        return render(request, "linking/issue_refused.html", context, status=403)
     series = selectors.link_count_history(*subject)
     chart = charts.step_chart(series, title=f"Linked conversations of {key.upper()} over time")
     return render(request, "linking/report_issue.html", {"key": key.upper(), "series": series, "chart": chart})

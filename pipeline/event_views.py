@@ -3,6 +3,7 @@
 import json
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -126,7 +127,10 @@ def event_detail(request, pk: int):
             "outcome": event_outcome(event),
             # Untrusted text: the template escapes it; sorting keys makes two deliveries easy to compare.
             "payload": json.dumps(event.payload, indent=2, sort_keys=True, ensure_ascii=False),
-            "can_reprocess": event.status in REPROCESSABLE and request.user.has_perm("accounts.resend"),
+            "can_reprocess": event.status in REPROCESSABLE
+            and event.purged_at is None
+            and request.user.has_perm("accounts.resend"),
+            "retention_days": settings.RETENTION_DAYS,
         },
     )
 
@@ -152,7 +156,7 @@ class WebhookEventSerializer(serializers.ModelSerializer):
         model = WebhookEvent
         fields = [
             "id", "source", "site", "workspace", "delivery_id", "event_type", "issue_id", "issue_key", "status",
-            "outcome", "error", "attempts", "retry_header", "received_at", "processed_at", "duration_ms",
+            "outcome", "error", "attempts", "retry_header", "received_at", "processed_at", "duration_ms", "purged_at",
         ]
 
     def get_outcome(self, event: WebhookEvent) -> str:

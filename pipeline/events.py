@@ -13,6 +13,7 @@ from pipeline.intake import event_enqueue
 
 Status = WebhookEvent.Status
 PENDING = (Status.RECEIVED,)
+PURGE_BATCH = 1000
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -84,8 +85,20 @@ def webhook_event_due_count() -> int:
 def webhook_event_reprocess(event_id: int) -> bool:
     """Admin action: put a failed or anomalous event back in the queue."""
     updated = WebhookEvent.objects.filter(
-        pk=event_id, status__in=[Status.FAILED, Status.ANOMALOUS, Status.IGNORED]
+        pk=event_id, status__in=[Status.FAILED, Status.ANOMALOUS, Status.IGNORED], purged_at__isnull=True
     ).update(status=Status.RECEIVED, attempts=0, next_attempt_at=None, error="")
     if updated:
         transaction.on_commit(lambda: event_enqueue(event_id))
     return bool(updated)
+
+
+def webhook_event_purge(*, batch: int = PURGE_BATCH) -> int:
+    """Empty the payloads (comment text, people's names) of events older than RETENTION_DAYS, a batch per
+    statement. The rows, their status, error, attempts and timings stay, so the counts and outcomes do too.
+    Events still waiting to be processed keep theirs: processing needs it."""
+    cutoff = timezone.now() - timedelta(days=settings.RETENTION_DAYS)
+    due = WebhookEvent.objects.filter(received_at__lt=cutoff, purged_at__isnull=True).exclude(status__in=PENDING)
+    purged = 0
+    while ids := list(due.order_by("pk").values_list("pk", flat=True)[:batch]):
+        purged += due.filter(pk__in=ids).update(payload={}, purged_at=timezone.now())
+    return purged

@@ -42,6 +42,14 @@ def webhook_event_sweep() -> int:
     return len(ids)
 
 
+@shared_task(name="pipeline.tasks.webhook_event_purge")
+def webhook_event_purge() -> int:
+    purged = events.webhook_event_purge()
+    if purged:
+        logger.info("intake.payloads_purged", extra={"count": purged})
+    return purged
+
+
 @worker_ready.connect
 def _intake_listener_start(**kwargs) -> None:
     # Every worker runs one; an advisory lock lets only one of them listen at a time.
