@@ -46,3 +46,8 @@ class UserCreateForm(forms.Form):
         if User.objects.filter(username__iexact=username).exists():
             raise forms.ValidationError("A user with this name exists already.")
         return username
+
+
+class LoginUnlockForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    ip_address = forms.GenericIPAddressField(required=False)

@@ -1,5 +1,6 @@
 from collections.abc import Iterable
 
+from axes.utils import reset as axes_reset
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission as DjangoPermission
 from django.core.exceptions import ValidationError
@@ -98,3 +99,10 @@ def user_create(*, username: str, email: str = "", role: Role | None = None, pas
     if role is not None:
         user.groups.set([role])
     return user
+
+
+def login_unlock(*, username: str, ip_address: str = "") -> int:
+    """Lift a sign-in lock of `username` (from one address, or from all); returns how many were lifted."""
+    if not username:
+        raise ValidationError("Name the account to unlock.")  # axes would reset every account without one
+    return axes_reset(username=username, ip=ip_address or None)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("people/", views.people, name="people"),
     path("people/new/", views.user_create, name="user_create"),
+    path("people/unlock/", views.login_unlock, name="login_unlock"),
     path("people/roles/new/", views.role_edit, name="role_create"),
     path("people/roles/<int:pk>/", views.role_edit, name="role_edit"),
 ]

@@ -1,12 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services
+from accounts import selectors, services
 from accounts.access import permission_required
-from accounts.forms import BulkPermissionsForm, RoleForm, UserCreateForm
+from accounts.forms import BulkPermissionsForm, LoginUnlockForm, RoleForm, UserCreateForm
 from accounts.models import Profile, Role
 from accounts.permissions import PERMISSIONS, by_section
 
@@ -51,6 +52,7 @@ def people(request):
             "sections": by_section(),
             "permissions": PERMISSIONS,
             "roles": Role.objects.order_by("name").prefetch_related("permissions"),
+            "lockouts": selectors.login_lockout_list(),
         },
     )
 
@@ -87,3 +89,15 @@ def role_edit(request, pk: int | None = None):
             messages.success(request, f"Saved role {form.cleaned_data['name']}.")
             return redirect("people")
     return render(request, "accounts/role_form.html", {"form": form, "role": role})
+
+
+@permission_required("manage_people")
+@require_POST
+def login_unlock(request):
+    form = LoginUnlockForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(f"Cannot unlock: {form.errors.as_text()}")
+    username, address = form.cleaned_data["username"], form.cleaned_data["ip_address"]
+    services.login_unlock(username=username, ip_address=address)
+    messages.success(request, f"{username} can sign in again{f' from {address}' if address else ''}.")
+    return redirect("people")
