@@ -3,6 +3,7 @@ from collections.abc import Iterable
 from axes.utils import reset as axes_reset
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission as DjangoPermission
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -95,6 +96,9 @@ def role_save(*, name: str, codes: Iterable[str], role: Role | None = None) -> R
 
 @transaction.atomic
 def user_create(*, username: str, email: str = "", role: Role | None = None, password: str | None = None):
+    """A new user; `password` must pass AUTH_PASSWORD_VALIDATORS (None: the user cannot sign in yet)."""
+    if password is not None:
+        validate_password(password, User(username=username, email=email))
     user = User.objects.create_user(username=username, email=email, password=password)
     if role is not None:
         user.groups.set([role])

@@ -1,8 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.views import PasswordChangeView
+from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
@@ -101,3 +104,12 @@ def login_unlock(request):
     services.login_unlock(username=username, ip_address=address)
     messages.success(request, f"{username} can sign in again{f' from {address}' if address else ''}.")
     return redirect("people")
+
+
+class PasswordChange(SuccessMessageMixin, PasswordChangeView):
+    """Every signed-in user changes their own password here; Django's form applies the validators and keeps
+    the session signed in (other sessions of the user end)."""
+
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("home")
+    success_message = "Your password is changed."
