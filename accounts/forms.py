@@ -34,6 +34,20 @@ class RoleForm(forms.Form):
         choices=PERMISSION_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
     )
 
+    def __init__(self, *args, role: Role | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role = role
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        # Role names are unique in the database; two that differ only in case would confuse the people page.
+        taken = Role.objects.filter(name__iexact=name)
+        if self.role is not None:
+            taken = taken.exclude(pk=self.role.pk)
+        if taken.exists():
+            raise forms.ValidationError("A role with this name exists already; choose another name.")
+        return name
+
 
 class UserCreateForm(forms.Form):
     username = forms.CharField(max_length=150)

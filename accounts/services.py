@@ -84,12 +84,21 @@ def people_set_permissions(*, actor, users: list, grant: Iterable[str] = (), rev
 
 
 @transaction.atomic
-def role_save(*, name: str, codes: Iterable[str], role: Role | None = None) -> Role:
-    """Create or edit a role; every user with the role gets the new permissions at once."""
+def role_save(*, actor, name: str, codes: Iterable[str], role: Role | None = None) -> Role:
+    """Create or edit a role; every user with the role gets the new permissions at once.
+
+    The people page's rules hold here too: editing the permissions of a role you hold would change your own,
+    and someone must still be able to manage people afterwards."""
+    new_permissions = set(_django_permissions(codes))
+    if role is not None and set(role.permissions.all()) != new_permissions and actor.groups.filter(pk=role.pk).exists():
+        raise ValidationError(
+            f"Nobody can change their own permissions, and you hold the role {role.name}; "
+            "ask another user who can manage people to change it."
+        )
     role = role or Role(name=name)
     role.name = name
     role.save()
-    role.permissions.set(_django_permissions(codes))
+    role.permissions.set(new_permissions)
     _keep_an_admin()
     return role
 

@@ -82,16 +82,19 @@ def role_edit(request, pk: int | None = None):
     initial = (
         {"name": role.name, "permissions": list(role.permissions.values_list("codename", flat=True))} if role else None
     )
-    form = RoleForm(request.POST or None, initial=initial)
+    form = RoleForm(request.POST or None, initial=initial, role=role)
     if request.method == "POST" and form.is_valid():
         try:
-            services.role_save(name=form.cleaned_data["name"], codes=form.cleaned_data["permissions"], role=role)
+            services.role_save(
+                actor=request.user, name=form.cleaned_data["name"], codes=form.cleaned_data["permissions"], role=role
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, f"Saved role {form.cleaned_data['name']}.")
             return redirect("people")
-    return render(request, "accounts/role_form.html", {"form": form, "role": role})
+    holds_role = role is not None and request.user.groups.filter(pk=role.pk).exists()
+    return render(request, "accounts/role_form.html", {"form": form, "role": role, "holds_role": holds_role})
 
 
 @permission_required("manage_people")
