@@ -220,6 +220,12 @@ AXES_COOLOFF_TIME = _lockout_minutes / 60 if _lockout_minutes else None  # hours
 AXES_RESET_ON_SUCCESS = True  # "in a row": a successful sign-in forgets earlier typos
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_ENABLE_ADMIN = True  # superusers see and delete attempts in the Django admin, too
+# Behind a reverse proxy every sign-in would come from the proxy's address, so one attacker would lock the
+# account for everyone: count the proxies whose X-Forwarded-For entries we trust (by default the TLS proxy
+# production assumes, see BEHIND_TLS_PROXY below).
+LOGIN_TRUSTED_PROXIES = envint("LOGIN_TRUSTED_PROXIES", 1 if PRODUCTION and envbool("BEHIND_TLS_PROXY", True) else 0)
+AXES_CLIENT_IP_CALLABLE = "accounts.sign_in.client_address"
+AXES_USERNAME_CALLABLE = "accounts.sign_in.client_username"
 AXES_DISABLE_ACCESS_LOG = True  # no row per successful sign-in: it would grow forever and tells us nothing we use
 
 LOGIN_URL = "login"

@@ -95,3 +95,33 @@ def test_only_people_managers_may_lift_a_lock(client, ada):
 def test_unlocking_needs_a_username(admin_client):
     response = admin_client.post(reverse("login_unlock"), {"ip_address": ATTACKER})
     assert response.status_code == 400
+
+
+def test_behind_a_proxy_the_lock_follows_the_forwarded_address(client, ada, settings):
+    settings.LOGIN_TRUSTED_PROXIES = 1
+    proxy = "10.0.0.2"
+    for n in range(30):  # the attacker rotates a made-up first entry; the proxy appends the real one
+        client.post("/login/", {"username": "ada", "password": f"guess {n}"}, REMOTE_ADDR=proxy,
+                    HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, {ATTACKER}")
+    assert _sign_in(client, "/login/", PASSWORD, address=proxy).status_code == 302  # ada, via the proxy, from elsewhere
+    client.logout()
+    locked = client.post("/login/", {"username": "ada", "password": PASSWORD}, REMOTE_ADDR=proxy,
+                         HTTP_X_FORWARDED_FOR=ATTACKER)
+    assert locked.status_code == 429
+
+
+def test_a_forwarded_address_that_is_not_an_address_is_no_server_error(client, ada, settings):
+    settings.LOGIN_TRUSTED_PROXIES = 1
+    response = client.post("/login/", {"username": "ada", "password": "wrong"}, REMOTE_ADDR="10.0.0.2",
+                           HTTP_X_FORWARDED_FOR="'; drop table users; --")
+    assert response.status_code == 200
+    assert AccessAttempt.objects.get(username="ada").ip_address == "10.0.0.2"
+
+
+@pytest.mark.parametrize("url", ["/login/", "/django-admin/login/"])
+def test_oversized_sign_in_fields_are_no_server_error(client, ada, url):
+    headers = {"HTTP_USER_AGENT": "b" * 2000, "HTTP_ACCEPT": "c" * 5000}
+    response = client.post(url, {"username": "a" * 400, "password": "p" * 5000}, **headers)
+    assert response.status_code == 200
+    response = client.post(url, {"username": "ada", "password": "wrong"}, **headers)
+    assert response.status_code == 200
