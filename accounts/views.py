@@ -102,7 +102,7 @@ def role_edit(request, pk: int | None = None):
 def login_unlock(request):
     form = LoginUnlockForm(request.POST)
     if not form.is_valid():
-        return HttpResponseBadRequest(f"Cannot unlock: {form.errors.as_text()}")
+        return HttpResponseBadRequest(f"Cannot unlock: {form.errors.as_text()}", content_type="text/plain")
     username, address = form.cleaned_data["username"], form.cleaned_data["ip_address"]
     services.login_unlock(username=username, ip_address=address)
     messages.success(request, f"{username} can sign in again{f' from {address}' if address else ''}.")

@@ -72,6 +72,13 @@ def test_a_few_typos_do_not_lock_anyone_out(client, ada):
     assert _sign_in(client, "/login/", PASSWORD).status_code == 302
 
 
+def test_only_wrong_passwords_in_a_row_count(client, ada, settings):
+    for _ in range(2):
+        _guess(client, "/login/", times=settings.AXES_FAILURE_LIMIT - 1)
+        assert _sign_in(client, "/login/", PASSWORD).status_code == 302
+        client.logout()
+
+
 def test_a_people_manager_sees_the_lock_and_lifts_it(client, ada):
     _guess(client, "/login/")
     manager = UserFactory(role="Admin")
