@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
 
 from accounts.models import Role
 from accounts.permissions import PERMISSIONS
@@ -33,16 +34,51 @@ class RoleForm(forms.Form):
         choices=PERMISSION_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
     )
 
+    def __init__(self, *args, role: Role | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role = role
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        # Role names are unique in the database; two that differ only in case would confuse the people page.
+        taken = Role.objects.filter(name__iexact=name)
+        if self.role is not None:
+            taken = taken.exclude(pk=self.role.pk)
+        if taken.exists():
+            raise forms.ValidationError("A role with this name exists already; choose another name.")
+        return name
+
 
 class UserCreateForm(forms.Form):
     username = forms.CharField(max_length=150)
     email = forms.EmailField(required=False)
     role = forms.ModelChoiceField(queryset=Role.objects.order_by("name"), required=False)
     jira_account_id = forms.CharField(max_length=128, required=False, help_text="The user's own Jira account id.")
-    password = forms.CharField(widget=forms.PasswordInput, min_length=12)
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        strip=False,
+        help_text=password_validators_help_text_html(),
+    )
 
     def clean_username(self):
         username = self.cleaned_data["username"]
         if User.objects.filter(username__iexact=username).exists():
             raise forms.ValidationError("A user with this name exists already.")
         return username
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password"):
+            # The same validators as every other place a password is set; the candidate user lets them
+            # refuse a password that is merely the username or email with a digit added.
+            candidate = User(username=data.get("username", ""), email=data.get("email", ""))
+            try:
+                validate_password(data["password"], candidate)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+class LoginUnlockForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    ip_address = forms.GenericIPAddressField(required=False)

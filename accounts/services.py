@@ -1,7 +1,9 @@
 from collections.abc import Iterable
 
+from axes.utils import reset as axes_reset
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission as DjangoPermission
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -82,19 +84,38 @@ def people_set_permissions(*, actor, users: list, grant: Iterable[str] = (), rev
 
 
 @transaction.atomic
-def role_save(*, name: str, codes: Iterable[str], role: Role | None = None) -> Role:
-    """Create or edit a role; every user with the role gets the new permissions at once."""
+def role_save(*, actor, name: str, codes: Iterable[str], role: Role | None = None) -> Role:
+    """Create or edit a role; every user with the role gets the new permissions at once.
+
+    The people page's rules hold here too: editing the permissions of a role you hold would change your own,
+    and someone must still be able to manage people afterwards."""
+    new_permissions = set(_django_permissions(codes))
+    if role is not None and set(role.permissions.all()) != new_permissions and actor.groups.filter(pk=role.pk).exists():
+        raise ValidationError(
+            f"Nobody can change their own permissions, and you hold the role {role.name}; "
+            "ask another user who can manage people to change it."
+        )
     role = role or Role(name=name)
     role.name = name
     role.save()
-    role.permissions.set(_django_permissions(codes))
+    role.permissions.set(new_permissions)
     _keep_an_admin()
     return role
 
 
 @transaction.atomic
 def user_create(*, username: str, email: str = "", role: Role | None = None, password: str | None = None):
+    """A new user; `password` must pass AUTH_PASSWORD_VALIDATORS (None: the user cannot sign in yet)."""
+    if password is not None:
+        validate_password(password, User(username=username, email=email))
     user = User.objects.create_user(username=username, email=email, password=password)
     if role is not None:
         user.groups.set([role])
     return user
+
+
+def login_unlock(*, username: str, ip_address: str = "") -> int:
+    """Lift a sign-in lock of `username` (from one address, or from all); returns how many were lifted."""
+    if not username:
+        raise ValidationError("Name the account to unlock.")  # axes would reset every account without one
+    return axes_reset(username=username, ip=ip_address or None)

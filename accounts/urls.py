@@ -6,8 +6,10 @@ from accounts import views
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="accounts/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/password/", views.PasswordChange.as_view(), name="password_change"),
     path("people/", views.people, name="people"),
     path("people/new/", views.user_create, name="user_create"),
+    path("people/unlock/", views.login_unlock, name="login_unlock"),
     path("people/roles/new/", views.role_edit, name="role_create"),
     path("people/roles/<int:pk>/", views.role_edit, name="role_edit"),
 ]

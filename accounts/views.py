@@ -1,12 +1,16 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.views import PasswordChangeView
+from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse_lazy
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import services
+from accounts import selectors, services
 from accounts.access import permission_required
-from accounts.forms import BulkPermissionsForm, RoleForm, UserCreateForm
+from accounts.forms import BulkPermissionsForm, LoginUnlockForm, RoleForm, UserCreateForm
 from accounts.models import Profile, Role
 from accounts.permissions import PERMISSIONS, by_section
 
@@ -51,6 +55,7 @@ def people(request):
             "sections": by_section(),
             "permissions": PERMISSIONS,
             "roles": Role.objects.order_by("name").prefetch_related("permissions"),
+            "lockouts": selectors.login_lockout_list(),
         },
     )
 
@@ -77,13 +82,37 @@ def role_edit(request, pk: int | None = None):
     initial = (
         {"name": role.name, "permissions": list(role.permissions.values_list("codename", flat=True))} if role else None
     )
-    form = RoleForm(request.POST or None, initial=initial)
+    form = RoleForm(request.POST or None, initial=initial, role=role)
     if request.method == "POST" and form.is_valid():
         try:
-            services.role_save(name=form.cleaned_data["name"], codes=form.cleaned_data["permissions"], role=role)
+            services.role_save(
+                actor=request.user, name=form.cleaned_data["name"], codes=form.cleaned_data["permissions"], role=role
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, f"Saved role {form.cleaned_data['name']}.")
             return redirect("people")
-    return render(request, "accounts/role_form.html", {"form": form, "role": role})
+    holds_role = role is not None and request.user.groups.filter(pk=role.pk).exists()
+    return render(request, "accounts/role_form.html", {"form": form, "role": role, "holds_role": holds_role})
+
+
+@permission_required("manage_people")
+@require_POST
+def login_unlock(request):
+    form = LoginUnlockForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest(f"Cannot unlock: {form.errors.as_text()}", content_type="text/plain")
+    username, address = form.cleaned_data["username"], form.cleaned_data["ip_address"]
+    services.login_unlock(username=username, ip_address=address)
+    messages.success(request, f"{username} can sign in again{f' from {address}' if address else ''}.")
+    return redirect("people")
+
+
+class PasswordChange(SuccessMessageMixin, PasswordChangeView):
+    """Every signed-in user changes their own password here; Django's form applies the validators and keeps
+    the session signed in (other sessions of the user end)."""
+
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("home")
+    success_message = "Your password is changed."

@@ -129,6 +129,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "axes",
     "accounts",
     "connector",
     "deliveries",
@@ -147,6 +148,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into the page that says so (429)
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -203,6 +205,28 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; never outside tests
+
+# Guessing passwords: after LOGIN_FAILURE_LIMIT wrong ones in a row, that account is locked from that address
+# (another address, or another account, still signs in). Axes refuses before any password is hashed, so a
+# flood costs no CPU. The lock lasts LOGIN_LOCKOUT_MINUTES, or until a people manager lifts it (0, the default).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out requests
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+_lockout_minutes = envint("LOGIN_LOCKOUT_MINUTES", 0)
+AXES_COOLOFF_TIME = _lockout_minutes / 60 if _lockout_minutes else None  # hours
+AXES_RESET_ON_SUCCESS = True  # "in a row": a successful sign-in forgets earlier typos
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_ENABLE_ADMIN = True  # superusers see and delete attempts in the Django admin, too
+# Behind a reverse proxy every sign-in would come from the proxy's address, so one attacker would lock the
+# account for everyone: count the proxies whose X-Forwarded-For entries we trust (by default the TLS proxy
+# production assumes, see BEHIND_TLS_PROXY below).
+LOGIN_TRUSTED_PROXIES = envint("LOGIN_TRUSTED_PROXIES", 1 if PRODUCTION and envbool("BEHIND_TLS_PROXY", True) else 0)
+AXES_CLIENT_IP_CALLABLE = "accounts.sign_in.client_address"
+AXES_USERNAME_CALLABLE = "accounts.sign_in.client_username"
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful sign-in: it would grow forever and tells us nothing we use
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -96,3 +96,70 @@ def test_ensure_admin_creates_a_random_password_once(capsys):
     assert "password:" in first
     call_command("ensure_admin")
     assert "password:" not in capsys.readouterr().out
+
+
+def test_nobody_changes_their_own_permissions_by_editing_a_role_they_hold(client):
+    agent_role = Role.objects.get(name="Agent")
+    agent_role.permissions.add(*Role.objects.get(name="Admin").permissions.filter(codename="manage_people"))
+    me = UserFactory(role="Agent")  # may manage people through the role
+    UserFactory(role="Admin")
+    client.force_login(me)
+    assert "You hold this role" in client.get(reverse("role_edit", args=[agent_role.pk])).content.decode()
+    response = client.post(
+        reverse("role_edit", args=[agent_role.pk]),
+        {"name": "Agent", "permissions": ["manage_people", "manage_connections", "resend"]},
+    )
+    assert response.status_code == 200
+    assert response.content.decode().count("Nobody can change their own permissions") == 1
+    assert not type(me).objects.get(pk=me.pk).has_perm("accounts.manage_connections")
+
+
+def test_the_role_service_refuses_a_self_edit_from_any_caller(admin_user):
+    with pytest.raises(ValidationError, match="own permissions"):
+        services.role_save(
+            actor=admin_user, role=Role.objects.get(name="Admin"), name="Admin", codes=["manage_people", "resend"]
+        )
+
+
+def test_a_role_one_holds_can_still_be_renamed(admin_user):
+    role = Role.objects.get(name="Admin")
+    codes = list(role.permissions.values_list("codename", flat=True))
+    services.role_save(actor=admin_user, role=role, name="Administrators", codes=codes)
+    assert Role.objects.get(pk=role.pk).name == "Administrators"
+
+
+def test_the_last_people_manager_is_kept_across_role_edits():
+    manager = UserFactory(role="Admin")
+    outsider = UserFactory()
+    outsider.is_superuser = False
+    with pytest.raises(ValidationError, match="nobody who can manage people"):
+        services.role_save(actor=outsider, role=Role.objects.get(name="Admin"), name="Admin", codes=["view_links"])
+    assert type(manager).objects.get(pk=manager.pk).has_perm("accounts.manage_people")
+
+
+@pytest.mark.parametrize("name", ["Viewer", "viewer"])
+def test_a_role_name_already_taken_is_a_clear_error(admin_client, name):
+    response = admin_client.post(reverse("role_create"), {"name": name, "permissions": ["view_links"]})
+    assert response.status_code == 200
+    assert "already" in response.content.decode()
+    assert Role.objects.filter(name__iexact="viewer").count() == 1
+
+
+def test_the_django_admin_edits_no_roles_bypassing_the_rules(client):
+    root = UserFactory(role="Admin", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    assert client.get("/django-admin/auth/group/").status_code == 404  # roles are edited on the people page
+
+
+def test_a_superuser_cannot_change_their_own_permissions_in_the_django_admin(client):
+    root = UserFactory(role="Admin", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    response = client.post(
+        f"/django-admin/auth/user/{root.pk}/change/",
+        {"username": root.username, "email": root.email, "is_active": "on", "is_staff": "on", "groups": [],
+         "user_permissions": [], "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"},
+    )
+    assert response.status_code == 302
+    root = type(root).objects.get(pk=root.pk)
+    assert root.is_superuser
+    assert list(root.groups.values_list("name", flat=True)) == ["Admin"]

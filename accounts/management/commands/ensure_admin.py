@@ -1,7 +1,9 @@
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 
 from accounts.models import Role
 
@@ -20,10 +22,14 @@ class Command(BaseCommand):
                 f"`python manage.py changepassword {username}`."
             )
             return
-        password = secrets.token_urlsafe(12)
+        password = secrets.token_urlsafe(16)
+        validate_password(password)  # random, but held to the same rules as every password we set
         user = User.objects.create_superuser(username=username, email="", password=password)
         admin_role = Role.objects.filter(name="Admin").first()
         if admin_role:
             user.groups.set([admin_role])
         self.stdout.write(self.style.SUCCESS(f"Created admin account — username: {username}  password: {password}"))
-        self.stdout.write("The password is shown only now; change it after logging in.")
+        self.stdout.write(
+            f"The password is shown only now; after logging in, change it on {reverse('password_change')} "
+            "(also under “My password” in the navigation)."
+        )
