@@ -50,8 +50,8 @@ class ConnectionFailed(Exception):
 # --- Jira sites -----------------------------------------------------------------------------------------------
 
 
-def jira_site_verify(*, base_url: str, deployment: str, account_email: str, api_token: str) -> dict:
-    """Call Jira as the app user; its /myself, or ConnectionFailed."""
+def jira_site_verify(*, base_url: str, deployment: str, account_email: str, api_token: str) -> tuple[dict, str]:
+    """Call Jira as the app user: (its /myself, which Jira it is), or ConnectionFailed."""
     try:
         base_url = validate_connection_url(base_url)
     except UnsafeURL as exc:
@@ -64,11 +64,35 @@ def jira_site_verify(*, base_url: str, deployment: str, account_email: str, api_
         timeout=settings.VENDOR_TIMEOUT_SECONDS,
     )
     try:
-        return client.myself()
+        return client.myself(), client.instance_id()
     except VendorError as error:
         unsaved = JiraSite(base_url=base_url, deployment=deployment)
         field = "api_token" if error.status in (401, 403) else "base_url"
         raise ConnectionFailed(plain_error(unsaved, error, connecting=True), field=field) from None
+
+
+def jira_site_instance_id(site: JiraSite) -> str:
+    """Which Jira the site's stored URL leads to, asked with its stored credentials; "" when it does not answer."""
+    try:
+        return jira_client(site).instance_id()
+    except VendorError as error:
+        logger.warning("connection.jira_identity_unknown", extra={"site": site.pk, "error": str(error)})
+        return ""
+
+
+def _other_jira(site: JiraSite, pinned: str, found: str, base_url: str, deployment: str) -> ConnectionFailed:
+    if deployment == JiraSite.Deployment.CLOUD and site.deployment == JiraSite.Deployment.CLOUD:
+        told = f"its cloud id is {found or 'unknown'}, this connection was made with {pinned}"
+    else:
+        told = (
+            f"it calls itself “{found or 'unknown'}”, this connection was made with “{pinned}” (its server title; "
+            "if only the title changed, move the site first and rename it after)"
+        )
+    return ConnectionFailed(
+        f"{base_url} is another Jira site: {told}. Links and rules belong to the Jira they were made in, so "
+        "connect that Jira as a new site instead; if this is the same site at a new address, check the URL.",
+        field="base_url",
+    )
 
 
 @transaction.atomic
@@ -81,8 +105,19 @@ def jira_site_save(
     account_email: str = "",
     api_token: str = "",
 ) -> JiraSite:
-    """Create or update a site after Jira accepted the credentials. A blank token keeps the stored one."""
+    """Create or update a site after Jira accepted the credentials and is the Jira it was first connected to.
+
+    A blank token keeps the stored one, but only for the URL it was entered for: a secret never follows a
+    changed URL to another host.
+    """
     base_url = _validated(base_url)
+    moved = site is not None and base_url != site.base_url
+    if moved and not api_token:
+        raise ConnectionFailed(
+            "The base URL changed, so enter the API token again: a stored token is only ever sent to the site it "
+            "was entered for.",
+            field="api_token",
+        )
     token = api_token or (site.api_token if site else "")
     if not token:
         raise ConnectionFailed(
@@ -98,8 +133,18 @@ def jira_site_save(
     clash = JiraSite.objects.filter(base_url=base_url).exclude(pk=site.pk if site else None).first()
     if clash:
         raise ConnectionFailed(f"This Jira site is already connected as “{clash.name}”.", field="base_url")
-    user = jira_site_verify(base_url=base_url, deployment=deployment, account_email=account_email, api_token=token)
+    pinned = site.jira_instance_id if site else ""
+    if moved and not pinned and site.api_token:  # connected before identities were pinned: ask the old URL first
+        pinned = jira_site_instance_id(site)
+    user, instance_id = jira_site_verify(
+        base_url=base_url, deployment=deployment, account_email=account_email, api_token=token
+    )
+    # A Data Center site that keeps its URL may have renamed its server title; anything else must match.
+    renamed_title = site is not None and not moved and deployment == site.deployment == JiraSite.Deployment.DATACENTER
+    if pinned and instance_id != pinned and not renamed_title:
+        raise _other_jira(site, pinned, instance_id, base_url, deployment)
     site = site or JiraSite()
+    site.jira_instance_id = instance_id or pinned
     site.name = name or base_url.split("//", 1)[-1]
     site.base_url = base_url
     site.deployment = deployment
@@ -208,7 +253,22 @@ def intercom_workspace_save(
     client_secret: str = "",
     api_base_url_override: str = "",
 ) -> IntercomWorkspace:
-    """Create or update after Intercom accepted the token. Blank secrets keep the stored ones."""
+    """Create or update after Intercom accepted the token. Blank secrets keep the stored ones, but the access
+    token only for the API host it was entered for: a new region or API URL needs it entered again."""
+    if api_base_url_override:
+        try:
+            api_base_url_override = validate_connection_url(api_base_url_override)
+        except UnsafeURL as exc:
+            raise ConnectionFailed(exc.message, field="api_base_url") from None
+    moved = workspace is not None and api_base_url(region, api_base_url_override) != api_base_url(
+        workspace.region, workspace.api_base_url
+    )
+    if moved and not access_token:
+        raise ConnectionFailed(
+            "The region or API URL changed, so enter the access token again: a stored token is only ever sent to "
+            "the host it was entered for.",
+            field="access_token",
+        )
     token = access_token or (workspace.access_token if workspace else "")
     secret = client_secret or (workspace.client_secret if workspace else "")
     if not token:

@@ -8,6 +8,7 @@ import yaml
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from connector.connections.health import connection_check
 from connector.models import Health, IntercomWorkspace, JiraSite, ProjectConnection
 from linking.models import ConversationLink
 from sandbox.jira import APP_USER_TOKEN, JiraSimulator
@@ -96,8 +97,6 @@ def test_a_new_intercom_api_host_needs_the_access_token_again(admin_client, inte
     assert "enter the access token again" in response.json()["access_token"][0]
     workspace.refresh_from_db()
     assert workspace.api_base_url == intercom.url
-    response = patch(admin_client, f"{WORKSPACES}{workspace.pk}/", {"region": "eu"})
-    assert response.status_code == 400 and "access_token" in response.json()
     # Entered again, the move goes through.
     response = patch(
         admin_client,
@@ -105,6 +104,14 @@ def test_a_new_intercom_api_host_needs_the_access_token_again(admin_client, inte
         {"api_base_url": as_localhost(intercom.url), "access_token": intercom.default_token},
     )
     assert response.status_code == 200, response.content
+
+
+def test_a_new_intercom_region_needs_the_access_token_again(admin_client, db):
+    workspace = IntercomWorkspaceFactory(region="us", api_base_url="")
+    response = patch(admin_client, f"{WORKSPACES}{workspace.pk}/", {"region": "eu"})
+    assert response.status_code == 400
+    assert "enter the access token again" in response.json()["access_token"][0]
+    assert IntercomWorkspace.objects.get().region == "us"
 
 
 def test_an_imported_api_host_change_drops_the_stored_access_token(db, tmp_path):
@@ -160,6 +167,13 @@ def test_an_unpinned_site_is_pinned_from_its_old_url_before_it_moves(admin_clien
     page = edit(admin_client, site, other_jira).content.decode()
     assert "is another Jira site" in page
     assert JiraSite.objects.get().base_url == jira.url
+
+
+def test_the_periodic_check_pins_a_site_connected_before_pinning(jira, db):
+    site = JiraSiteFactory(base_url=jira.url, account_email=jira.app_user["emailAddress"], api_token=APP_USER_TOKEN)
+    assert connection_check(site)
+    site.refresh_from_db()
+    assert site.jira_instance_id == jira.cloud_id
 
 
 def test_a_data_center_site_is_told_apart_by_its_server_title(admin_client):
