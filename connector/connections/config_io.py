@@ -129,7 +129,9 @@ def config_import(data: dict) -> dict[str, int]:
         upsert(IntercomWorkspace, lookup, values)
         if row is not None and row.access_token and _api_host(row) != _api_host(values):
             # The stored token was entered for the old host; it must never be sent to the new one.
-            IntercomWorkspace.objects.filter(pk=row.pk).update(access_token="", health=Health.BROKEN, health_error=moved)
+            IntercomWorkspace.objects.filter(pk=row.pk).update(
+                access_token="", health=Health.BROKEN, health_error=moved
+            )
     for item in data.get("project_connections") or []:
         site = JiraSite.objects.filter(base_url=str(item.get("site", "")).rstrip("/")).first()
         if site is None:

@@ -224,4 +224,3 @@ def test_deleting_a_site_with_links_shows_the_counts_and_asks(admin_client, db):
 def test_deleting_an_unused_workspace_needs_no_confirmation(admin_client, db):
     workspace = IntercomWorkspaceFactory()
     assert admin_client.delete(f"{WORKSPACES}{workspace.pk}/").status_code == 204
-
