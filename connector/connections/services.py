@@ -5,10 +5,13 @@ Secrets arrive as plain arguments and leave only into encrypted fields; a blank 
 """
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
+from django.db.models import ProtectedError, RestrictedError
+from django.db.models.deletion import Collector
 from django.utils import timezone
 
 from connector.connections.clients import intercom_client, jira_client
@@ -45,6 +48,14 @@ class ConnectionFailed(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class ConnectionInUse(ConnectionFailed):
+    """The connection was not deleted: `depends` counts what would go with it, by kind."""
+
+    def __init__(self, message: str, depends: dict[str, int]):
+        super().__init__(message)
+        self.depends = depends
 
 
 # --- Jira sites -----------------------------------------------------------------------------------------------
@@ -432,3 +443,51 @@ def project_connection_save(
 
 def project_connection_delete(*, connection: ProjectConnection) -> None:
     connection.delete()
+
+
+# --- deleting connections -------------------------------------------------------------------------------------
+
+
+def connection_dependents(connection: JiraSite | IntercomWorkspace) -> dict[str, int]:
+    """What deleting the connection would delete with it, counted by kind. Asked of Django's deletion collector,
+    so the rows of the apps above (links, rules, deliveries) are counted without importing them."""
+    collector = Collector(using=router.db_for_write(type(connection)))
+    try:
+        collector.collect([connection])
+    except (ProtectedError, RestrictedError) as error:
+        blocked = error.protected_objects if isinstance(error, ProtectedError) else error.restricted_objects
+        found = Counter(str(row._meta.verbose_name_plural) for row in blocked)
+        raise ConnectionInUse(f"{connection.name} is still used by {_counted(found)}.", dict(found)) from None
+    found: Counter = Counter()
+    for model, rows in collector.data.items():
+        if model is not type(connection):
+            found[str(model._meta.verbose_name_plural)] += len(rows)
+    for query in collector.fast_deletes:
+        found[str(query.model._meta.verbose_name_plural)] += query.count()
+    return {kind: count for kind, count in sorted(found.items()) if count}
+
+
+def _counted(found: dict[str, int]) -> str:
+    return ", ".join(f"{count} {kind}" for kind, count in found.items())
+
+
+@transaction.atomic
+def connection_delete(*, connection: JiraSite | IntercomWorkspace, confirmed: bool = False) -> None:
+    """Delete a site or workspace. Refused while projects are connected to it; anything else it would take with
+    it (links, events, deliveries) is counted and needs `confirmed`."""
+    projects = list(connection.projects.order_by("project_key").values_list("project_key", flat=True))
+    if projects:
+        raise ConnectionInUse(
+            f"{connection.name} has connected projects: {', '.join(projects)}. Disconnect them first (their "
+            "rules are kept and come back when a project is connected again).",
+            {"project connections": len(projects)},
+        )
+    depends = connection_dependents(connection)
+    if depends and not confirmed:
+        raise ConnectionInUse(
+            f"Deleting {connection.name} also deletes {_counted(depends)}. To delete it anyway, send the request "
+            "again with ?confirm=true; to keep them, revoke its credentials instead.",
+            depends,
+        )
+    connection.delete()
+    logger.info("connection.deleted", extra={"connection": f"{type(connection).__name__}:{connection.pk}"})
