@@ -42,4 +42,4 @@ def test_disconnecting_through_the_api_keeps_the_rules(admin_client, db):
     NotificationRuleFactory.create_batch(2, project=project)
     response = admin_client.delete(f"{PROJECTS}{project.pk}/", content_type="application/json")
     assert response.status_code == 204
-    assert NotificationRule.objects.count() == 2
+    assert NotificationRule.objects.filter(detached_project_key=project.project_key).count() == 2
