@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from accounts.access import HasPermission
 from connector.connections import clients, selectors, services
 from connector.connections.health import connection_check
-from connector.connections.services import ConnectionFailed
+from connector.connections.services import ConnectionFailed, ConnectionInUse
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
 from connector.serializers import (
     IntercomWorkspaceSerializer,
@@ -40,6 +40,17 @@ class _ConnectionViewSet(
 
     def _save(self, instance, data):
         raise NotImplementedError
+
+    def destroy(self, request, *args, **kwargs):
+        """409 with what depends on the connection rather than deleting it silently (or a 500)."""
+        try:
+            self._delete(self.get_object(), confirmed=request.query_params.get("confirm") == "true")
+        except ConnectionInUse as refusal:
+            return Response({"detail": refusal.message, "depends": refusal.depends}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _delete(self, instance, *, confirmed: bool) -> None:
+        services.connection_delete(connection=instance, confirmed=confirmed)
 
     @action(detail=True, methods=["post"])
     def check(self, request, pk=None):
@@ -190,5 +201,5 @@ class ProjectConnectionViewSet(_ConnectionViewSet):
         except ConnectionFailed as failure:
             raise _refused(failure) from None
 
-    def perform_destroy(self, instance):
+    def _delete(self, instance, *, confirmed: bool) -> None:
         services.project_connection_delete(connection=instance)

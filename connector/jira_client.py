@@ -162,6 +162,14 @@ class JiraClient:
     def server_info(self) -> dict:
         return self._request("GET", "serverInfo", "describe the server")
 
+    def instance_id(self) -> str:
+        """What tells this Jira from any other: Cloud's cloud id (a site keeps it when renamed), Data Center's
+        server title (its serverInfo offers nothing more stable; the base URL changes with a move)."""
+        if self.cloud:
+            body = self._request("GET", "/_edge/tenant_info", "identify the site", api=False) or {}
+            return str(body.get("cloudId") or "")
+        return str((self.server_info() or {}).get("serverTitle") or "")
+
     def projects(self) -> list[dict]:
         """Projects the app user can browse. Data Center has no paged search, only the plain list."""
         found: list[dict] = []

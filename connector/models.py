@@ -58,6 +58,9 @@ class JiraSite(Connection):
     app_account_type = models.CharField(max_length=20, blank=True)
     app_email = models.CharField(max_length=255, blank=True)
     webhook_registered_at = models.DateTimeField(null=True, blank=True)
+    # Which Jira this is, pinned when it is first verified (Cloud: its cloud id; Data Center: its server title).
+    # Links are keyed by issue id, so a new base URL must lead to the same Jira, never to another one.
+    jira_instance_id = models.CharField(max_length=255, blank=True)
 
 
 class IntercomWorkspace(Connection):

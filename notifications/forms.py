@@ -187,6 +187,8 @@ class RuleForm(forms.ModelForm):
     def save(self, commit: bool = True) -> NotificationRule:
         rule = super().save(commit=False)
         rule.actions = self.cleaned_data["actions"]
+        if rule.project_id:  # a kept rule given a project of its own is no longer waiting for its old one
+            rule.detached_site_id, rule.detached_project_id, rule.detached_project_key = None, "", ""
         if commit:
             rule.save()
         return rule

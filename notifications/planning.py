@@ -15,7 +15,7 @@ from deliveries.services import delivery_create_for_links
 from linking.selectors import link_count, link_list_reachable, link_workspace_ids
 from notifications.context import event_context
 from notifications.matching import rules_for_event
-from notifications.models import NotificationRule
+from notifications.models import IN_ALL_PROJECTS, NotificationRule
 from notifications.placeholders import DEFAULT_TEMPLATES
 from notifications.rendering import TemplateRenderError, render_note
 
@@ -23,7 +23,7 @@ MESSAGE_ACTIONS = {Action.NOTE, Action.REPLY}
 
 
 def rules_for(project: ProjectConnection | None):
-    scope = Q(project__isnull=True) | Q(project=project) if project else Q(project__isnull=True)
+    scope = IN_ALL_PROJECTS | Q(project=project) if project else IN_ALL_PROJECTS
     return list(NotificationRule.objects.filter(scope, enabled=True).order_by("position", "id"))
 
 

@@ -1,10 +1,14 @@
-"""Signal receivers: a link made or removed becomes a planned "conversation linked / unlinked" note (enqueued)."""
+"""Signal receivers: a link made or removed becomes a planned "conversation linked / unlinked" note (enqueued); a
+project connected again takes back its kept rules."""
 
 import logging
 
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from connector.models import ProjectConnection
 from linking.signals import link_created, link_removed
+from notifications.services import rule_reattach
 from notifications.tasks import link_event_plan
 
 logger = logging.getLogger(__name__)
@@ -42,3 +46,11 @@ def plan_unlinked_note(sender, link, user=None, reason="", **kwargs):
     if reason == "issue_deleted":  # the issue_deleted rule speaks for that case
         return
     _enqueue_link_event("conversation_unlinked", link, user)
+
+
+@receiver(post_save, sender=ProjectConnection)
+def reattach_kept_rules(sender, instance, created, **kwargs):
+    """Not enqueued, unlike the others: one UPDATE in the transaction that connects the project, so its rules are
+    back the moment it is (the form, the API and import_config all create project connections)."""
+    if created:
+        rule_reattach(project=instance)

@@ -20,7 +20,7 @@ from linking.models import ConversationLink
 from linking.selectors import link_list_reachable
 from notifications.context import event_context
 from notifications.matching import LinkEvent, rules_for_event
-from notifications.models import NotificationRule
+from notifications.models import IN_ALL_PROJECTS, NotificationRule
 from notifications.placeholders import DEFAULT_TEMPLATES, sample_context
 from notifications.planning import planned_actions, rules_for
 
@@ -32,28 +32,42 @@ ISSUE_FIELDS = "summary,status,assignee,reporter,issuetype,priority,labels,proje
 
 @dataclass
 class RuleGroup:
-    project: ProjectConnection | None  # None: the rules for every project
+    project: ProjectConnection | None  # None: the rules for every project, or (detached_key) a disconnected one's
     rules: list[NotificationRule]
+    detached_key: str = ""
 
     @property
     def label(self) -> str:
+        if self.detached_key:
+            return f"Disconnected project {self.detached_key}"
         return f"Project {self.project.project_key}" if self.project else "All projects"
 
 
 def rule_groups() -> list[RuleGroup]:
-    """"All projects" first, then each connected project (with or without rules), rules in their order."""
+    """"All projects" first, then each connected project (with or without rules), rules in their order; last the
+    rules kept from disconnected projects, so none is out of sight."""
     rules = list(NotificationRule.objects.select_related("project").order_by("position", "id"))
     projects = ProjectConnection.objects.select_related("site", "workspace").order_by("project_key", "pk")
-    groups = [RuleGroup(None, [r for r in rules if r.project_id is None])]
+    groups = [RuleGroup(None, [r for r in rules if r.project_id is None and not r.is_detached])]
     groups += [RuleGroup(p, [r for r in rules if r.project_id == p.pk]) for p in projects]
+    kept: dict[tuple, list[NotificationRule]] = {}
+    for rule in rules:
+        if rule.is_detached:
+            key = (rule.detached_project_key, rule.detached_site_id, rule.detached_project_id)
+            kept.setdefault(key, []).append(rule)
+    groups += [RuleGroup(None, group, detached_key=key[0]) for key, group in sorted(kept.items())]
     return groups
 
 
 def rule_scope(rule: NotificationRule) -> QuerySet[NotificationRule]:
-    """The rules sharing this rule's list (same project, or all projects)."""
+    """The rules sharing this rule's list (same project, all projects, or the same disconnected project)."""
     if rule.project_id:
         return NotificationRule.objects.filter(project_id=rule.project_id)
-    return NotificationRule.objects.filter(project__isnull=True)
+    if rule.is_detached:
+        return NotificationRule.objects.filter(
+            project__isnull=True, detached_site_id=rule.detached_site_id, detached_project_id=rule.detached_project_id
+        )
+    return NotificationRule.objects.filter(IN_ALL_PROJECTS)
 
 
 # --- issues and events -----------------------------------------------------------------------------------

@@ -32,9 +32,10 @@ class RuleSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "project", "position", "enabled", "stop_after", "trigger", "from_status", "to_status",
             "fields", "comment_visibility", "issue_types", "priorities", "labels", "actions", "template",
-            "template_warnings", "coalesce_seconds", "created_at", "updated_at",
+            "template_warnings", "coalesce_seconds", "detached_project_key", "created_at", "updated_at",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        # detached_project_key: kept from that disconnected project, not a rule for every project.
+        read_only_fields = ["detached_project_key", "created_at", "updated_at"]
 
     def get_template_warnings(self, rule: NotificationRule) -> list[str]:
         return [str(p) for p in validate_template(rule.template) if not p.blocking] if rule.template else []

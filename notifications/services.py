@@ -10,7 +10,7 @@ from connector.jira_markup import sanitize_note_html
 from connector.models import IntercomWorkspace, ProjectConnection
 from deliveries.models import Action, Delivery
 from deliveries.services import delivery_create
-from notifications.models import NotificationRule
+from notifications.models import IN_ALL_PROJECTS, NotificationRule
 from notifications.selectors import rule_scope
 
 # --- rules -----------------------------------------------------------------------------------------------
@@ -32,14 +32,20 @@ def rule_move(*, rule: NotificationRule, direction: str) -> bool:
 
 
 def rule_next_position(project: ProjectConnection | None) -> int:
-    scope = NotificationRule.objects.filter(project=project) if project else NotificationRule.objects.filter(
-        project__isnull=True
-    )
+    rules = NotificationRule.objects
+    scope = rules.filter(project=project) if project else rules.filter(IN_ALL_PROJECTS)
     last = scope.order_by("-position").values_list("position", flat=True).first()
     return 0 if last is None else last + 1
 
 
 # --- test note -------------------------------------------------------------------------------------------
+
+
+def rule_reattach(*, project: ProjectConnection) -> int:
+    """A project connected again takes back the rules kept when it was disconnected; how many came back."""
+    return NotificationRule.objects.filter(
+        project__isnull=True, detached_site_id=project.site_id, detached_project_id=project.project_id
+    ).update(project=project, detached_site_id=None, detached_project_id="", detached_project_key="")
 
 
 @transaction.atomic

@@ -45,12 +45,15 @@ class JiraSimulator(SimServer):
     spec_name = "jira"
 
     def __init__(self, *, deployment: str = "cloud", webhook_identifiers: bool | None = None,
-                 **options: Any) -> None:
+                 server_title: str = "Jira sandbox", **options: Any) -> None:
         if deployment not in ("cloud", "datacenter"):
             raise ValueError("deployment is 'cloud' or 'datacenter'")
         super().__init__(**options)
         self.deployment = deployment
         self.cloud = deployment == "cloud"
+        # What tells one Jira from another: Cloud's cloud id (GET /_edge/tenant_info), DC's server title.
+        self.cloud_id = str(uuid.uuid4())
+        self.server_title = server_title
         # Identifier headers are documented for Cloud only; DC deliveries leave them out unless asked.
         self.webhook_identifiers = self.cloud if webhook_identifiers is None else webhook_identifiers
         self.sender = WebhookSender("Atlassian Webhook HTTP Client")
@@ -531,6 +534,8 @@ class JiraSimulator(SimServer):
             if not v3:
                 add("GET", "/search", self._search_paged)
                 add("POST", "/search", self._search_paged)
+        if self.cloud:  # not in the REST spec: the site's tenant, as every Cloud site answers it
+            self.router.add("GET", "/_edge/tenant_info", lambda r: Response(200, {"cloudId": self.cloud_id}))
         self.router.add("POST", "/rest/webhooks/1.0/webhook", self._webhook_register, write=True)
         self.router.add("GET", "/rest/webhooks/1.0/webhook", lambda r: Response(200, [
             self._webhook_json(h) for h in self.webhooks]))
@@ -561,7 +566,7 @@ class JiraSimulator(SimServer):
                               "versionNumbers": [1001, 0, 0] if self.cloud else [10, 3, 1],
                               "deploymentType": "Cloud" if self.cloud else "Server", "buildNumber": 100261,
                               "buildDate": "2026-01-01T00:00:00.000+0000", "scmInfo": "sandbox",
-                              "serverTitle": "Jira sandbox", "serverTime": p.jira_time()})
+                              "serverTitle": self.server_title, "serverTime": p.jira_time()})
 
     def _project_search(self, request: Request, v3: bool) -> Response:
         start = int(request.arg("startAt") or 0)

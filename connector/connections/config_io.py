@@ -11,6 +11,7 @@ import yaml
 from django.db import transaction
 
 from connector.connections.services import PROJECT_TOGGLES
+from connector.intercom_client import api_base_url
 from connector.models import Health, IntercomWorkspace, JiraSite, ProjectConnection
 from connector.url_safety import UnsafeURL, validate_connection_url
 
@@ -74,11 +75,20 @@ def _workspace_for(ref: str) -> IntercomWorkspace:
     return found
 
 
+def _api_host(workspace: IntercomWorkspace | dict) -> str:
+    get = workspace.get if isinstance(workspace, dict) else lambda f: getattr(workspace, f)
+    return api_base_url(get("region"), get("api_base_url"))
+
+
 @transaction.atomic
 def config_import(data: dict) -> dict[str, int]:
     """Create or update everything in `data`; returns counts of created and updated rows."""
     counts = {"created": 0, "updated": 0}
     missing = "Imported without credentials: enter them on the connection's page to finish connecting."
+    moved = (
+        "The imported configuration gave this workspace another region or API URL, so enter the access token "
+        "again on its page: a stored token is only sent to the host it was entered for."
+    )
 
     def upsert(model, lookup: dict, values: dict):
         row = model.objects.filter(**lookup).first()
@@ -107,10 +117,21 @@ def config_import(data: dict) -> dict[str, int]:
         values["region"] = values["region"] or IntercomWorkspace.Region.US
         if values["region"] not in IntercomWorkspace.Region.values:
             raise ConfigError(f"Workspace {values['name']!r}: region must be one of {IntercomWorkspace.Region.values}.")
+        if values["api_base_url"]:
+            try:
+                values["api_base_url"] = validate_connection_url(values["api_base_url"], require_resolvable=False)
+            except UnsafeURL as exc:
+                raise ConfigError(f"Workspace {values['name']!r}: {exc.message}") from None
         lookup = (
             {"workspace_id": values.pop("workspace_id")} if item.get("workspace_id") else {"name": values.pop("name")}
         )
+        row = IntercomWorkspace.objects.filter(**lookup).first()
         upsert(IntercomWorkspace, lookup, values)
+        if row is not None and row.access_token and _api_host(row) != _api_host(values):
+            # The stored token was entered for the old host; it must never be sent to the new one.
+            IntercomWorkspace.objects.filter(pk=row.pk).update(
+                access_token="", health=Health.BROKEN, health_error=moved
+            )
     for item in data.get("project_connections") or []:
         site = JiraSite.objects.filter(base_url=str(item.get("site", "")).rstrip("/")).first()
         if site is None:

@@ -112,11 +112,14 @@ def connection_check(connection) -> bool:
         return False
     try:
         if isinstance(connection, JiraSite):
-            user = jira_client(connection).myself()
+            client = jira_client(connection)
+            user = client.myself()
             JiraSite.objects.filter(pk=connection.pk).update(
                 app_display_name=user.get("displayName") or connection.app_display_name,
                 app_avatar_url=avatar_url(user) or connection.app_avatar_url,
             )
+            if not connection.jira_instance_id:
+                _pin_identity(connection, client)
         else:
             client = intercom_client(connection)
             try:
@@ -134,6 +137,17 @@ def connection_check(connection) -> bool:
         return False
     mark_ok(connection)
     return True
+
+
+def _pin_identity(site: JiraSite, client) -> None:
+    """A site connected before identities were pinned gets its pin from the periodic check, before any move."""
+    try:
+        found = client.instance_id()
+    except VendorError as error:
+        logger.info("connection.jira_identity_unknown", extra={"site": site.pk, "error": str(error)})
+        return
+    if found:
+        JiraSite.objects.filter(pk=site.pk, jira_instance_id="").update(jira_instance_id=found)
 
 
 def connections_to_check() -> list:

@@ -5,10 +5,13 @@ Secrets arrive as plain arguments and leave only into encrypted fields; a blank 
 """
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
+from django.db.models import ProtectedError, RestrictedError
+from django.db.models.deletion import Collector
 from django.utils import timezone
 
 from connector.connections.clients import intercom_client, jira_client
@@ -47,11 +50,19 @@ class ConnectionFailed(Exception):
         self.field = field
 
 
+class ConnectionInUse(ConnectionFailed):
+    """The connection was not deleted: `depends` counts what would go with it, by kind."""
+
+    def __init__(self, message: str, depends: dict[str, int]):
+        super().__init__(message)
+        self.depends = depends
+
+
 # --- Jira sites -----------------------------------------------------------------------------------------------
 
 
-def jira_site_verify(*, base_url: str, deployment: str, account_email: str, api_token: str) -> dict:
-    """Call Jira as the app user; its /myself, or ConnectionFailed."""
+def jira_site_verify(*, base_url: str, deployment: str, account_email: str, api_token: str) -> tuple[dict, str]:
+    """Call Jira as the app user: (its /myself, which Jira it is), or ConnectionFailed."""
     try:
         base_url = validate_connection_url(base_url)
     except UnsafeURL as exc:
@@ -64,11 +75,35 @@ def jira_site_verify(*, base_url: str, deployment: str, account_email: str, api_
         timeout=settings.VENDOR_TIMEOUT_SECONDS,
     )
     try:
-        return client.myself()
+        return client.myself(), client.instance_id()
     except VendorError as error:
         unsaved = JiraSite(base_url=base_url, deployment=deployment)
         field = "api_token" if error.status in (401, 403) else "base_url"
         raise ConnectionFailed(plain_error(unsaved, error, connecting=True), field=field) from None
+
+
+def jira_site_instance_id(site: JiraSite) -> str:
+    """Which Jira the site's stored URL leads to, asked with its stored credentials; "" when it does not answer."""
+    try:
+        return jira_client(site).instance_id()
+    except VendorError as error:
+        logger.warning("connection.jira_identity_unknown", extra={"site": site.pk, "error": str(error)})
+        return ""
+
+
+def _other_jira(site: JiraSite, pinned: str, found: str, base_url: str, deployment: str) -> ConnectionFailed:
+    if deployment == JiraSite.Deployment.CLOUD and site.deployment == JiraSite.Deployment.CLOUD:
+        told = f"its cloud id is {found or 'unknown'}, this connection was made with {pinned}"
+    else:
+        told = (
+            f"it calls itself “{found or 'unknown'}”, this connection was made with “{pinned}” (its server title; "
+            "if only the title changed, move the site first and rename it after)"
+        )
+    return ConnectionFailed(
+        f"{base_url} is another Jira site: {told}. Links and rules belong to the Jira they were made in, so "
+        "connect that Jira as a new site instead; if this is the same site at a new address, check the URL.",
+        field="base_url",
+    )
 
 
 @transaction.atomic
@@ -81,8 +116,19 @@ def jira_site_save(
     account_email: str = "",
     api_token: str = "",
 ) -> JiraSite:
-    """Create or update a site after Jira accepted the credentials. A blank token keeps the stored one."""
+    """Create or update a site after Jira accepted the credentials and is the Jira it was first connected to.
+
+    A blank token keeps the stored one, but only for the URL it was entered for: a secret never follows a
+    changed URL to another host.
+    """
     base_url = _validated(base_url)
+    moved = site is not None and base_url != site.base_url
+    if moved and not api_token:
+        raise ConnectionFailed(
+            "The base URL changed, so enter the API token again: a stored token is only ever sent to the site it "
+            "was entered for.",
+            field="api_token",
+        )
     token = api_token or (site.api_token if site else "")
     if not token:
         raise ConnectionFailed(
@@ -98,8 +144,18 @@ def jira_site_save(
     clash = JiraSite.objects.filter(base_url=base_url).exclude(pk=site.pk if site else None).first()
     if clash:
         raise ConnectionFailed(f"This Jira site is already connected as “{clash.name}”.", field="base_url")
-    user = jira_site_verify(base_url=base_url, deployment=deployment, account_email=account_email, api_token=token)
+    pinned = site.jira_instance_id if site else ""
+    if moved and not pinned and site.api_token:  # connected before identities were pinned: ask the old URL first
+        pinned = jira_site_instance_id(site)
+    user, instance_id = jira_site_verify(
+        base_url=base_url, deployment=deployment, account_email=account_email, api_token=token
+    )
+    # A Data Center site that keeps its URL may have renamed its server title; anything else must match.
+    renamed_title = site is not None and not moved and deployment == site.deployment == JiraSite.Deployment.DATACENTER
+    if pinned and instance_id != pinned and not renamed_title:
+        raise _other_jira(site, pinned, instance_id, base_url, deployment)
     site = site or JiraSite()
+    site.jira_instance_id = instance_id or pinned
     site.name = name or base_url.split("//", 1)[-1]
     site.base_url = base_url
     site.deployment = deployment
@@ -208,7 +264,22 @@ def intercom_workspace_save(
     client_secret: str = "",
     api_base_url_override: str = "",
 ) -> IntercomWorkspace:
-    """Create or update after Intercom accepted the token. Blank secrets keep the stored ones."""
+    """Create or update after Intercom accepted the token. Blank secrets keep the stored ones, but the access
+    token only for the API host it was entered for: a new region or API URL needs it entered again."""
+    if api_base_url_override:
+        try:
+            api_base_url_override = validate_connection_url(api_base_url_override)
+        except UnsafeURL as exc:
+            raise ConnectionFailed(exc.message, field="api_base_url") from None
+    moved = workspace is not None and api_base_url(region, api_base_url_override) != api_base_url(
+        workspace.region, workspace.api_base_url
+    )
+    if moved and not access_token:
+        raise ConnectionFailed(
+            "The region or API URL changed, so enter the access token again: a stored token is only ever sent to "
+            "the host it was entered for.",
+            field="access_token",
+        )
     token = access_token or (workspace.access_token if workspace else "")
     secret = client_secret or (workspace.client_secret if workspace else "")
     if not token:
@@ -372,3 +443,51 @@ def project_connection_save(
 
 def project_connection_delete(*, connection: ProjectConnection) -> None:
     connection.delete()
+
+
+# --- deleting connections -------------------------------------------------------------------------------------
+
+
+def connection_dependents(connection: JiraSite | IntercomWorkspace) -> dict[str, int]:
+    """What deleting the connection would delete with it, counted by kind. Asked of Django's deletion collector,
+    so the rows of the apps above (links, rules, deliveries) are counted without importing them."""
+    collector = Collector(using=router.db_for_write(type(connection)))
+    try:
+        collector.collect([connection])
+    except (ProtectedError, RestrictedError) as error:
+        blocked = error.protected_objects if isinstance(error, ProtectedError) else error.restricted_objects
+        found = Counter(str(row._meta.verbose_name_plural) for row in blocked)
+        raise ConnectionInUse(f"{connection.name} is still used by {_counted(found)}.", dict(found)) from None
+    found: Counter = Counter()
+    for model, rows in collector.data.items():
+        if model is not type(connection):
+            found[str(model._meta.verbose_name_plural)] += len(rows)
+    for query in collector.fast_deletes:
+        found[str(query.model._meta.verbose_name_plural)] += query.count()
+    return {kind: count for kind, count in sorted(found.items()) if count}
+
+
+def _counted(found: dict[str, int]) -> str:
+    return ", ".join(f"{count} {kind}" for kind, count in found.items())
+
+
+@transaction.atomic
+def connection_delete(*, connection: JiraSite | IntercomWorkspace, confirmed: bool = False) -> None:
+    """Delete a site or workspace. Refused while projects are connected to it; anything else it would take with
+    it (links, events, deliveries) is counted and needs `confirmed`."""
+    projects = list(connection.projects.order_by("project_key").values_list("project_key", flat=True))
+    if projects:
+        raise ConnectionInUse(
+            f"{connection.name} has connected projects: {', '.join(projects)}. Disconnect them first (their "
+            "rules are kept and come back when a project is connected again).",
+            {"project connections": len(projects)},
+        )
+    depends = connection_dependents(connection)
+    if depends and not confirmed:
+        raise ConnectionInUse(
+            f"Deleting {connection.name} also deletes {_counted(depends)}. To delete it anyway, send the request "
+            "again with ?confirm=true; to keep them, revoke its credentials instead.",
+            depends,
+        )
+    connection.delete()
+    logger.info("connection.deleted", extra={"connection": f"{type(connection).__name__}:{connection.pk}"})

@@ -235,5 +235,9 @@ def project_connection_edit(request, site_pk: int, pk: int | None = None):
 def project_connection_delete(request, site_pk: int, pk: int):
     connection = get_object_or_404(ProjectConnection, pk=pk, site_id=site_pk)
     services.project_connection_delete(connection=connection)
-    messages.success(request, f"{connection.project_key} is no longer connected.")
+    messages.success(
+        request,
+        f"{connection.project_key} is no longer connected. Its notification rules are kept, doing nothing, and "
+        "come back when you connect it again.",
+    )
     return redirect("jira_site_detail", pk=site_pk)
