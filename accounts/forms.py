@@ -46,3 +46,7 @@ class UserCreateForm(forms.Form):
         if User.objects.filter(username__iexact=username).exists():
             raise forms.ValidationError("A user with this name exists already.")
         return username
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “deploy script”.")

@@ -11,6 +11,7 @@ NAV = (
     ("Events", "events", "view_operations"),
     ("Deliveries", "deliveries", "view_operations"),
     ("People", "people", "manage_people"),
+    ("API tokens", "api_tokens", None),
 )
 
 
