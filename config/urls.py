@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularAPIView
 
 from config import health, views
 
+handler404 = views.not_found
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -40,3 +40,10 @@ def test_every_api_endpoint_is_in_the_schema(admin_client):
 
 def test_the_schema_needs_a_signed_in_user(client):
     assert client.get("/api/schema/").status_code == 401
+
+
+def test_an_api_url_that_matches_no_route_is_a_json_404(admin_client):
+    response = admin_client.get("/api/links/-1/")
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert "/api/schema/" in response.json()["detail"]
+    assert admin_client.get("/no-such-page/")["Content-Type"].startswith("text/html")
