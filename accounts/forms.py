@@ -82,3 +82,6 @@ class UserCreateForm(forms.Form):
 class LoginUnlockForm(forms.Form):
     username = forms.CharField(max_length=150)
     ip_address = forms.GenericIPAddressField(required=False)
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “deploy script”.")

@@ -12,6 +12,7 @@ NAV = (
     ("Deliveries", "deliveries", "view_operations"),
     ("People", "people", "manage_people"),
     ("My password", "password_change", None),
+    ("API tokens", "api_tokens", None),
 )
 
 

@@ -1,4 +1,7 @@
+import hashlib
+import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 
 from axes.utils import reset as axes_reset
 from django.contrib.auth import get_user_model
@@ -7,8 +10,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import ApiToken, Role
 from accounts.permissions import BUILTIN_ROLES, BY_CODE
 
 User = get_user_model()
@@ -119,3 +123,36 @@ def login_unlock(*, username: str, ip_address: str = "") -> int:
     if not username:
         raise ValidationError("Name the account to unlock.")  # axes would reset every account without one
     return axes_reset(username=username, ip=ip_address or None)
+API_TOKEN_PREFIX = "jic_"  # noqa: S105 (recognisable in logs and by secret scanners)
+API_TOKEN_VISIBLE = 12  # characters kept in clear (the prefix and a few random ones) to tell tokens apart
+# Recording every use would turn each API read into a write; to the minute is precise enough for an audit.
+API_TOKEN_TOUCH_SECONDS = 60
+
+
+def api_token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
+    """A new token for `user`; the clear token is returned once and never stored."""
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken.objects.create(
+        user=user, name=name.strip(), prefix=token[:API_TOKEN_VISIBLE], digest=api_token_digest(token)
+    )
+    return row, token
+
+
+def api_token_revoke(*, user, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens (ApiToken.DoesNotExist for anyone else's); revoking twice is fine."""
+    row = ApiToken.objects.get(pk=token_id, user=user)
+    if row.revoked_at is None:
+        row.revoked_at = timezone.now()
+        row.save(update_fields=["revoked_at"])
+    return row
+
+
+def api_token_touch(token: ApiToken) -> None:
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(seconds=API_TOKEN_TOUCH_SECONDS):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now

@@ -12,4 +12,6 @@ urlpatterns = [
     path("people/unlock/", views.login_unlock, name="login_unlock"),
     path("people/roles/new/", views.role_edit, name="role_create"),
     path("people/roles/<int:pk>/", views.role_edit, name="role_edit"),
+    path("account/api-tokens/", views.api_tokens, name="api_tokens"),
+    path("account/api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
 ]

@@ -1,17 +1,18 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import PasswordChangeView
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
 from accounts.access import permission_required
-from accounts.forms import BulkPermissionsForm, LoginUnlockForm, RoleForm, UserCreateForm
-from accounts.models import Profile, Role
+from accounts.forms import ApiTokenForm, BulkPermissionsForm, LoginUnlockForm, RoleForm, UserCreateForm
+from accounts.models import ApiToken, Profile, Role
 from accounts.permissions import PERMISSIONS, by_section
 
 User = get_user_model()
@@ -116,3 +117,28 @@ class PasswordChange(SuccessMessageMixin, PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("home")
     success_message = "Your password is changed."
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request):
+    """The user's own API tokens; a new one is shown on this page once, right after it is made."""
+    form = ApiTokenForm(request.POST or None)
+    created = None
+    if request.method == "POST" and form.is_valid():
+        row, token = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
+        created = {"row": row, "token": token}
+        form = ApiTokenForm()
+    tokens = ApiToken.objects.filter(user=request.user)
+    return render(request, "accounts/api_tokens.html", {"form": form, "tokens": tokens, "created": created})
+
+
+@login_required
+@require_http_methods(["POST"])
+def api_token_revoke(request, pk: int):
+    try:
+        row = services.api_token_revoke(user=request.user, token_id=pk)
+    except ApiToken.DoesNotExist:
+        raise Http404("No such token of yours.") from None
+    messages.success(request, f"Revoked the token “{row.name}” ({row.prefix}…). Scripts using it now get 401.")
+    return redirect("api_tokens")

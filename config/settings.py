@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "axes",
+    "drf_spectacular",
     "accounts",
     "connector",
     "deliveries",
@@ -361,10 +362,30 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", True)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # A bearer token first: its 401 (with WWW-Authenticate) tells a script what is wrong, where the session's
+    # 403 would not; browsers keep using the session.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Jira ↔ Intercom connector API",
+    "DESCRIPTION": "Authenticate with a personal API token (`Authorization: Bearer <token>`, page “API tokens”); "
+    "it acts with its owner's permissions.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema lists every endpoint and field: for signed-in users (or tokens) only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,  # write-only secrets appear in requests, never in responses
+    "ENUM_NAME_OVERRIDES": {
+        "ConnectionHealthEnum": "connector.models.Health",
+        "LinkHealthEnum": "linking.models.ConversationLink.Health",
+    },
 }
 
 LOGGING = {

@@ -1,6 +1,7 @@
 """REST API for connections (`/api/connections/…`), behind "manage_connections"; writes go through services."""
 
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -15,6 +16,56 @@ from connector.serializers import (
     JiraSiteSerializer,
     NoteAuthorSerializer,
     ProjectConnectionSerializer,
+)
+
+VENDOR_DOWN = OpenApiResponse(description="The vendor could not be reached or refused; `detail` says why")
+
+
+def _with_works(serializer_class):
+    """The connection's representation plus `works`, the outcome of the check just run (for the schema)."""
+    meta = type("Meta", (serializer_class.Meta,), {"fields": (*serializer_class.Meta.fields, "works")})
+    name = f"{serializer_class.__name__.removesuffix('Serializer')}Check"
+    return type(name, (serializer_class,), {"works": serializers.BooleanField(), "Meta": meta})
+
+
+JiraProjects = inline_serializer(
+    "JiraProject",
+    many=True,
+    fields={"id": serializers.CharField(), "key": serializers.CharField(), "name": serializers.CharField(),
+     "team_managed": serializers.BooleanField()},
+)
+JiraPermissions = inline_serializer(
+    "JiraPermissions",
+    {
+        "warnings": serializers.ListField(child=serializers.CharField()),
+        "projects": inline_serializer(
+            "JiraProjectPermissions",
+            {
+                "project_key": serializers.CharField(),
+                "error": serializers.CharField(allow_null=True),
+                "permissions": inline_serializer(
+                    "JiraPermission",
+                    {"key": serializers.CharField(), "label": serializers.CharField(),
+                     "granted": serializers.BooleanField(allow_null=True)},
+                    many=True,
+                ),
+                "excess": serializers.ListField(child=serializers.CharField()),
+                "team_managed": serializers.BooleanField(allow_null=True),
+            },
+            many=True,
+        ),
+    },
+)
+JiraWebhookSetup = inline_serializer(
+    "JiraWebhookSetup",
+    {"url": serializers.CharField(), "events": serializers.ListField(child=serializers.CharField()),
+     "jql": serializers.CharField(), "admin_page": serializers.CharField()},
+)
+IntercomAdmins = inline_serializer(
+    "IntercomAdmin",
+    many=True,
+    fields={"id": serializers.CharField(allow_null=True), "name": serializers.CharField(allow_null=True),
+     "email": serializers.CharField(allow_null=True)},
 )
 
 
@@ -60,6 +111,20 @@ class _ConnectionViewSet(
         return Response({"works": works, **self.get_serializer(connection).data})
 
 
+@extend_schema_view(
+    check=extend_schema(request=None, responses=_with_works(JiraSiteSerializer)),
+    revoke=extend_schema(request=None),
+    projects=extend_schema(responses={200: JiraProjects, 502: VENDOR_DOWN}),
+    permissions=extend_schema(responses=JiraPermissions),
+    webhook=extend_schema(responses=JiraWebhookSetup),
+    register_webhook=extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer("WebhookRegistered", {"registered": serializers.BooleanField()}),
+            409: OpenApiResponse(description="Jira refused the registration; `detail` says why"),
+        },
+    ),
+)
 class JiraSiteViewSet(_ConnectionViewSet):
     queryset = JiraSite.objects.order_by("name")
     serializer_class = JiraSiteSerializer
@@ -134,6 +199,12 @@ class JiraSiteViewSet(_ConnectionViewSet):
         return Response({"registered": True})
 
 
+@extend_schema_view(
+    check=extend_schema(request=None, responses=_with_works(IntercomWorkspaceSerializer)),
+    revoke=extend_schema(request=None),
+    admins=extend_schema(responses={200: IntercomAdmins, 502: VENDOR_DOWN}),
+    note_author=extend_schema(request=NoteAuthorSerializer, responses=IntercomWorkspaceSerializer),
+)
 class IntercomWorkspaceViewSet(_ConnectionViewSet):
     queryset = IntercomWorkspace.objects.order_by("name")
     serializer_class = IntercomWorkspaceSerializer

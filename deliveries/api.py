@@ -1,6 +1,7 @@
 """REST API: deliveries (`/api/deliveries/`, view_operations; resend needs resend)."""
 
-from rest_framework import mixins, viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -9,6 +10,8 @@ from accounts.access import HasPermission
 from deliveries import selectors, services
 from deliveries.forms import DeliveryFilterForm
 from deliveries.serializers import DeliverySerializer, ResendSerializer
+
+Resent = inline_serializer("Resent", {"resent": serializers.IntegerField(help_text="Deliveries queued again")})
 
 
 class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -30,10 +33,12 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             raise PermissionDenied("You need the permission “Resend deliveries and reprocess events”.")
         return Response({"resent": services.delivery_resend(ids=ids)})
 
+    @extend_schema(request=None, responses=Resent, operation_id="deliveries_resend_one")
     @action(detail=True, methods=["post"])
     def resend(self, request, pk=None):
         return self._resend([self.get_object().pk])
 
+    @extend_schema(request=ResendSerializer, responses=Resent, operation_id="deliveries_resend_many")
     @action(detail=False, methods=["post"], url_path="resend")
     def resend_many(self, request):
         body = ResendSerializer(data=request.data)

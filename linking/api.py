@@ -5,6 +5,8 @@ be able to browse the issue.
 """
 
 from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -45,6 +47,11 @@ class LinkCreateSerializer(serializers.Serializer):
     site = serializers.IntegerField(required=False, help_text="Jira site id when several sites share a key")
 
 
+LinkList = inline_serializer("LinkList", {"results": LinkSerializer(many=True)})
+JIRA_DOWN = OpenApiResponse(description="Jira could not be asked; `detail` says why")
+SITE = OpenApiParameter("site", OpenApiTypes.INT, description="Jira site id when several sites share a key")
+
+
 def _refused(reason: str) -> Response:
     return Response({"detail": reason}, status=status.HTTP_403_FORBIDDEN)
 
@@ -54,6 +61,16 @@ class LinkListCreate(APIView):
         code = "change_links" if self.request.method == "POST" else "view_links"
         return [HasPermission(code)()]
 
+    @extend_schema(
+        operation_id="links_list",
+        parameters=[
+            OpenApiParameter("issue", str, description="Issue key, e.g. SUP-12"),
+            OpenApiParameter("conversation", str, description="Intercom conversation id"),
+            SITE,
+        ],
+        responses={200: LinkList, 502: JIRA_DOWN},
+        description="The links of one issue (`?issue=KEY`) or one conversation (`?conversation=ID`).",
+    )
     def get(self, request):
         issue_key = request.query_params.get("issue")
         conversation_id = request.query_params.get("conversation")
@@ -85,6 +102,11 @@ class LinkListCreate(APIView):
             return Response({"results": LinkSerializer(visible, many=True).data})
         return Response({"detail": "Ask for ?issue=KEY or ?conversation=ID."}, status=400)
 
+    @extend_schema(
+        request=LinkCreateSerializer,
+        responses={200: LinkSerializer, 201: LinkSerializer, 409: OpenApiResponse(description="Linking is off"),
+                   502: JIRA_DOWN},
+    )
     def post(self, request):
         data = LinkCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -121,6 +143,7 @@ class LinkDetail(APIView):
     def _link(self, pk: int) -> ConversationLink | None:
         return ConversationLink.objects.select_related("site", "workspace", "created_by").filter(pk=pk).first()
 
+    @extend_schema(responses={200: LinkSerializer, 502: JIRA_DOWN})
     def get(self, request, pk: int):
         link = self._link(pk)
         if link is None:
@@ -130,6 +153,7 @@ class LinkDetail(APIView):
             return _refused(decision.reason)
         return Response(LinkSerializer(link).data)
 
+    @extend_schema(responses={204: None, 502: JIRA_DOWN})
     def delete(self, request, pk: int):
         link = self._link(pk)
         if link is None:  # unlinking twice is not an error
@@ -149,6 +173,18 @@ def _int(value) -> int | None:
         return None
 
 
+CommentOutcome = inline_serializer(
+    "CommentOutcome",
+    {
+        "created": serializers.BooleanField(required=False),
+        "duplicate": serializers.BooleanField(required=False),
+        # a preview lists the conversation ids; a post says how many conversations it went to
+        "conversations": serializers.JSONField(),
+        "body_html": serializers.CharField(),
+    },
+)
+
+
 class IssueCommentAPI(generics.GenericAPIView):
     """POST a note (or, where allowed, a reply) into the issue's linked conversations, all or chosen ones.
 
@@ -159,6 +195,14 @@ class IssueCommentAPI(generics.GenericAPIView):
     serializer_class = CommentSerializer
     permission_classes = [HasPermission("view_links")]
 
+    @extend_schema(
+        parameters=[SITE],
+        responses={
+            200: CommentOutcome,
+            201: CommentOutcome,
+            502: JIRA_DOWN,
+        },
+    )
     def post(self, request, key: str):
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -141,6 +141,9 @@ def jira_site_save(
         raise ConnectionFailed(
             "Jira Cloud needs the app user's account email with the API token.", field="account_email"
         )
+    _header_safe(token, field="api_token", label="API token")
+    if deployment == JiraSite.Deployment.CLOUD:
+        _header_safe(account_email, field="account_email", label="account email")
     clash = JiraSite.objects.filter(base_url=base_url).exclude(pk=site.pk if site else None).first()
     if clash:
         raise ConnectionFailed(f"This Jira site is already connected as “{clash.name}”.", field="base_url")
@@ -229,6 +232,17 @@ def jira_webhook_register(*, site: JiraSite, public_base: str) -> dict:
     return hook
 
 
+def _header_safe(value: str, *, field: str, label: str) -> None:
+    """Credentials travel in HTTP headers, which carry printable ASCII only; anything else is a typo, and
+    would otherwise fail deep inside the HTTP client."""
+    if value and not (value.isascii() and value.isprintable()):
+        raise ConnectionFailed(
+            f"The {label} contains characters that cannot be sent to the vendor (only plain letters, digits "
+            "and punctuation). Copy it again from where it was made.",
+            field=field,
+        )
+
+
 # --- Intercom workspaces --------------------------------------------------------------------------------------
 
 
@@ -284,6 +298,7 @@ def intercom_workspace_save(
     secret = client_secret or (workspace.client_secret if workspace else "")
     if not token:
         raise ConnectionFailed("Enter the access token of your Intercom app.", field="access_token")
+    _header_safe(token, field="access_token", label="access token")
     if not secret:
         raise ConnectionFailed(
             "Enter the client secret of your Intercom app; it verifies webhooks and Inbox app requests.",

@@ -117,4 +117,11 @@ def test_the_api_requires_manage_connections(client, db):
     client.force_login(UserFactory(role="Agent"))
     assert client.get(SITES).status_code == 403
     client.logout()
-    assert client.get(SITES).status_code == 403
+    assert client.get(SITES).status_code == 401  # anonymous: told to authenticate (Bearer), not refused
+
+
+def test_a_token_that_cannot_travel_in_a_header_is_a_clear_400(admin_client, jira, intercom):
+    site = create_site(admin_client, jira, api_token="tökén")
+    assert site.status_code == 400 and "Copy it again" in site.json()["api_token"][0]
+    workspace = post(admin_client, WORKSPACES, {"name": "W", "access_token": "tökén", "client_secret": "s"})
+    assert workspace.status_code == 400 and "Copy it again" in workspace.json()["access_token"][0]
