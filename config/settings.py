@@ -139,6 +139,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "pipeline.middleware.WebhookFastPathMiddleware",  # webhooks skip the rest: no sessions, CSRF or static files
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -320,6 +321,23 @@ CSRF_COOKIE_HTTPONLY = False  # the CSRF token is read from the form, not JavaSc
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Scripts and styles only from our own static files: an injected tag or on*= attribute cannot run. Images may
+# come from https (the Jira app user's avatar); the preview's note HTML is sanitised by the server.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# /readyz names connections and their last errors only for this token (header X-Readyz-Token) or an operator.
+READYZ_TOKEN = envsecret("READYZ_TOKEN")
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", True) else None
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)

@@ -103,12 +103,12 @@ def jira_webhook(request, public_id):
 @require_http_methods(["POST", "HEAD"])
 @_guarded
 def intercom_webhook(request, public_id):
-    if request.method == "HEAD":  # Intercom checks the URL this way when it is saved
-        return HttpResponse(status=200)
-    body = _read_body(request)
     workspace = IntercomWorkspace.objects.filter(public_id=public_id).only("pk", "client_secret").first()
     if workspace is None:
         raise IntakeError(404, "No Intercom workspace is connected at this URL.")
+    if request.method == "HEAD":  # Intercom checks the URL this way when it is saved
+        return HttpResponse(status=200)
+    body = _read_body(request)
     if not hub_signature_valid(_signature(request), body, workspace.client_secret, algorithm="sha1"):
         raise IntakeError(401, "The X-Hub-Signature does not match this workspace's client secret.")
     payload = parse_json_object(body)

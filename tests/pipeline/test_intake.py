@@ -217,6 +217,10 @@ def test_intercom_checks_the_url_with_head(client):
     assert client.head(f"/webhooks/intercom/{workspace.public_id}").status_code == 200
 
 
+def test_head_on_an_unknown_intercom_workspace_url_is_404(client, db):
+    assert client.head("/webhooks/intercom/8d4f2b8e-4f5a-4c7e-9a57-1c2f0b0f6e11").status_code == 404
+
+
 def test_intercom_ping_is_answered_without_storing(client):
     workspace = IntercomWorkspaceFactory()
     response = post_intercom(client, workspace, intercom_sample("ping.json"))
