@@ -1,8 +1,10 @@
 """Liveness and readiness probes.
 
 /healthz says the process runs. /readyz checks what the service cannot work without (database, broker,
-Redis) and reports each connection's last known health; a broken vendor connection does not make the
-service unready (restarting it would not help), but shows in the JSON.
+Redis); a broken vendor connection does not make the service unready (restarting it would not help). Anyone
+may ask whether the service is up; the details (each check, each connection's name and last error, intake)
+say who did what, so they go only to a signed-in user with view_operations or to a probe that sends
+settings.READYZ_TOKEN in the X-Readyz-Token header.
 """
 
 import time
@@ -11,6 +13,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 
 from config.celery import app as celery_app
@@ -84,14 +87,24 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def _may_see_details(request) -> bool:
+    token = request.headers.get("X-Readyz-Token", "")
+    if settings.READYZ_TOKEN and token and constant_time_compare(token, settings.READYZ_TOKEN):
+        return True
+    return request.user.is_authenticated and request.user.has_perm("accounts.view_operations")
+
+
 @never_cache
 def readyz(request):
     checks = {"database": _timed(_database), "broker": _timed(_broker)}
     if settings.REDIS_URL and settings.REDIS_URL != settings.CELERY_BROKER_URL:
         checks["redis"] = _timed(lambda: _redis(settings.REDIS_URL))
     ready = all(c["status"] == "ok" for c in checks.values())
+    status = 200 if ready else 503
+    if not _may_see_details(request):
+        return JsonResponse({"status": "ok" if ready else "down"}, status=status)
     body = {"status": "ok" if ready else "down", "checks": checks}
     if checks["database"]["status"] == "ok":
         body["connections"] = _connections()
         body["intake"] = _intake()
-    return JsonResponse(body, status=200 if ready else 503)
+    return JsonResponse(body, status=status)

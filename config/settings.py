@@ -141,6 +141,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "pipeline.middleware.WebhookFastPathMiddleware",  # webhooks skip the rest: no sessions, CSRF or static files
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -351,6 +352,23 @@ CSRF_COOKIE_HTTPONLY = False  # the CSRF token is read from the form, not JavaSc
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Scripts and styles only from our own static files: an injected tag or on*= attribute cannot run. Images may
+# come from https (the Jira app user's avatar); the preview's note HTML is sanitised by the server.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# /readyz names connections and their last errors only for this token (header X-Readyz-Token) or an operator.
+READYZ_TOKEN = envsecret("READYZ_TOKEN")
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", True) else None
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
@@ -369,6 +387,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The webhooks' JSON rules (nesting capped, no NaN), so a hostile body is a 400 and never a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "connector.json_input.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",

@@ -16,7 +16,8 @@ import httpx
 from intercom import Intercom
 from intercom.core.api_error import ApiError
 
-from connector.errors import VendorError, error_for_status, error_for_transport
+from connector.errors import VendorError, VendorErrorKind, error_for_status, error_for_transport
+from connector.url_safety import GuardedTransport, UnsafeURL
 
 API_VERSION = "2.14"
 REGION_HOSTS = {
@@ -76,9 +77,11 @@ class IntercomClient:
             "Intercom-Version": API_VERSION,
             "Accept": "application/json",
         }
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            transport=GuardedTransport(limits=limits),  # the SSRF guard on every request, as Jira's GuardedAdapter
+            trust_env=False,  # no proxies or .netrc from the environment
         )
         self._sdk = Intercom(
             token=token,
@@ -103,6 +106,8 @@ class IntercomClient:
             raise error_for_status(exc.status_code or 0, message, headers=headers) from None
         except httpx.TransportError as exc:
             raise _transport_error(exc) from None
+        except UnsafeURL as exc:
+            raise VendorError(str(exc.message), kind=VendorErrorKind.PERMANENT) from None
         headers = getattr(response, "headers", None)
         if headers is not None:
             self._observe(headers)
@@ -121,6 +126,8 @@ class IntercomClient:
             )
         except httpx.TransportError as exc:
             raise _transport_error(exc) from None
+        except UnsafeURL as exc:
+            raise VendorError(str(exc.message), kind=VendorErrorKind.PERMANENT) from None
         self._observe(response.headers)
         try:
             data = response.json() if response.content else {}

@@ -4,12 +4,15 @@ from rest_framework import serializers
 
 from connector.connections.services import PROJECT_TOGGLES
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
+from connector.validators import validate_login_email, validate_token
 
 HEALTH_FIELDS = ("health", "health_error", "health_checked_at")
 
 
 class JiraSiteSerializer(serializers.ModelSerializer):
-    api_token = serializers.CharField(write_only=True, required=False, allow_blank=True, trim_whitespace=True)
+    api_token = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, trim_whitespace=True, validators=[validate_token]
+    )
     base_url = serializers.CharField(max_length=200)
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     has_credentials = serializers.SerializerMethodField()
@@ -41,13 +44,14 @@ class JiraSiteSerializer(serializers.ModelSerializer):
             "webhook_registered_at",
             *HEALTH_FIELDS,
         )
+        extra_kwargs = {"account_email": {"validators": [validate_login_email]}}
 
     def get_has_credentials(self, site: JiraSite) -> bool:
         return bool(site.api_token)
 
 
 class IntercomWorkspaceSerializer(serializers.ModelSerializer):
-    access_token = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    access_token = serializers.CharField(write_only=True, required=False, allow_blank=True, validators=[validate_token])
     client_secret = serializers.CharField(write_only=True, required=False, allow_blank=True)
     api_base_url = serializers.CharField(required=False, allow_blank=True)
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)

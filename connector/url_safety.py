@@ -4,24 +4,37 @@ An admin types a Jira base URL and the server then calls it with credentials, so
 a way to reach internal hosts (cloud metadata at 169.254.169.254, a database port on 10.x, localhost).
 The name is resolved and every address it resolves to must be public; the same check runs again on each
 request (`GuardedAdapter`), so a name re-pointed at a private address after saving is refused too.
-`settings.ALLOW_PRIVATE_URLS` lifts the rule for the simulators and on-premises Jira Data Center; plain
-http is then accepted for private hosts only, never for public ones.
+IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64, 6to4, Teredo) are judged by the address
+they carry, since the network delivers them there. The Intercom client's transport (`GuardedTransport`)
+checks the address it actually connects to. `settings.ALLOW_PRIVATE_URLS` lifts the rule for the simulators
+and on-premises Jira Data Center; plain http is then accepted for private hosts only, never for public ones.
 """
 
 import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+import httpcore
+import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from requests.adapters import HTTPAdapter
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# IPv6 prefixes whose last 32 bits are an IPv4 address the packet ends up at: IPv4-compatible (::/96),
+# IPv4-translated (::ffff:0:0:0/96, SIIT) and NAT64's well-known prefix (64:ff9b::/96, RFC 6052).
+# IPv4-mapped (::ffff:0:0/96) has its own accessor below.
+_EMBEDS_LAST_32 = tuple(ipaddress.ip_network(n) for n in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96"))
+# NAT64's local-use prefix (RFC 8215) leads only into the operator's own network: never public.
+_NEVER_PUBLIC = (ipaddress.ip_network("64:ff9b:1::/48"),)
 
 
 class UnsafeURL(ValidationError):
     pass
 
 
-def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def _addresses(host: str) -> list[Address]:
     try:
         return [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:
@@ -30,16 +43,30 @@ def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
         raise UnsafeURL(f"The host name {host} cannot be resolved. Check the spelling of the URL.") from None
+    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+
+
+def _embedded(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address delivers to (Python calls most of these forms global)."""
     found = []
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        found.append(address)
+    if address.ipv4_mapped:
+        found.append(address.ipv4_mapped)
+    if any(address in network for network in _EMBEDS_LAST_32):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    if address.sixtofour:  # 2002:AABB:CCDD::/48 -> AA.BB.CC.DD (bits 16-48)
+        found.append(address.sixtofour)
+    if address.teredo:  # (server, client); the client is stored inverted in the last 32 bits
+        found.extend(address.teredo)
     return found
 
 
-def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def _is_public(address: Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address):
+        if any(address in network for network in _NEVER_PUBLIC):
+            return False
+        embedded = _embedded(address)
+        if embedded:
+            return all(_is_public(inner) for inner in embedded)
     return address.is_global and not address.is_multicast
 
 
@@ -79,6 +106,45 @@ def validate_connection_url(url: str, *, allow_private: bool | None = None, requ
     port = f":{parts.port}" if parts.port else ""
     netloc = f"[{host}]" if ":" in host else host
     return f"{parts.scheme}://{netloc}{port}{path}"
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """Opens a connection only to an address the guard accepts, and to exactly the address it checked: a name
+    re-pointed at a private address after saving, or between the check and the connection, is refused."""
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        try:
+            addresses = _addresses(host)
+        except UnsafeURL as exc:  # DNS may be down for a moment: unreachable, not a refusal
+            raise httpcore.ConnectError(str(exc.message)) from None
+        if not settings.ALLOW_PRIVATE_URLS:
+            private = next((a for a in addresses if not _is_public(a)), None)
+            if private is not None:
+                raise UnsafeURL(
+                    f"{host} resolves to {private}, a private, loopback or link-local address. The connector only "
+                    "calls public hosts; turn on ALLOW_PRIVATE_URLS only for simulators or an on-premises server."
+                )
+        failure = None
+        for address in addresses:  # as socket.create_connection does: the next address when one refuses
+            try:
+                return super().connect_tcp(str(address), port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        raise failure
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """The httpx counterpart of GuardedAdapter: the scheme is checked on every request, the address on every
+    new connection (a kept-alive one goes to an address already checked), so the hot path resolves nothing."""
+
+    def __init__(self, **kwargs):
+        super().__init__(trust_env=False, **kwargs)
+        self._pool._network_backend = _GuardedBackend()  # httpx has no parameter for it
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.scheme != "https":  # plain http only to a private host while those are allowed
+            validate_connection_url(str(request.url))
+        return super().handle_request(request)
 
 
 class GuardedAdapter(HTTPAdapter):

@@ -22,6 +22,7 @@ from django.db import DataError, InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from connector import database
+from connector.json_input import JSONRefused, json_parse
 from connector.models import WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -45,21 +46,11 @@ class Stored:
     duplicate: bool
 
 
-def _no_constants(name: str):
-    raise ValueError(f"{name} is not a JSON value")
-
-
 def parse_json_object(body: bytes) -> dict:
     try:
-        payload = json.loads(body.decode("utf-8"), parse_constant=_no_constants)
-    except UnicodeDecodeError:
-        raise IntakeError(400, "The body is not UTF-8 text.") from None
-    except json.JSONDecodeError as exc:
-        raise IntakeError(
-            400, f"The body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
-        ) from None
-    except ValueError as exc:  # NaN or Infinity: Python reads them, JSON (and PostgreSQL) does not
-        raise IntakeError(400, f"The body is not valid JSON: {exc}.") from None
+        payload = json_parse(body)
+    except JSONRefused as exc:
+        raise IntakeError(400, exc.message) from None
     if not isinstance(payload, dict):
         raise IntakeError(400, f"The body must be a JSON object, not {type(payload).__name__}.")
     return payload

@@ -38,6 +38,14 @@ def _read_body(request) -> bytes:
     return body
 
 
+def _signature(request) -> str | None:
+    """The X-Hub-Signature header; one that is not ASCII is refused before any check (it cannot be a digest)."""
+    signature = request.headers.get("X-Hub-Signature")
+    if signature is not None and not signature.isascii():
+        raise IntakeError(400, "The X-Hub-Signature header is not ASCII; send <method>=<hex digest>.")
+    return signature
+
+
 def _guarded(handler):
     """Translate refusals to their status, and a database outage to 503 so the sender retries."""
 
@@ -58,7 +66,7 @@ def _guarded(handler):
 @_guarded
 def jira_webhook(request, public_id):
     body = _read_body(request)
-    signature = request.headers.get("X-Hub-Signature")
+    signature = _signature(request)
 
     def verified(site) -> bool:
         if signature is not None:
@@ -95,13 +103,13 @@ def jira_webhook(request, public_id):
 @require_http_methods(["POST", "HEAD"])
 @_guarded
 def intercom_webhook(request, public_id):
-    if request.method == "HEAD":  # Intercom checks the URL this way when it is saved
-        return HttpResponse(status=200)
-    body = _read_body(request)
     workspace = IntercomWorkspace.objects.filter(public_id=public_id).only("pk", "client_secret").first()
     if workspace is None:
         raise IntakeError(404, "No Intercom workspace is connected at this URL.")
-    if not hub_signature_valid(request.headers.get("X-Hub-Signature"), body, workspace.client_secret, algorithm="sha1"):
+    if request.method == "HEAD":  # Intercom checks the URL this way when it is saved
+        return HttpResponse(status=200)
+    body = _read_body(request)
+    if not hub_signature_valid(_signature(request), body, workspace.client_secret, algorithm="sha1"):
         raise IntakeError(401, "The X-Hub-Signature does not match this workspace's client secret.")
     payload = parse_json_object(body)
     topic = str(payload.get("topic") or "")

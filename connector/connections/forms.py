@@ -5,13 +5,15 @@ from django.conf import settings
 
 from connector.connections.services import PROJECT_TOGGLES
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
+from connector.validators import validate_login_email, validate_token
 
 
-def _secret(label: str, help_text: str) -> forms.CharField:
+def _secret(label: str, help_text: str, *, token: bool = False) -> forms.CharField:
     return forms.CharField(
         label=label,
         required=False,
         strip=True,
+        validators=[validate_token] if token else [],
         help_text=help_text,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
@@ -31,12 +33,14 @@ class JiraSiteForm(forms.Form):
     account_email = forms.EmailField(
         label="App user's account email",
         required=False,
+        validators=[validate_login_email],
         help_text="Jira Cloud only: the email of the dedicated app user.",
     )
     api_token = _secret(
         "API token or personal access token",
         "Cloud: an API token of the app user. Data Center: a personal access token. Stored encrypted; "
         "never shown again. Leave blank to keep the stored token.",
+        token=True,
     )
 
     def __init__(self, *args, site: JiraSite | None = None, **kwargs):
@@ -64,6 +68,7 @@ class IntercomWorkspaceForm(forms.Form):
     access_token = _secret(
         "Access token",
         "From the Developer Hub: your app → Authentication. Stored encrypted; leave blank to keep the stored one.",
+        token=True,
     )
     client_secret = _secret(
         "Client secret",

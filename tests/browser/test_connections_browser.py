@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from sandbox.intercom import IntercomSimulator
 from sandbox.jira import APP_USER_TOKEN, JiraSimulator
-from tests.factories import UserFactory
+from tests.factories import JiraSiteFactory, UserFactory
 
 pytestmark = pytest.mark.browser
 
@@ -76,3 +76,18 @@ def test_an_admin_connects_everything_in_the_browser(page, live_server, shots, t
         html = page.content()
         for secret in (APP_USER_TOKEN, intercom.default_token, "client-secret-xyz"):
             assert secret not in html
+
+
+def test_revoke_asks_first_and_the_page_breaks_no_content_security_rule(log_in, live_server, transactional_db):
+    site = JiraSiteFactory(name="Acme Jira")
+    page = log_in(UserFactory(role="Admin"))
+    violations, dialogs = [], []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(f"{live_server.url}/connections/jira/{site.pk}/")
+    page.click("button.danger:has-text('Revoke')")
+    page.wait_for_load_state()
+    assert dialogs and "Delete the stored Jira credentials?" in dialogs[0]
+    site.refresh_from_db()
+    assert site.api_token  # dismissed: nothing revoked
+    assert violations == []

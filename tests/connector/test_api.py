@@ -125,3 +125,30 @@ def test_a_token_that_cannot_travel_in_a_header_is_a_clear_400(admin_client, jir
     assert site.status_code == 400 and "Copy it again" in site.json()["api_token"][0]
     workspace = post(admin_client, WORKSPACES, {"name": "W", "access_token": "tökén", "client_secret": "s"})
     assert workspace.status_code == 400 and "Copy it again" in workspace.json()["access_token"][0]
+
+
+def test_deeply_nested_json_is_a_400_not_a_500(admin_client):
+    body = '{"name": ' + "[" * 5000 + "]" * 5000 + "}"
+    response = admin_client.post(SITES, body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+
+
+def test_a_non_ascii_access_token_is_a_400_on_that_field(admin_client, intercom):
+    data = {"region": "us", "api_base_url": intercom.url, "access_token": "tök€n", "client_secret": "cs-1"}
+    response = post(admin_client, WORKSPACES, data)
+    assert response.status_code == 400
+    assert "ASCII" in str(response.json()["access_token"])
+
+
+def test_a_non_ascii_jira_token_is_a_400_on_that_field(admin_client, jira):
+    for deployment in ("cloud", "datacenter"):
+        response = create_site(admin_client, jira, api_token="tök€n", deployment=deployment)
+        assert response.status_code == 400
+        assert "ASCII" in str(response.json()["api_token"])
+
+
+def test_an_account_email_that_cannot_travel_in_basic_auth_is_a_400(admin_client, jira):
+    response = create_site(admin_client, jira, account_email="app@ex€mple.com")
+    assert response.status_code == 400
+    assert "account_email" in response.json()

@@ -162,3 +162,10 @@ def test_mark_broken_leaves_a_revoked_connection_revoked(db):
     workspace = IntercomWorkspaceFactory(health=Health.REVOKED, access_token="")
     mark_broken(workspace, "401")
     assert workspace.health == Health.REVOKED
+
+
+def test_a_non_ascii_access_token_is_refused_on_its_field(admin_client, intercom):
+    response = connect(admin_client, intercom, token="tök€n")
+    assert response.status_code == 200
+    assert "ASCII" in response.content.decode()
+    assert not IntercomWorkspace.objects.exists()

@@ -244,3 +244,10 @@ def test_people_without_manage_connections_are_refused(client, db):
     client.force_login(UserFactory(role="Agent"))
     assert client.get(reverse("connections")).status_code == 403
     assert client.get(reverse("jira_site_create")).status_code == 403
+
+
+def test_a_non_ascii_api_token_is_refused_on_its_field(admin_client, jira):
+    response = connect(admin_client, jira, token="tök€n")
+    assert response.status_code == 200
+    assert "ASCII" in response.content.decode()
+    assert not JiraSite.objects.exists()

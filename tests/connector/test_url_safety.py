@@ -60,3 +60,36 @@ def test_an_import_may_name_a_host_that_does_not_resolve_yet_but_never_a_private
     assert validate_connection_url("https://no-such-host.invalid", allow_private=False, require_resolvable=False)
     with pytest.raises(UnsafeURL, match="private"):
         validate_connection_url("https://127.0.0.1", allow_private=False, require_resolvable=False)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[::127.0.0.1]",  # IPv4-compatible
+        "https://[::ffff:127.0.0.1]",  # IPv4-mapped
+        "https://[::ffff:0:a9fe:a9fe]",  # IPv4-translated (SIIT): 169.254.169.254
+        "https://[64:ff9b::10.0.0.1]",  # NAT64, well-known prefix
+        "https://[64:ff9b::a9fe:a9fe]",  # NAT64 to the cloud metadata address
+        "https://[64:ff9b:1::a00:1]",  # NAT64, local-use prefix: never public
+        "https://[2002:7f00:1::1]",  # 6to4 around 127.0.0.1
+        "https://[2002:c0a8:a::1]",  # 6to4 around 192.168.0.10
+        "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]",  # Teredo, client 127.0.0.1
+    ],
+)
+def test_ipv6_forms_that_embed_a_private_ipv4_address_are_judged_by_that_address(url):
+    with pytest.raises(UnsafeURL, match="private, loopback or link-local"):
+        validate_connection_url(url, allow_private=False)
+
+
+@pytest.mark.parametrize("url", ["https://[64:ff9b::5db8:d822]", "https://[2002:5db8:d822::1]"])
+def test_ipv6_forms_that_embed_a_public_ipv4_address_are_accepted(url):
+    assert validate_connection_url(url, allow_private=False) == url
+
+
+def test_a_name_that_resolves_to_an_embedded_private_address_is_refused(monkeypatch):
+    def resolve(host, port, **kwargs):  # DNS is the edge here: the name answers with a NAT64 form of 10.0.0.1
+        return [(10, 1, 6, "", ("64:ff9b::a00:1", 0, 0, 0))]
+
+    monkeypatch.setattr("socket.getaddrinfo", resolve)
+    with pytest.raises(UnsafeURL, match="private"):
+        validate_connection_url("https://jira.example.com", allow_private=False)

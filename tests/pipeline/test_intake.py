@@ -7,6 +7,7 @@ from django.db import connection
 from django.test import Client, override_settings
 
 from connector.models import WebhookEvent
+from connector.signatures import sign
 from pipeline.process import webhook_event_process
 from tests.factories import IntercomWorkspaceFactory, JiraSiteFactory
 from tests.webhooks import intercom_sample, jira_sample, post_intercom, post_jira
@@ -216,6 +217,10 @@ def test_intercom_checks_the_url_with_head(client):
     assert client.head(f"/webhooks/intercom/{workspace.public_id}").status_code == 200
 
 
+def test_head_on_an_unknown_intercom_workspace_url_is_404(client, db):
+    assert client.head("/webhooks/intercom/8d4f2b8e-4f5a-4c7e-9a57-1c2f0b0f6e11").status_code == 404
+
+
 def test_intercom_ping_is_answered_without_storing(client):
     workspace = IntercomWorkspaceFactory()
     response = post_intercom(client, workspace, intercom_sample("ping.json"))
@@ -260,3 +265,49 @@ def test_a_rotated_secret_applies_at_once_although_sites_are_cached(client, site
     site.save()
     assert post_jira(client, site, jira_sample(TRANSITION)).status_code == 202
     assert post_jira(client, site, jira_sample(TRANSITION), secret=old_secret).status_code == 401
+
+
+# --- hostile input: always a 4xx that says what was wrong ----------------------------------------------------
+
+DEEP = b"[" * 5000 + b"]" * 5000
+NESTED = b'{"webhookEvent": "jira:issue_updated", "topic": "conversation.deleted", "a": %s}' % DEEP
+
+
+def test_a_non_ascii_jira_signature_is_a_400_naming_the_header(client, site):
+    response = post_jira(client, site, jira_sample(TRANSITION), HTTP_X_HUB_SIGNATURE="sha256=" + "é" * 64)
+    assert response.status_code == 400
+    assert "X-Hub-Signature" in response.json()["error"]
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_non_ascii_intercom_signature_is_a_400_naming_the_header(client):
+    workspace = IntercomWorkspaceFactory()
+    response = post_intercom(
+        client, workspace, intercom_sample("conversation_deleted.json"), HTTP_X_HUB_SIGNATURE="sha1=" + "ü" * 40
+    )
+    assert response.status_code == 400
+    assert "X-Hub-Signature" in response.json()["error"]
+
+
+def test_deeply_nested_json_to_jira_is_a_400(client, site):
+    response = post_jira(client, site, None, body=NESTED)
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["error"]
+
+
+def test_deeply_nested_json_to_intercom_is_a_400(client):
+    workspace = IntercomWorkspaceFactory()
+    body = NESTED
+    headers = {"HTTP_X_HUB_SIGNATURE": sign(body, workspace.client_secret, algorithm="sha1")}
+    response = client.post(
+        f"/webhooks/intercom/{workspace.public_id}", data=body, content_type="application/json", **headers
+    )
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["error"]
+
+
+def test_json_nested_beyond_what_the_connector_handles_is_refused_even_when_python_could_parse_it(client, site):
+    body = b'{"webhookEvent": "jira:issue_updated", "a": ' + b"[" * 200 + b"]" * 200 + b"}"
+    response = post_jira(client, site, None, body=body)
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["error"]
