@@ -39,13 +39,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _transport_error(exc: httpx.TransportError) -> VendorError:
+def _transport_error(exc: httpx.TransportError, *, safe_to_repeat: bool) -> VendorError:
     """No answer: refused, unresolvable or no free connection means the request never left; a read timeout
-    or a dropped connection after sending means it may have been applied."""
+    or a dropped connection after sending means a write may have been applied (a read is simply repeated)."""
     return error_for_transport(
         sent=not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)),
         unreachable=f"Intercom cannot be reached ({type(exc).__name__})",
         no_answer=f"No answer from Intercom ({type(exc).__name__})",
+        safe_to_repeat=safe_to_repeat,
     )
 
 
@@ -94,6 +95,7 @@ class IntercomClient:
     # --- plumbing -----------------------------------------------------------------------------------------
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        """An SDK call; only reads go through the SDK, so every failure is safe to repeat."""
         try:
             response = fn()
         except ApiError as exc:
@@ -102,7 +104,7 @@ class IntercomClient:
             message = _error_message(exc.body, f"Intercom refused to {what}")
             raise error_for_status(exc.status_code or 0, message, headers=headers) from None
         except httpx.TransportError as exc:
-            raise _transport_error(exc) from None
+            raise _transport_error(exc, safe_to_repeat=True) from None
         headers = getattr(response, "headers", None)
         if headers is not None:
             self._observe(headers)
@@ -114,13 +116,17 @@ class IntercomClient:
 
         The SDK's model (de)serialisation costs 10-16 ms of CPU per call (measured), which would cap a 2-core
         worker near 100 calls/s, below Intercom's ceiling of ~167/s; plain JSON costs well under 1 ms.
+
+        A POST here is a write Intercom cannot deduplicate (no idempotency key): any failure that can follow its
+        being applied is ambiguous, so the caller looks at the conversation before resending.
         """
+        safe_to_repeat = method == "GET"
         try:
             response = self._http.request(
                 method, f"{self._base_url}/{path}", json=body, params=params, headers=self._headers
             )
         except httpx.TransportError as exc:
-            raise _transport_error(exc) from None
+            raise _transport_error(exc, safe_to_repeat=safe_to_repeat) from None
         self._observe(response.headers)
         try:
             data = response.json() if response.content else {}
@@ -129,7 +135,7 @@ class IntercomClient:
         if response.is_success:
             return data
         message = _error_message(data, f"Intercom refused to {what}")
-        raise error_for_status(response.status_code, message, headers=response.headers)
+        raise error_for_status(response.status_code, message, headers=response.headers, safe_to_repeat=safe_to_repeat)
 
     def _observe(self, headers: Mapping[str, str]) -> None:
         if self.on_headers and headers:

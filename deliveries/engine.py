@@ -8,7 +8,8 @@ outcome is written back by the coordinator:
 - sent: status sent, Intercom's part id kept;
 - 429: every worker waits until the reset Intercom named; the row goes back to pending for then;
 - 5xx / connection failures: back off with full jitter, up to DELIVERY_MAX_ATTEMPTS, then failed;
-- timeout after sending (ambiguous): back to pending with `verify`, so the conversation is read first;
+- ambiguous (no answer after sending, or a gateway's 502/503/504 to a write, which can come after Intercom
+  wrote it): back to pending with `verify`, so the conversation is read first;
 - 401/403: the row is held, the workspace marked broken, the pump stops; reconnecting resumes the held rows;
 - other 4xx and deleted conversations: failed, with the reason, resendable from the delivery log.
 
@@ -148,6 +149,9 @@ def finish(outcome: Outcome) -> str:
             fields["next_attempt_at"] = now + timedelta(seconds=_backoff(d.attempts))
             if err.kind == VendorErrorKind.AMBIGUOUS:
                 fields["verify"] = True
+                fields["last_error"] = (
+                    f"{err}. Intercom may have applied it, so the conversation is checked before any resend."
+                )[:2000]
         elif err.kind == VendorErrorKind.NOT_FOUND:
             status = Status.FAILED
             fields["last_error"] = "The conversation no longer exists in Intercom."
