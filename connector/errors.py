@@ -17,13 +17,16 @@ class VendorErrorKind(StrEnum):
     AUTH = "auth"  # 401/403: the connection is broken (token revoked, app user lost access); hold, tell admins
     RATE_LIMITED = "rate_limited"  # 429: wait until `retry_at` (unix seconds) and try again
     TRANSIENT = "transient"  # 5xx, timeouts, connection errors: back off with jitter and retry
-    AMBIGUOUS = "ambiguous"  # the request may have reached the vendor (no answer after sending): check first
+    AMBIGUOUS = "ambiguous"  # a write may have been applied (no answer, or a gateway's 5xx): check first
     NOT_FOUND = "not_found"  # 404: the object is gone (deleted conversation or issue)
     PERMANENT = "permanent"  # other 4xx: retrying will not help; record and show
 
 
 RETRYABLE_KINDS = frozenset({VendorErrorKind.RATE_LIMITED, VendorErrorKind.TRANSIENT, VendorErrorKind.AMBIGUOUS})
 UNREACHABLE_KINDS = frozenset({VendorErrorKind.TRANSIENT, VendorErrorKind.AMBIGUOUS})
+# Answers a gateway (load balancer, proxy) gives when the vendor behind it was slow or went away: the vendor may
+# have applied the request all the same. A 500 comes from the vendor itself, which failed the request.
+GATEWAY_STATUSES = frozenset({502, 503, 504})
 
 
 class VendorError(Exception):
@@ -97,11 +100,18 @@ def retry_at_from_headers(headers: Mapping[str, str] | None, *, status: int) -> 
         return None
 
 
-def error_for_status(status: int, message: str, *, headers: Mapping[str, str] | None = None) -> VendorError:
-    """The VendorError for an answer with a failing status (`message`: the vendor's words, or a fallback)."""
-    return VendorError(
-        message, kind=kind_for_status(status), status=status, retry_at=retry_at_from_headers(headers, status=status)
-    )
+def error_for_status(
+    status: int, message: str, *, headers: Mapping[str, str] | None = None, safe_to_repeat: bool = True
+) -> VendorError:
+    """The VendorError for an answer with a failing status (`message`: the vendor's words, or a fallback).
+
+    A gateway's 502/503/504 can come after the vendor applied the request, so for a write that is not safe to
+    repeat it is ambiguous (check before resending), as a timeout after sending is.
+    """
+    kind = kind_for_status(status)
+    if status in GATEWAY_STATUSES and not safe_to_repeat:
+        kind = VendorErrorKind.AMBIGUOUS
+    return VendorError(message, kind=kind, status=status, retry_at=retry_at_from_headers(headers, status=status))
 
 
 def error_for_transport(*, sent: bool, unreachable: str, no_answer: str, safe_to_repeat: bool = False) -> VendorError:

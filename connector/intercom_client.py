@@ -40,13 +40,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _transport_error(exc: httpx.TransportError) -> VendorError:
+def _transport_error(exc: httpx.TransportError, *, safe_to_repeat: bool) -> VendorError:
     """No answer: refused, unresolvable or no free connection means the request never left; a read timeout
-    or a dropped connection after sending means it may have been applied."""
+    or a dropped connection after sending means a write may have been applied (a read is simply repeated)."""
     return error_for_transport(
         sent=not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)),
         unreachable=f"Intercom cannot be reached ({type(exc).__name__})",
         no_answer=f"No answer from Intercom ({type(exc).__name__})",
+        safe_to_repeat=safe_to_repeat,
     )
 
 
@@ -97,6 +98,7 @@ class IntercomClient:
     # --- plumbing -----------------------------------------------------------------------------------------
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        """An SDK call; only reads go through the SDK, so every failure is safe to repeat."""
         try:
             response = fn()
         except ApiError as exc:
@@ -105,7 +107,7 @@ class IntercomClient:
             message = _error_message(exc.body, f"Intercom refused to {what}")
             raise error_for_status(exc.status_code or 0, message, headers=headers) from None
         except httpx.TransportError as exc:
-            raise _transport_error(exc) from None
+            raise _transport_error(exc, safe_to_repeat=True) from None
         except UnsafeURL as exc:
             raise VendorError(str(exc.message), kind=VendorErrorKind.PERMANENT) from None
         headers = getattr(response, "headers", None)
@@ -119,13 +121,17 @@ class IntercomClient:
 
         The SDK's model (de)serialisation costs 10-16 ms of CPU per call (measured), which would cap a 2-core
         worker near 100 calls/s, below Intercom's ceiling of ~167/s; plain JSON costs well under 1 ms.
+
+        A POST here is a write Intercom cannot deduplicate (no idempotency key): any failure that can follow its
+        being applied is ambiguous, so the caller looks at the conversation before resending.
         """
+        safe_to_repeat = method == "GET"
         try:
             response = self._http.request(
                 method, f"{self._base_url}/{path}", json=body, params=params, headers=self._headers
             )
         except httpx.TransportError as exc:
-            raise _transport_error(exc) from None
+            raise _transport_error(exc, safe_to_repeat=safe_to_repeat) from None
         except UnsafeURL as exc:
             raise VendorError(str(exc.message), kind=VendorErrorKind.PERMANENT) from None
         self._observe(response.headers)
@@ -136,7 +142,7 @@ class IntercomClient:
         if response.is_success:
             return data
         message = _error_message(data, f"Intercom refused to {what}")
-        raise error_for_status(response.status_code, message, headers=response.headers)
+        raise error_for_status(response.status_code, message, headers=response.headers, safe_to_repeat=safe_to_repeat)
 
     def _observe(self, headers: Mapping[str, str]) -> None:
         if self.on_headers and headers:

@@ -8,7 +8,8 @@ outcome is written back by the coordinator:
 - sent: status sent, Intercom's part id kept;
 - 429: every worker waits until the reset Intercom named; the row goes back to pending for then;
 - 5xx / connection failures: back off with full jitter, up to DELIVERY_MAX_ATTEMPTS, then failed;
-- timeout after sending (ambiguous): back to pending with `verify`, so the conversation is read first;
+- ambiguous (no answer after sending, or a gateway's 502/503/504 to a write, which can come after Intercom
+  wrote it): back to pending with `verify`, so the conversation is read first;
 - 401/403: the row is held, the workspace marked broken, the pump stops; reconnecting resumes the held rows;
 - other 4xx and deleted conversations: failed, with the reason, resendable from the delivery log.
 
@@ -17,6 +18,7 @@ A row left in "sending" by a killed worker is found by the sweeper and treated a
 
 import contextlib
 import html
+import itertools
 import logging
 import random
 import re
@@ -29,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 import redis
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -64,46 +67,77 @@ def _backoff(attempts: int) -> float:
 # --- claiming and finishing (coordinator thread) ----------------------------------------------------------
 
 
+def _due_in_order(table: str) -> str:
+    """SQL: the workspace's due rows (alias d) that head their conversation's queue, the parameters being
+    (pending, now, pending, sending).
+
+    Deliveries into one conversation go out in the order they were planned (created_at, id): a row waits
+    while an earlier one into the same conversation is pending (retrying, waiting for the rate limit or its
+    coalescing window) or sending, so "Done" never lands before "In Progress". Rows into other conversations
+    are not held up. The head is a subquery with LIMIT, which PostgreSQL cannot turn into a join: it stays one
+    probe of delivery_conversation_queue per candidate row, whatever the table's statistics say.
+    """
+    return (
+        f"FROM {table} d WHERE d.workspace_id = %s AND d.status = %s AND d.next_attempt_at <= %s "  # noqa: S608
+        f"AND d.id = (SELECT e.id FROM {table} e WHERE e.workspace_id = d.workspace_id "
+        f"AND e.conversation_id = d.conversation_id AND e.status IN (%s, %s) "
+        f"ORDER BY e.created_at, e.id LIMIT 1)"
+    )
+
+
 def claim_batch(workspace_id: int, limit: int) -> list[Delivery]:
-    """Claim up to `limit` due deliveries (pending → sending) in one statement; others skip what we hold."""
+    """Claim up to `limit` due deliveries (pending → sending) in one statement; others skip what we hold.
+
+    At most one row per conversation is claimed at a time (see _due_in_order); the notes coalescing with it
+    are folded into it here."""
     now = timezone.now()
     table = Delivery._meta.db_table
     lock = database.skip_locked()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 WHERE id IN ("  # noqa: S608
-            f"SELECT id FROM {table} WHERE workspace_id = %s AND status = %s AND next_attempt_at <= %s "
-            f"ORDER BY next_attempt_at, id LIMIT %s {lock}) RETURNING id",
-            [Status.SENDING, now, workspace_id, Status.PENDING, now, limit],
+            f"SELECT d.id {_due_in_order(table)} ORDER BY d.next_attempt_at, d.id LIMIT %s {lock}) RETURNING id",
+            [Status.SENDING, now, workspace_id, Status.PENDING, now, Status.PENDING, Status.SENDING, limit],
         )
         ids = [row[0] for row in cursor.fetchall()]
         deliveries = list(Delivery.objects.filter(pk__in=ids).order_by("created_at", "id")) if ids else []
-        firsts: dict[str, Delivery] = {}
         for delivery in deliveries:
             if delivery.coalesce_key:
-                firsts.setdefault(delivery.coalesce_key, delivery)
-        for first in firsts.values():
-            claimed_too = [d for d in deliveries if d.coalesce_key == first.coalesce_key and d is not first]
-            _absorb_coalesced(first, claimed_too)
-        absorbed = {d.pk for d in deliveries if d.coalesce_key and firsts[d.coalesce_key] is not d}
-    return [d for d in deliveries if d.pk not in absorbed]
+                _absorb_coalesced(delivery)
+    return deliveries
 
 
 def due_count(workspace_id: int, limit: int) -> int:
-    """How many deliveries are due now, counting no further than `limit`."""
-    return len(
-        Delivery.objects.filter(workspace_id=workspace_id, status=Status.PENDING, next_attempt_at__lte=timezone.now())
-        .values_list("pk", flat=True)[:limit]
+    """How many deliveries could be claimed now, counting no further than `limit` (rate-limit slots are taken
+    for exactly these, so rows waiting behind an earlier one in their conversation are not counted)."""
+    now = timezone.now()
+    table = Delivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM (SELECT d.id {_due_in_order(table)} LIMIT %s) due",  # noqa: S608
+            [workspace_id, Status.PENDING, now, Status.PENDING, Status.SENDING, limit],
+        )
+        return cursor.fetchone()[0]
+
+
+def _absorb_coalesced(delivery: Delivery) -> None:
+    """Send the notes of the same rule, issue and conversation that come right after this one (still pending)
+    as one note with it. A note planned in between, by another rule, ends the run: merging past it would move
+    a later update ahead of it."""
+    later = (
+        Delivery.objects.filter(
+            workspace_id=delivery.workspace_id, conversation_id=delivery.conversation_id, status=Status.PENDING
+        )
+        .filter(Q(created_at__gt=delivery.created_at) | Q(created_at=delivery.created_at, pk__gt=delivery.pk))
+        .order_by("created_at", "id")
+        .values_list("pk", "coalesce_key")
     )
-
-
-def _absorb_coalesced(delivery: Delivery, claimed_too: list[Delivery]) -> None:
-    """Send the other notes of the same rule, issue and conversation (claimed with it, or still pending) as
-    one note with this one."""
-    others = claimed_too + list(
+    run = [pk for pk, _ in itertools.takewhile(lambda row: row[1] == delivery.coalesce_key, later)]
+    if not run:
+        return
+    others = list(
         Delivery.objects.select_for_update(skip_locked=True)
-        .filter(coalesce_key=delivery.coalesce_key, status=Status.PENDING)
-        .exclude(pk=delivery.pk)
+        .filter(pk__in=run, status=Status.PENDING)
         .order_by("created_at", "id")
     )
     if not others:
@@ -148,6 +182,9 @@ def finish(outcome: Outcome) -> str:
             fields["next_attempt_at"] = now + timedelta(seconds=_backoff(d.attempts))
             if err.kind == VendorErrorKind.AMBIGUOUS:
                 fields["verify"] = True
+                fields["last_error"] = (
+                    f"{err}. Intercom may have applied it, so the conversation is checked before any resend."
+                )[:2000]
         elif err.kind == VendorErrorKind.NOT_FOUND:
             status = Status.FAILED
             fields["last_error"] = "The conversation no longer exists in Intercom."
@@ -308,9 +345,7 @@ def _quietly(action) -> None:
 
 
 def _has_due_work(workspace_id: int) -> bool:
-    return Delivery.objects.filter(
-        workspace_id=workspace_id, status=Status.PENDING, next_attempt_at__lte=timezone.now()
-    ).exists()
+    return due_count(workspace_id, 1) > 0
 
 
 def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_seconds: float) -> dict:

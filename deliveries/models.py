@@ -65,7 +65,16 @@ class Delivery(models.Model):
     class Meta:
         db_table = "notifications_delivery"  # kept from before the engine had an app of its own
         indexes = [
-            models.Index(fields=["workspace", "next_attempt_at"], condition=Q(status="pending"), name="delivery_due"),
+            # In the claim's order, so it reads due rows until it has enough instead of sorting them all.
+            models.Index(
+                fields=["workspace", "next_attempt_at", "id"], condition=Q(status="pending"), name="delivery_due"
+            ),
+            # The claim's check that nothing earlier into the same conversation is still to go out.
+            models.Index(
+                fields=["workspace", "conversation_id", "created_at", "id"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="delivery_conversation_queue",
+            ),
             models.Index(fields=["status", "claimed_at"], name="delivery_status_claimed"),
             models.Index(fields=["issue_id"], name="delivery_issue"),
             models.Index(fields=["webhook_event", "rule"], name="delivery_fanout"),

@@ -128,6 +128,11 @@ class Faults:
     hang_after_next: int = 0  # next N writes are applied, then the connection hangs and drops
     hang_before_next: int = 0  # next N writes hang and drop without being applied
     hang_seconds: float = 30.0
+    # A gateway in front of the vendor: the write is applied, the answer lost and replaced.
+    drop_after_next: int = 0  # next N writes are applied, then the connection closes without an answer
+    fail_after_next: int = 0  # next N writes are applied, then answered with write_error_status
+    write_error_rate: float = 0.0  # probability that an applied write is answered with write_error_status
+    write_error_status: int = 502
 
     def update(self, changes: dict[str, Any]) -> None:
         known = {f.name: f.type for f in fields(self)}
@@ -260,10 +265,21 @@ class SimServer:
             self.finish(request, refusal)
             return refusal
         response = self._call(route.handler, request)
-        if route.write and 200 <= response.status < 300 and self._take("hang_after_next"):
-            self._stopping.wait(self.faults.hang_seconds)
-            raise _Hang
+        if route.write and 200 <= response.status < 300:
+            response = self._after_write(response)
         self.finish(request, response)
+        return response
+
+    def _after_write(self, response: Response) -> Response:
+        """Faults that strike once the write is applied: the client cannot tell whether it was."""
+        faults = self.faults
+        if self._take("hang_after_next"):
+            self._stopping.wait(faults.hang_seconds)
+            raise _Hang
+        if self._take("drop_after_next"):
+            raise _Hang
+        if self._take("fail_after_next") or (faults.write_error_rate and random.random() < faults.write_error_rate):
+            return self.error(faults.write_error_status, "Injected gateway failure after the write", "server_error")
         return response
 
     def _call(self, handler: Handler, request: Request) -> Response:

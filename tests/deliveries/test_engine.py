@@ -23,15 +23,16 @@ def workspace(intercom_sim, redis_client):
     return ws
 
 
-def deliveries(workspace, conversations, *, action="note", idempotency_key=None, **fields):
+def deliveries(workspace, conversations, *, action="note", idempotency_key=None, event="e1", body=None, **fields):
+    """One delivery per conversation, as one planned event would make them (`body` may use {n})."""
     now = timezone.now()
     return Delivery.objects.bulk_create(
         DeliveryFactory.build(
-            idempotency_key=idempotency_key or f"test:{cid}:{action}:{n}",
+            idempotency_key=idempotency_key or f"test:{event}:{cid}:{action}:{n}",
             workspace=workspace,
             conversation_id=cid,
             action=action,
-            body=f"<p>SUP-1 moved to <b>Done</b> ({n})</p>",
+            body=(body or "<p>SUP-1 moved to <b>Done</b> ({n})</p>").format(n=n),
             next_attempt_at=now,
             **fields,
         )
@@ -204,3 +205,99 @@ def test_coalesced_notes_go_out_as_one(intercom_sim, workspace):
     (entry,) = intercom_sim.writes_for(conversation, "note")
     assert "3 updates on SUP-1" in entry.body
     assert Delivery.objects.filter(status="skipped").count() == 2
+
+
+def pump_until_settled(workspace, *, rounds=10):
+    """Pump, and make retries due at once (as the sweeper would once their backoff ends), until none is left."""
+    for _ in range(rounds):
+        engine.pump(workspace.pk)
+        retrying = Delivery.objects.filter(status="pending")
+        if not retrying.exists():
+            return
+        retrying.update(next_attempt_at=timezone.now())
+    raise AssertionError(f"deliveries still pending after {rounds} rounds")
+
+
+def test_gateway_errors_after_intercom_wrote_the_note_never_duplicate_it(intercom_sim, workspace):
+    conversations = intercom_sim.add_conversations(100)
+    deliveries(workspace, conversations)
+    # Gateways answer 502/504 although Intercom wrote the note: 20 % of the writes.
+    intercom_sim.faults.update({"write_error_rate": 0.2, "write_error_status": 502})
+    pump_until_settled(workspace)
+    assert intercom_sim.duplicates() == []
+    assert notes_per_conversation(intercom_sim) == dict.fromkeys(conversations, 1)
+    assert Delivery.objects.filter(status="sent").count() == 100
+    assert intercom_sim.status_counts[502] > 0  # the fault did fire
+
+
+def test_a_gateway_error_after_the_write_is_checked_and_says_so(intercom_sim, workspace):
+    (conversation,) = intercom_sim.add_conversations(1)
+    deliveries(workspace, [conversation])
+    intercom_sim.faults.update({"fail_after_next": 1, "write_error_status": 504})
+    engine.pump(workspace.pk)
+    delivery = Delivery.objects.get()
+    assert delivery.status == "pending" and delivery.verify
+    assert "504" in delivery.last_error and "checked before" in delivery.last_error
+    pump_until_settled(workspace)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.last_error) == ("sent", "Already in the conversation.")
+    assert notes_per_conversation(intercom_sim) == {conversation: 1}
+
+
+def test_a_connection_dropped_after_intercom_wrote_the_note_does_not_send_it_twice(intercom_sim, workspace):
+    conversations = intercom_sim.add_conversations(3)
+    deliveries(workspace, conversations)
+    intercom_sim.faults.update({"drop_after_next": 3})
+    pump_until_settled(workspace)
+    assert notes_per_conversation(intercom_sim) == dict.fromkeys(conversations, 1)
+
+
+def note_bodies(sim, conversation):
+    return [engine._text(e.body) for e in sim.writes_for(conversation, "note")]
+
+
+def test_a_later_note_into_a_conversation_waits_while_an_earlier_one_retries(intercom_sim, workspace):
+    conversations = intercom_sim.add_conversations(10)
+    deliveries(workspace, conversations, event="progress", body="<p>SUP-1 moved to <b>In Progress</b></p>")
+    intercom_sim.faults.update({"fail_next": 10, "fail_status": 500})
+    engine.pump(workspace.pk)
+    retrying = Delivery.objects.filter(status="pending")
+    assert retrying.count() == 10
+    retrying.update(next_attempt_at=timezone.now() + timedelta(minutes=1))  # still backing off
+    deliveries(workspace, conversations, event="done", body="<p>SUP-1 moved to <b>Done</b></p>")
+    engine.pump(workspace.pk)
+    assert intercom_sim.ledger == []  # "Done" is due, but "In Progress" goes first
+    pump_until_settled(workspace)
+    for conversation in conversations:
+        assert note_bodies(intercom_sim, conversation) == ["SUP-1 moved to In Progress", "SUP-1 moved to Done"]
+
+
+def test_an_action_waits_for_the_note_planned_before_it(intercom_sim, workspace):
+    (conversation,) = intercom_sim.add_conversations(1)
+    (note,) = deliveries(workspace, [conversation], event="done")
+    Delivery.objects.filter(pk=note.pk).update(attempts=1, next_attempt_at=timezone.now() + timedelta(minutes=1))
+    deliveries(workspace, [conversation], event="done", action="close")
+    engine.pump(workspace.pk)
+    assert intercom_sim.ledger == []
+    pump_until_settled(workspace)
+    assert [e.kind for e in intercom_sim.writes_for(conversation)] == ["note", "close"]
+
+
+def test_every_conversation_gets_its_notes_in_event_order_in_one_pump(intercom_sim, workspace):
+    conversations = intercom_sim.add_conversations(40)
+    statuses = ["In Progress", "In Review", "Done"]
+    for status in statuses:
+        deliveries(workspace, conversations, event=status, body=f"<p>SUP-1 moved to {status}</p>")
+    assert engine.pump(workspace.pk) == {"sent": 120}
+    for conversation in conversations:
+        assert note_bodies(intercom_sim, conversation) == [f"SUP-1 moved to {s}" for s in statuses]
+
+
+def test_coalescing_never_moves_a_note_ahead_of_one_planned_between(intercom_sim, workspace):
+    (conversation,) = intercom_sim.add_conversations(1)
+    key = f"r1:i1:note:{conversation}"
+    deliveries(workspace, [conversation], event="a1", body="<p>In Progress</p>", coalesce_key=key, issue_key="SUP-1")
+    deliveries(workspace, [conversation], event="b", body="<p>A comment</p>")
+    deliveries(workspace, [conversation], event="a2", body="<p>Done</p>", coalesce_key=key, issue_key="SUP-1")
+    engine.pump(workspace.pk)
+    assert note_bodies(intercom_sim, conversation) == ["In Progress", "A comment", "Done"]

@@ -191,6 +191,30 @@ def test_a_hang_before_the_write_does_not_apply_it(intercom):
     assert note(intercom, conversation["id"]).status_code == 200  # the fault was one-shot
 
 
+def test_a_gateway_error_after_the_write_applies_it_all_the_same(intercom):
+    conversation = intercom.add_conversation()
+    intercom.faults.update({"fail_after_next": 1, "write_error_status": 504})
+    assert note(intercom, conversation["id"]).status_code == 504
+    assert [e.kind for e in intercom.writes_for(conversation["id"])] == ["note"]
+    assert raw(intercom, "GET", f"/conversations/{conversation['id']}").status_code == 200  # reads are spared
+    assert note(intercom, conversation["id"]).status_code == 200  # the fault was one-shot
+
+
+def test_a_rate_of_gateway_errors_after_writes_applies_every_write(intercom):
+    conversation = intercom.add_conversation()
+    intercom.faults.update({"write_error_rate": 1.0, "write_error_status": 502})
+    assert [note(intercom, conversation["id"]).status_code for _ in range(2)] == [502, 502]
+    assert len(intercom.writes_for(conversation["id"])) == 2
+
+
+def test_a_drop_after_the_write_applies_it_and_closes_the_connection(intercom):
+    conversation = intercom.add_conversation()
+    intercom.faults.update({"drop_after_next": 1})
+    with pytest.raises(httpx.RemoteProtocolError):
+        note(intercom, conversation["id"])
+    assert [e.kind for e in intercom.writes_for(conversation["id"])] == ["note"]
+
+
 def test_the_ledger_counts_duplicate_notes_per_conversation(intercom):
     first, second = intercom.add_conversations(2)
     for conversation_id in (first, first, second):
