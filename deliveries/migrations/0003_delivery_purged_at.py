@@ -6,12 +6,12 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('connector', '0003_webhook_event_lean_intake'),
+        ('deliveries', '0002_delivery_conversation_queue'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='webhookevent',
+            model_name='delivery',
             name='purged_at',
             field=models.DateTimeField(blank=True, null=True),
         ),

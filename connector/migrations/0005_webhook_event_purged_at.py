@@ -6,12 +6,12 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('deliveries', '0001_initial'),
+        ('connector', '0004_jira_instance_id'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='delivery',
+            model_name='webhookevent',
             name='purged_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
