@@ -24,16 +24,16 @@ run: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py ensure_admin
 	@echo "Open http://localhost:$(PORT)/ — Ctrl-C stops the web server, the worker and beat."
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) web worker beat
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) web worker housekeeping beat
 
 # `make run` plus the Jira and Intercom simulators, connected and seeded; the command prints what to try.
 demo: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py ensure_admin
-	grep -E '^(web|worker|beat):' Procfile > var/Procfile.demo
+	grep -E '^(web|worker|housekeeping|beat):' Procfile > var/Procfile.demo
 	echo "demo: python -m sandbox.demo --service-url http://127.0.0.1:$(PORT)" >> var/Procfile.demo
 	ALLOW_PRIVATE_URLS=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f var/Procfile.demo -d $(CURDIR) \
-		start --port $(PORT) web worker beat demo
+		start --port $(PORT) web worker housekeeping beat demo
 
 # The whole suite against PostgreSQL and Redis (local defaults, or DATABASE_URL / REDIS_URL).
 test: $(STAMP)

@@ -136,7 +136,9 @@ INSTALLED_APPS = [
     "deliveries",
     "linking",
     "notifications",
+    "inbox",
     "pipeline",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -421,3 +423,22 @@ LOGGING = {
     # httpx logs every request URL at INFO: too chatty for a service making hundreds of calls a second.
     "loggers": {name: {"level": "WARNING"} for name in ("django.db.backends", "httpx", "httpcore")},
 }
+
+
+# Each area below keeps its own settings in its own section (issues 12-16), so parallel work merges cleanly.
+
+# --- Intercom Inbox app (issue 12) ---
+
+# --- Intercom tickets and the customer's voice (issue 12) ---
+
+# --- Forge panel and Sign in with Atlassian (issue 13) ---
+
+# --- Snapshots, bulk linking and queues (issue 13) ---
+
+# --- Operations: dashboard, alerts, audit (issue 14) ---
+
+# --- Deployment, metrics and one beat (issue 15) ---
+
+# --- High availability: PgBouncer, Sentinel, RabbitMQ (issue 15) ---
+
+# --- Delivery path CPU and benchmarks (issue 16) ---

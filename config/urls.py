@@ -17,5 +17,7 @@ urlpatterns = [
     path("", include("linking.urls")),
     path("", include("deliveries.urls")),
     path("", include("notifications.urls")),
+    path("", include("inbox.urls")),
+    path("", include("operations.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -14,6 +14,7 @@ from functools import cache
 import redis
 from django.conf import settings
 
+from connector.redis_client import redis_connect
 from deliveries.ratelimit import DEFAULT_LIMIT, WINDOW_SECONDS, WorkspaceRateLimiter, _header, _number
 
 
@@ -66,9 +67,7 @@ class LocalRateLimiter:
 def redis_client() -> redis.Redis | None:
     if not settings.REDIS_URL:
         return None
-    return redis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2, health_check_interval=30, retry_on_timeout=True
-    )
+    return redis_connect()
 
 
 @cache

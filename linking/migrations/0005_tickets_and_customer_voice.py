@@ -1,0 +1,12 @@
+# A placeholder so parallel work on this app never clashes on migration numbers; its owner fills it in.
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('linking', '0004_inbox_teammates'),
+    ]
+
+    operations = []
