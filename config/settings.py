@@ -454,6 +454,9 @@ ATLASSIAN_API_URL = os.environ.get("ATLASSIAN_API_URL", "https://api.atlassian.c
 # --- Operations: dashboard, alerts, audit (issue 14) ---
 
 # --- Deployment, metrics and one beat (issue 15) ---
+# Beat runs the periodic tasks only while it holds this lease in Redis (config/beat.py): a second beat (a
+# standby, or two replicas during a deploy) sends nothing, and takes over within this time if the holder dies.
+BEAT_LEASE_SECONDS = envint("BEAT_LEASE_SECONDS", 30, minimum=3)
 
 # --- High availability: PgBouncer, Sentinel, RabbitMQ (issue 15) ---
 

@@ -165,6 +165,7 @@ def finish(outcome: Outcome) -> str:
         )
     elif outcome.error is None:
         status = Status.SENT
+        del fields["claimed_at"]  # kept: when the call that sent it was claimed
         fields.update(sent_at=now, part_id=outcome.part_id[:64], last_error=outcome.note, verify=False)
     else:
         err = outcome.error
@@ -207,7 +208,7 @@ def finish_sent(outcomes: list[Outcome]) -> int:
         params += [o.delivery.pk, o.part_id[:64], o.note]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS d SET status = %s, sent_at = %s, claimed_at = NULL, verify = false, "  # noqa: S608
+            f"UPDATE {table} AS d SET status = %s, sent_at = %s, verify = false, "  # noqa: S608
             f"part_id = v.part_id, last_error = v.note FROM (VALUES {values}) AS v(id, part_id, note) "
             f"WHERE d.id = v.id AND d.status = %s",
             [Status.SENT, timezone.now(), *params, Status.SENDING],
