@@ -131,7 +131,7 @@ def test_an_engineer_reads_links_unlinks_and_comments_in_the_panel(world, page, 
 
 
 def test_the_glance_shows_the_count(world, page, live_server):
-    jira, intercom, forge, site, workspace = world
+    jira, _intercom, forge, site, workspace = world
     viewer = jira.add_user("Val Viewer", "val@example.com")
     issue = jira.create_issue("SUP", "Counted")
     for conversation_id in ("1", "2"):
