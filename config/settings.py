@@ -374,7 +374,7 @@ READYZ_TOKEN = envsecret("READYZ_TOKEN")
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", True) else None
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes and scrapes inside the cluster
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
@@ -457,6 +457,8 @@ ATLASSIAN_API_URL = os.environ.get("ATLASSIAN_API_URL", "https://api.atlassian.c
 # Beat runs the periodic tasks only while it holds this lease in Redis (config/beat.py): a second beat (a
 # standby, or two replicas during a deploy) sends nothing, and takes over within this time if the holder dies.
 BEAT_LEASE_SECONDS = envint("BEAT_LEASE_SECONDS", 30, minimum=3)
+# /metrics (Prometheus) answers only requests with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.
+METRICS_TOKEN = envsecret("METRICS_TOKEN")
 
 # --- High availability: PgBouncer, Sentinel, RabbitMQ (issue 15) ---
 

@@ -41,6 +41,7 @@ from connector.errors import VendorError, VendorErrorKind
 from connector.intercom_client import IntercomClient, client_for
 from connector.models import IntercomWorkspace
 from deliveries.coordination import Lease, limiter
+from deliveries.metrics import rate_limit_wait_record
 from deliveries.models import Action, Delivery
 
 logger = logging.getLogger(__name__)
@@ -365,6 +366,7 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
             delay = rl.acquire(key)
             if delay == 0:
                 return
+            rate_limit_wait_record(key, min(delay, 1.0))
             time.sleep(min(delay, 1.0))
 
     def send(d: Delivery) -> Outcome:
@@ -421,6 +423,7 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
             # while its call can really go out.
             slots, delay = take_slots(due)
             if slots == 0:
+                rate_limit_wait_record(key, min(delay, 0.5))
                 if in_flight:
                     wait(in_flight, timeout=min(delay, 0.5), return_when=FIRST_COMPLETED)
                 else:
