@@ -7,6 +7,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "People and permissions"
 
     def ready(self) -> None:
-        from accounts.services import role_ensure_builtin  # models load only once the app registry is ready
+        # Models load only once the app registry is ready; receivers connect by being imported.
+        from accounts import receivers  # noqa: F401
+        from accounts.services import role_ensure_builtin
 
         post_migrate.connect(lambda **kwargs: role_ensure_builtin(), sender=self, weak=False)
