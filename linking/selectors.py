@@ -286,6 +286,15 @@ def jira_write_due_ids(*, limit: int = 500) -> list[int]:
     return list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
 
 
+def jira_write_due_sites(write_ids: list[int]) -> set[int]:
+    return set(JiraWrite.objects.filter(pk__in=write_ids).values_list("site_id", flat=True))
+
+
+def jira_write_due_count(site_id: int) -> int:
+    due = JiraWrite.objects.filter(site_id=site_id, status=JiraWrite.Status.PENDING)
+    return due.filter(next_attempt_at__lte=timezone.now()).count()
+
+
 def jira_write_get(write_id: int) -> JiraWrite | None:
     return JiraWrite.objects.filter(pk=write_id).first()
 

@@ -279,7 +279,7 @@ def _int_or_none(value) -> int | None:
 # --- tasks and Jira writes ----------------------------------------------------------------------------------
 
 SNAPSHOT_REFRESH_TASK = "linking.tasks.snapshots_refresh"
-JIRA_WRITE_TASK = "linking.tasks.jira_write_run"  # runs one JiraWrite row by id, whatever its kind
+JIRA_DRAIN_TASK = "linking.tasks.jira_writes_drain"  # does a site's due JiraWrite rows, paced
 # A run holds its write this long; a worker that died mid-call leaves it to the sweeper after that.
 JIRA_WRITE_LEASE = timedelta(minutes=5)
 
@@ -350,12 +350,25 @@ def jira_write_later(kind: str, **fields) -> None:
 
     def record_and_send():
         write = jira_write_request(kind, **fields)
-        try:
-            task_send(JIRA_WRITE_TASK, write.pk)
-        except (BrokerError, OSError) as exc:
-            logger.warning("linking.enqueue_failed", extra={"write_id": write.pk, "error": type(exc).__name__})
+        task_send_quietly(JIRA_DRAIN_TASK, write.site_id)
 
     transaction.on_commit(record_and_send)
+
+
+def jira_writes_claim(site_id: int, *, limit: int) -> list[JiraWrite]:
+    """Take up to `limit` due writes of a site for one drain, leased like jira_write_claim; rows another drain
+    holds are skipped, so two drains never do the same write."""
+    now = timezone.now()
+    with transaction.atomic():
+        writes = list(
+            JiraWrite.objects.select_for_update(skip_locked=True)
+            .filter(site_id=site_id, status=JiraWrite.Status.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")[:limit]
+        )
+        JiraWrite.objects.filter(pk__in=[w.pk for w in writes]).update(
+            next_attempt_at=now + JIRA_WRITE_LEASE, updated_at=now
+        )
+    return writes
 
 
 def jira_write_claim(
