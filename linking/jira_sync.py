@@ -1,6 +1,8 @@
 """What the connector writes on the Jira issue: one remote link per conversation, the count field and the
 issue property with the linked ids. Called from tasks only (vendor calls never run in a request)."""
 
+import json
+
 from connector.jira_client import JiraClient
 from connector.models import JiraSite
 from linking.conversation_urls import conversation_web_url
@@ -8,6 +10,7 @@ from linking.models import ConversationLink, SiteSearchSettings
 from linking.snapshots import ConversationBundle, customer_name, subject_text
 
 PROPERTY_KEY = "jira-intercom-connector.links"
+PROPERTY_MAX_ENTRIES = 500  # more never fit in PROPERTY_MAX_BYTES
 ICON_URL = "https://static.intercomassets.com/assets/favicon-32x32.png"
 
 
@@ -37,19 +40,35 @@ def remote_link_write(
     )
 
 
+PROPERTY_MAX_BYTES = 32_768  # Jira refuses longer issue property values (400)
+
+
 def issue_search_values(site: JiraSite, issue_id: str) -> tuple[int, dict]:
-    """The count (reachable links only) and the property value, from the database as it is now."""
-    links = list(
+    """The count (reachable links only) and the property value, from the database as it is now.
+
+    The property holds the count and the most recently linked conversations that fit in Jira's 32,768 bytes
+    (oldest first), with `truncated` when older ones were left out; the count field carries the number.
+    """
+    links = (
         ConversationLink.objects.filter(site=site, issue_id=issue_id, health=ConversationLink.Health.OK)
-        .select_related("workspace")
-        .order_by("created_at", "id")
+        .order_by("-created_at", "-id")
+        .values_list("workspace__workspace_id", "conversation_id")
     )
-    value = {
-        "count": len(links),
-        "conversationIds": [link.conversation_id for link in links],
-        "conversations": [{"workspaceId": link.workspace.workspace_id, "id": link.conversation_id} for link in links],
-    }
-    return len(links), value
+    count = links.count()
+    recent = list(links[:PROPERTY_MAX_ENTRIES])
+    kept = len(recent)
+    while True:
+        shown = list(reversed(recent[:kept]))
+        value = {
+            "count": count,
+            "truncated": kept < count,
+            "conversationIds": [conversation_id for _, conversation_id in shown],
+            "conversations": [{"workspaceId": workspace, "id": conversation} for workspace, conversation in shown],
+        }
+        size = len(json.dumps(value).encode())
+        if size <= PROPERTY_MAX_BYTES or kept == 0:
+            return count, value
+        kept = max(0, min(kept - 1, int(kept * PROPERTY_MAX_BYTES / size)))
 
 
 def issue_search_write(client: JiraClient, site: JiraSite, issue_id: str) -> int:

@@ -218,6 +218,7 @@ def jira_write_run(write_id: int) -> object:
 
 DRAIN_LEASE_SECONDS = 60
 DRAIN_BATCH = 200
+DRAIN_WAIT_SECONDS = 5.0
 
 
 @shared_task(name="linking.tasks.jira_writes_drain", bind=True)
@@ -234,7 +235,13 @@ def jira_writes_drain(self, site_id: int, max_seconds: float = 240.0) -> int:
             while time.monotonic() < deadline:
                 writes = services.jira_writes_claim(site_id, limit=DRAIN_BATCH)
                 if not writes:
-                    break
+                    # Writes that Jira asked to wait a moment (429 Retry-After) are waited for here, not left
+                    # to the sweeper.
+                    wait = selectors.jira_write_wait_seconds(site_id)
+                    if wait is None or wait > DRAIN_WAIT_SECONDS:
+                        break
+                    time.sleep(wait)
+                    continue
                 last = [w for w in writes if w.kind == Kind.ISSUE_SEARCH_SYNC]
                 first = [w for w in writes if w.kind != Kind.ISSUE_SEARCH_SYNC]
                 for group in (first, last):
