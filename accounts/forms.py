@@ -4,7 +4,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
 
 from accounts import services
-from accounts.models import Role, SignInPolicy
+from accounts.models import Role
 from accounts.permissions import PERMISSIONS
 
 User = get_user_model()
@@ -114,12 +114,13 @@ class JiraAccountForm(forms.Form):
     )
 
 
-class SignInPolicyForm(forms.ModelForm):
-    class Meta:
-        model = SignInPolicy
-        fields = ["atlassian_required", "create_accounts", "new_account_role"]
-        labels = {
-            "atlassian_required": "Require Sign in with Atlassian for everyone but administrators",
-            "create_accounts": "Create an account for a Jira user who signs in with Atlassian and has none",
-            "new_account_role": "Role of such new accounts",
-        }
+class SignInPolicyForm(forms.Form):
+    atlassian_required = forms.BooleanField(
+        required=False, label="Require Sign in with Atlassian for everyone but administrators"
+    )
+    create_accounts = forms.BooleanField(
+        required=False, label="Create an account for a Jira user who signs in with Atlassian and has none"
+    )
+    new_account_role = forms.ModelChoiceField(
+        queryset=Role.objects.order_by("name"), required=False, label="Role of such new accounts"
+    )

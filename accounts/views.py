@@ -40,13 +40,16 @@ def people(request):
         users = list(form.cleaned_data["users"])
         try:
             if form.cleaned_data["role"]:
-                services.people_assign_role(actor=request.user, users=users, role=form.cleaned_data["role"])
+                services.people_assign_role(
+                    actor=request.user, users=users, role=form.cleaned_data["role"], request=request
+                )
             else:
                 services.people_set_permissions(
                     actor=request.user,
                     users=users,
                     grant=form.cleaned_data["grant"],
                     revoke=form.cleaned_data["revoke"],
+                    request=request,
                 )
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -78,9 +81,9 @@ def user_create(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         user = services.user_create(
-            username=data["username"], email=data["email"], role=data["role"], password=data["password"]
+            username=data["username"], email=data["email"], role=data["role"], password=data["password"],
+            jira_account_id=data["jira_account_id"], actor=request.user, request=request,
         )
-        Profile.objects.create(user=user, jira_account_id=data["jira_account_id"])
         messages.success(request, f"Created {user.username}.")
         return redirect("people")
     return render(request, "accounts/user_form.html", {"form": form})
@@ -97,7 +100,8 @@ def role_edit(request, pk: int | None = None):
     if request.method == "POST" and form.is_valid():
         try:
             services.role_save(
-                actor=request.user, name=form.cleaned_data["name"], codes=form.cleaned_data["permissions"], role=role
+                actor=request.user, name=form.cleaned_data["name"], codes=form.cleaned_data["permissions"], role=role,
+                request=request,
             )
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -115,7 +119,7 @@ def login_unlock(request):
     if not form.is_valid():
         return HttpResponseBadRequest(f"Cannot unlock: {form.errors.as_text()}", content_type="text/plain")
     username, address = form.cleaned_data["username"], form.cleaned_data["ip_address"]
-    services.login_unlock(username=username, ip_address=address)
+    services.login_unlock(username=username, ip_address=address, actor=request.user, request=request)
     messages.success(request, f"{username} can sign in again{f' from {address}' if address else ''}.")
     return redirect("people")
 
@@ -173,7 +177,9 @@ def user_jira_account(request, pk: int):
     form = JiraAccountForm(request.POST or None, initial={"jira_account_id": current})
     if request.method == "POST" and form.is_valid():
         try:
-            services.user_jira_account_set(user=person, account_id=form.cleaned_data["jira_account_id"])
+            services.user_jira_account_set(
+                user=person, account_id=form.cleaned_data["jira_account_id"], actor=request.user, request=request
+            )
         except ValidationError as exc:
             form.add_error("jira_account_id", exc)
         else:
@@ -185,9 +191,12 @@ def user_jira_account(request, pk: int):
 @permission_required("manage_people")
 @require_http_methods(["GET", "POST"])
 def sign_in_policy(request):
-    form = SignInPolicyForm(request.POST or None, instance=services.sign_in_policy())
+    policy = services.sign_in_policy()
+    initial = {"atlassian_required": policy.atlassian_required, "create_accounts": policy.create_accounts,
+               "new_account_role": policy.new_account_role}
+    form = SignInPolicyForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.sign_in_policy_update(actor=request.user, request=request, **form.cleaned_data)
         messages.success(request, "Saved the sign-in policy.")
         return redirect("sign_in_policy")
     return render(request, "accounts/sign_in_policy.html", {"form": form, "options": sign_in_options(request)})

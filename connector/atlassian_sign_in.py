@@ -18,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.access import permission_required
+from accounts.audit import audit_record
 from accounts.services import AccountRefused, account_for_jira_identity
 from accounts.sign_in_options import SignInOption
 from connector import atlassian_oauth
@@ -115,6 +116,8 @@ def site_sign_in_settings(request, pk: int):
         if not client_id:
             site.oauth_client_secret = ""
         site.save(update_fields=["oauth_client_id", "oauth_client_secret", "updated_at"])
+        audit_record(actor=request.user, action="jira_site.sign_in", target=site, request=request,
+                     after={"client_id": client_id, **({"client_secret": "changed"} if secret else {})})
         messages.success(request, "Saved. The sign-in page offers Sign in with Atlassian for this site."
                          if site.atlassian_sign_in else "Saved. Sign in with Atlassian is off for this site.")
         return redirect("jira_site_sign_in", pk=site.pk)
