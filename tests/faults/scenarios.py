@@ -288,9 +288,13 @@ def scenario(name: str) -> dict:
             redis_server.start()
             stack.callback(redis_server.stop)
         os.environ["REDIS_URL"] = redis_server.url
+        # The broker is the private Redis, or a RabbitMQ virtual host of the scenario's own (`rabbitmq_*`, and
+        # every scenario under `make test-rabbitmq`); Redis keeps the limiter and the leases either way.
         broker = None
-        if name.startswith("rabbitmq"):  # the broker on RabbitMQ; Redis keeps the limiter and the leases
+        if name.startswith("rabbitmq") or os.environ.get("CELERY_BROKER_URL", "").startswith("amqp"):
             broker = os.environ["CELERY_BROKER_URL"] = stack.enter_context(ha.rabbitmq_vhost())
+        else:
+            os.environ.pop("CELERY_BROKER_URL", None)
         if own_postgres:
             postgres.start(init=True)
             stack.callback(postgres.stop)
