@@ -452,6 +452,15 @@ ATLASSIAN_AUTH_URL = os.environ.get("ATLASSIAN_AUTH_URL", "https://auth.atlassia
 ATLASSIAN_API_URL = os.environ.get("ATLASSIAN_API_URL", "https://api.atlassian.com").rstrip("/")
 
 # --- Snapshots, bulk linking and queues (issue 13) ---
+# Share of each Intercom rate-limit window that reads (snapshot refreshes) leave to notes.
+INTERCOM_READ_RESERVE = envfloat("INTERCOM_READ_RESERVE", 0.3)
+# A linked conversation's snapshot is read again when older than this (webhooks keep most of them current).
+SNAPSHOT_MAX_AGE_SECONDS = envint("SNAPSHOT_MAX_AGE_SECONDS", 6 * 3600)
+SNAPSHOT_REFRESH_BATCH = envint("SNAPSHOT_REFRESH_BATCH", 200)
+CELERY_BEAT_SCHEDULE["refresh-snapshots"] = {
+    "task": "linking.tasks.snapshots_refresh",
+    "schedule": envfloat("SNAPSHOT_REFRESH_SECONDS", 10.0),
+}
 
 # --- Operations: dashboard, alerts, audit (issue 14) ---
 
