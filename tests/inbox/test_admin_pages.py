@@ -20,8 +20,9 @@ def test_the_app_page_gives_the_urls_to_paste_and_the_app_information(inbox, adm
 def test_the_app_page_says_when_no_client_secret_is_stored(inbox, admin_client):
     inbox.workspace.client_secret = ""
     inbox.workspace.save()
+    page = admin_client.get("/inbox-app/").content.decode()
 
-    assert "No client secret is stored: every request will be refused." in admin_client.get("/inbox-app/").content.decode()
+    assert "No client secret is stored: every request will be refused." in page
 
 
 def test_people_without_manage_connections_are_refused(inbox, client):
