@@ -445,3 +445,5 @@ BEAT_LEASE_SECONDS = envint("BEAT_LEASE_SECONDS", 30, minimum=3)
 # --- High availability: PgBouncer, Sentinel, RabbitMQ (issue 15) ---
 
 # --- Delivery path CPU and benchmarks (issue 16) ---
+# A file path: the worker writes a CPU profile of all its threads there when it shuts down (config/profiling.py).
+WORKER_PROFILE = os.environ.get("WORKER_PROFILE", "")
