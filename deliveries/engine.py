@@ -41,7 +41,8 @@ from connector.errors import VendorError, VendorErrorKind
 from connector.intercom_client import IntercomClient, client_for
 from connector.models import IntercomWorkspace
 from deliveries.coordination import Lease, limiter
-from deliveries.models import Action, Delivery
+from deliveries.metrics import rate_limit_wait_record
+from deliveries.models import Action, Delivery, DeliveryAttempt
 from deliveries.ratelimit import _header
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,16 @@ class Outcome:
     error: VendorError | None = None
     crash: Exception | None = None
     note: str = ""  # e.g. "already in the conversation" after a verification
+    started_at: datetime | None = None
+    duration_ms: int | None = None
+
+    def attempt(self, status: str, error: str = "") -> DeliveryAttempt:
+        """The row the delivery's attempt log keeps for this call."""
+        code = self.error.status if self.error is not None else (None if self.crash else 200)
+        return DeliveryAttempt(
+            delivery_id=self.delivery.pk, at=self.started_at or timezone.now(), outcome=status,
+            status_code=code, duration_ms=self.duration_ms, error=error[:2000],
+        )
 
 
 def _backoff(attempts: int) -> float:
@@ -195,7 +206,8 @@ def finish(outcome: Outcome) -> str:
             fields["last_error"] = "The conversation no longer exists in Intercom."
         else:
             status = Status.FAILED
-    Delivery.objects.filter(pk=d.pk, status=Status.SENDING).update(status=status, **fields)
+    if Delivery.objects.filter(pk=d.pk, status=Status.SENDING).update(status=status, **fields):
+        DeliveryAttempt.objects.bulk_create([outcome.attempt(status, fields.get("last_error", ""))])
     return status
 
 
@@ -214,10 +226,12 @@ def finish_sent(outcomes: list[Outcome]) -> int:
         cursor.execute(
             f"UPDATE {table} AS d SET status = %s, sent_at = %s, verify = false, "  # noqa: S608
             f"part_id = v.part_id, last_error = v.note FROM (VALUES {values}) AS v(id, part_id, note) "
-            f"WHERE d.id = v.id AND d.status = %s",
+            f"WHERE d.id = v.id AND d.status = %s RETURNING d.id",
             [Status.SENT, timezone.now(), *params, Status.SENDING],
         )
-        return cursor.rowcount
+        ours = {row[0] for row in cursor.fetchall()}
+    DeliveryAttempt.objects.bulk_create([o.attempt(Status.SENT, o.note) for o in outcomes if o.delivery.pk in ours])
+    return len(ours)
 
 
 # --- talking to Intercom (sender threads) -------------------------------------------------------------------
@@ -266,6 +280,14 @@ def _snooze_until(params: dict) -> int:
 
 
 def perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> Outcome:
+    """Make the call(s) for one delivery, timed for its attempt log."""
+    started_at, started = timezone.now(), time.monotonic()
+    outcome = _perform(d, client, admin_id, take_slot)
+    outcome.started_at, outcome.duration_ms = started_at, int((time.monotonic() - started) * 1000)
+    return outcome
+
+
+def _perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> Outcome:
     """Make the call(s) for one delivery. `take_slot()` blocks for another rate-limit slot (extra calls)."""
     try:
         if d.verify or d.action == Action.REOPEN:
@@ -391,6 +413,7 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
             delay = rl.acquire(key)
             if delay == 0:
                 return
+            rate_limit_wait_record(key, min(delay, 1.0))
             time.sleep(min(delay, 1.0))
 
     def send(d: Delivery) -> Outcome:
@@ -437,6 +460,7 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
             # while its call can really go out.
             slots, delay = rl.acquire_many(key, due)
             if slots == 0:
+                rate_limit_wait_record(key, min(delay, 0.5))
                 if in_flight:
                     wait(in_flight, timeout=min(delay, 0.5), return_when=FIRST_COMPLETED)
                 else:
