@@ -508,3 +508,5 @@ if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
 
 # --- Delivery path CPU and benchmarks (issue 16) ---
+# A file path: the worker writes a CPU profile of all its threads there when it shuts down (config/profiling.py).
+WORKER_PROFILE = os.environ.get("WORKER_PROFILE", "")
