@@ -42,13 +42,15 @@ from connector.intercom_client import IntercomClient, client_for
 from connector.models import IntercomWorkspace
 from deliveries.coordination import Lease, limiter
 from deliveries.metrics import rate_limit_wait_record
-from deliveries.models import Action, Delivery
+from deliveries.models import Action, Delivery, DeliveryAttempt
+from deliveries.ratelimit import _header
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
 LEASE_SECONDS = 15.0
 CLAIM_BATCH = 32  # rows claimed per statement; never more than free senders and rate-limit slots
 OUTAGES = (redis.RedisError, DatabaseError)
+OBSERVE_SECONDS = 0.5  # how stale the limiter's view of "remaining" may get during a fan-out
 
 
 @dataclass
@@ -58,6 +60,16 @@ class Outcome:
     error: VendorError | None = None
     crash: Exception | None = None
     note: str = ""  # e.g. "already in the conversation" after a verification
+    started_at: datetime | None = None
+    duration_ms: int | None = None
+
+    def attempt(self, status: str, error: str = "") -> DeliveryAttempt:
+        """The row the delivery's attempt log keeps for this call."""
+        code = self.error.status if self.error is not None else (None if self.crash else 200)
+        return DeliveryAttempt(
+            delivery_id=self.delivery.pk, at=self.started_at or timezone.now(), outcome=status,
+            status_code=code, duration_ms=self.duration_ms, error=error[:2000],
+        )
 
 
 def _backoff(attempts: int) -> float:
@@ -94,14 +106,16 @@ def claim_batch(workspace_id: int, limit: int) -> list[Delivery]:
     now = timezone.now()
     table = Delivery._meta.db_table
     lock = database.skip_locked()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
+    columns = ", ".join(f"{table}.{f.column}" for f in Delivery._meta.concrete_fields)
+    with transaction.atomic():
+        # One statement claims the rows and returns them whole (raw() applies the fields' converters).
+        claimed = Delivery.objects.raw(
             f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 WHERE id IN ("  # noqa: S608
-            f"SELECT d.id {_due_in_order(table)} ORDER BY d.next_attempt_at, d.id LIMIT %s {lock}) RETURNING id",
+            f"SELECT d.id {_due_in_order(table)} ORDER BY d.next_attempt_at, d.id LIMIT %s {lock}) "
+            f"RETURNING {columns}",
             [Status.SENDING, now, workspace_id, Status.PENDING, now, Status.PENDING, Status.SENDING, limit],
         )
-        ids = [row[0] for row in cursor.fetchall()]
-        deliveries = list(Delivery.objects.filter(pk__in=ids).order_by("created_at", "id")) if ids else []
+        deliveries = sorted(claimed, key=lambda d: (d.created_at, d.pk))
         for delivery in deliveries:
             if delivery.coalesce_key:
                 _absorb_coalesced(delivery)
@@ -192,7 +206,8 @@ def finish(outcome: Outcome) -> str:
             fields["last_error"] = "The conversation no longer exists in Intercom."
         else:
             status = Status.FAILED
-    Delivery.objects.filter(pk=d.pk, status=Status.SENDING).update(status=status, **fields)
+    if Delivery.objects.filter(pk=d.pk, status=Status.SENDING).update(status=status, **fields):
+        DeliveryAttempt.objects.bulk_create([outcome.attempt(status, fields.get("last_error", ""))])
     return status
 
 
@@ -211,10 +226,12 @@ def finish_sent(outcomes: list[Outcome]) -> int:
         cursor.execute(
             f"UPDATE {table} AS d SET status = %s, sent_at = %s, verify = false, "  # noqa: S608
             f"part_id = v.part_id, last_error = v.note FROM (VALUES {values}) AS v(id, part_id, note) "
-            f"WHERE d.id = v.id AND d.status = %s",
+            f"WHERE d.id = v.id AND d.status = %s RETURNING d.id",
             [Status.SENT, timezone.now(), *params, Status.SENDING],
         )
-        return cursor.rowcount
+        ours = {row[0] for row in cursor.fetchall()}
+    DeliveryAttempt.objects.bulk_create([o.attempt(Status.SENT, o.note) for o in outcomes if o.delivery.pk in ours])
+    return len(ours)
 
 
 # --- talking to Intercom (sender threads) -------------------------------------------------------------------
@@ -263,6 +280,14 @@ def _snooze_until(params: dict) -> int:
 
 
 def perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> Outcome:
+    """Make the call(s) for one delivery, timed for its attempt log."""
+    started_at, started = timezone.now(), time.monotonic()
+    outcome = _perform(d, client, admin_id, take_slot)
+    outcome.started_at, outcome.duration_ms = started_at, int((time.monotonic() - started) * 1000)
+    return outcome
+
+
+def _perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> Outcome:
     """Make the call(s) for one delivery. `take_slot()` blocks for another rate-limit slot (extra calls)."""
     try:
         if d.verify or d.action == Action.REOPEN:
@@ -306,6 +331,28 @@ def perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> Ou
 
 
 # --- the pump -------------------------------------------------------------------------------------------------
+
+
+class HeadersSampler:
+    """Hands a response's rate-limit headers to the shared limiter when they can say something new: a
+    different limit or window reset, or OBSERVE_SECONDS since the last time (what is left in the window, which
+    counts other apps' calls). During a fan-out every response carries nearly the same headers; sending each
+    to Redis cost a round trip per note and taught the limiter nothing."""
+
+    def __init__(self, rl, key: str):
+        self.rl, self.key = rl, key
+        self._last: tuple = ()
+        self._at = float("-inf")
+        self._lock = threading.Lock()
+
+    def __call__(self, headers) -> None:
+        seen = (_header(headers, "X-RateLimit-Limit"), _header(headers, "X-RateLimit-Reset"))
+        now = time.monotonic()
+        with self._lock:
+            if seen == self._last and now - self._at < OBSERVE_SECONDS:
+                return
+            self._last, self._at = seen, now
+        self.rl.observe(self.key, headers)
 
 
 def _mark_broken(workspace: IntercomWorkspace, error: VendorError) -> None:
@@ -354,7 +401,7 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
     rl = limiter()
     key = str(workspace.pk)
     client = client_for(workspace)
-    client.on_headers = lambda headers: rl.observe(key, headers)  # one pump per workspace holds the client
+    client.on_headers = HeadersSampler(rl, key)  # one pump per workspace holds the client
     admin_id = workspace.app_admin_id
     counts: dict[str, int] = {}
     stop = threading.Event()
@@ -389,16 +436,6 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
         if sent:
             counts[Status.SENT] = counts.get(Status.SENT, 0) + finish_sent(sent)
 
-    def take_slots(wanted: int) -> tuple[int, float]:
-        """Up to `wanted` rate-limit slots now; with the wait before the next one when fewer."""
-        taken = 0
-        while taken < wanted:
-            delay = rl.acquire(key)
-            if delay > 0:
-                return taken, delay
-            taken += 1
-        return taken, 0.0
-
     in_flight: set[Future] = set()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"deliver-{key}") as executor:
         while not stop.is_set() and time.monotonic() < deadline:
@@ -421,7 +458,7 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
                 continue
             # Slots for exactly the rows that are due (no budget wasted), then claim: a row is only "sending"
             # while its call can really go out.
-            slots, delay = take_slots(due)
+            slots, delay = rl.acquire_many(key, due)
             if slots == 0:
                 rate_limit_wait_record(key, min(delay, 0.5))
                 if in_flight:
