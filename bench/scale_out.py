@@ -74,7 +74,7 @@ SMALL = {
 # Environment of every node: sweeps often enough that a dead node's work is picked up within a run.
 NODE_ENV = {
     "DELIVERY_SWEEP_SECONDS": "2",
-    "DELIVERY_STALE_SENDING_SECONDS": "10",
+    "DELIVERY_STALE_SENDING_SECONDS": "15",  # longer than VENDOR_TIMEOUT_SECONDS, as settings require
     "WEBHOOK_SWEEP_AFTER_SECONDS": "10",
     "BEAT_LEASE_SECONDS": "3",
     "WEB_CONCURRENCY": "1",
