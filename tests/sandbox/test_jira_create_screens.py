@@ -24,7 +24,8 @@ def test_createmeta_lists_issue_types_and_their_fields(jira):
 
     assert {t["name"] for t in types} == {"Task", "Bug", "Story"}
     assert fields["summary"]["required"] and fields[SEVERITY_FIELD]["required"]
-    assert [v["value"] for v in fields[SEVERITY_FIELD]["allowedValues"]][0] == "S1 - Outage"
+    severities = [v["value"] for v in fields[SEVERITY_FIELD]["allowedValues"]]
+    assert severities == ["S1 - Outage", "S2 - Degraded", "S3 - Minor"]
     assert fields["priority"]["defaultValue"]["name"] == "Medium"
     assert not jira.violations
 
