@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench faults demo install migrate clean
+.PHONY: run test test-rabbitmq lint bench faults demo install migrate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,13 +32,21 @@ demo: migrate
 	$(BIN)/python manage.py ensure_admin
 	grep -E '^(web|worker|housekeeping|beat):' Procfile > var/Procfile.demo
 	echo "demo: python -m sandbox.demo --service-url http://127.0.0.1:$(PORT)" >> var/Procfile.demo
-	ALLOW_PRIVATE_URLS=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f var/Procfile.demo -d $(CURDIR) \
+	ALLOW_PRIVATE_URLS=1 ATLASSIAN_AUTH_URL=http://127.0.0.1:8101 ATLASSIAN_API_URL=http://127.0.0.1:8101 \
+		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f var/Procfile.demo -d $(CURDIR) \
 		start --port $(PORT) web worker housekeeping beat demo
 
 # The whole suite against PostgreSQL and Redis (local defaults, or DATABASE_URL / REDIS_URL).
 test: $(STAMP)
 	bash .ci/services
 	DJANGO_ENV=test $(BIN)/pytest $(PYTEST_ARGS)
+
+# The pipeline's tests and the worker fault scenarios with RabbitMQ as the broker (quorum queues, in a virtual
+# host of their own); Redis keeps the rate limiter and the leases.
+test-rabbitmq: $(STAMP)
+	bash .ci/services
+	DJANGO_ENV=test $(BIN)/python -m tests.faults.ha $(BIN)/pytest tests/pipeline tests/linking/test_worker_pipeline.py $(PYTEST_ARGS)
+	DJANGO_ENV=test $(BIN)/python -m tests.faults.ha $(BIN)/pytest -m faults tests/faults -k "kill_worker or errors_then_429"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -49,7 +49,11 @@ def plan_link_events(*, kind: str, links: list[dict], actor_name: str = "") -> i
     return created
 
 
-def plan_link_event(*, kind: str, link: dict, actor_name: str = "", issue: IssueRef | None = None) -> int:
+def plan_link_event(
+    *, kind: str, link: dict, actor_name: str = "", teammate_name: str = "", issue: IssueRef | None = None
+) -> int:
+    """`teammate_name`: the Intercom teammate who linked or unlinked from the Inbox, kept on the deliveries;
+    `issue`: the issue as Jira has it, when the caller read it already."""
     site = JiraSite.objects.filter(pk=link["site_id"]).first()
     if site is None:
         return 0
@@ -86,6 +90,7 @@ def plan_link_event(*, kind: str, link: dict, actor_name: str = "", issue: Issue
                     body=body,
                     status=status,
                     last_error=error,
+                    requested_by_name=teammate_name,
                 )
                 created += made
         if created:
