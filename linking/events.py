@@ -9,6 +9,7 @@ from connector.connections.selectors import project_connection_for
 from connector.intercom_events import IntercomTopic
 from connector.jira_events import project_key_of
 from connector.jira_events import types as jira
+from deliveries.models import TargetType
 from linking import autolink, services
 from linking.models import ConversationLink
 from linking.services import IssueTarget
@@ -100,5 +101,8 @@ def intercom_events_apply(*, webhook_event, events) -> None:
             services.links_mark_missing(workspace=workspace, conversation_id=event.conversation_id)
             continue
         # closed, opened, snoozed, replied: the remote links show the conversation's state
-        if ConversationLink.objects.filter(workspace=workspace, conversation_id=event.conversation_id).exists():
+        linked = ConversationLink.objects.filter(
+            workspace=workspace, conversation_id=event.conversation_id, target_type=TargetType.CONVERSATION
+        )
+        if linked.exists():
             services.remote_links_refresh_later(workspace=workspace, conversation_id=event.conversation_id)

@@ -20,6 +20,7 @@ from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError, VendorErrorKind
 from connector.jira_client import JiraClient
 from connector.models import IntercomWorkspace, JiraSite
+from deliveries.models import TargetType
 from linking import autolink, jira_sync, selectors, services
 from linking.models import ConversationLink, JiraWrite, remote_link_global_id
 from linking.snapshots import conversation_bundle
@@ -42,14 +43,34 @@ def _write_run(kind: str, perform: Callable[[], object], **key) -> object:
     return result
 
 
+def _link_filter(conversation_id: str) -> dict:
+    """The link a JiraWrite's conversation code names: "<id>" a conversation, "ticket:<id>" a ticket."""
+    kind, _, ticket_id = conversation_id.partition(":")
+    if ticket_id:
+        return {"target_type": kind, "conversation_id": ticket_id}
+    return {"target_type": "conversation", "conversation_id": conversation_id}
+
+
 def _remote_link_sync(site_id: int, issue_id: str, workspace_id: int, conversation_id: str) -> str | None:
     natural = {"site_id": site_id, "issue_id": issue_id, "workspace_id": workspace_id,
                "conversation_id": conversation_id}
 
     def perform() -> str | None:
-        link = ConversationLink.objects.select_related("site", "workspace").filter(**natural).first()
+        link = (
+            ConversationLink.objects.select_related("site", "workspace")
+            .filter(site_id=site_id, issue_id=issue_id, workspace_id=workspace_id, **_link_filter(conversation_id))
+            .first()
+        )
         if link is None:
             return None
+        if link.is_ticket:
+            try:
+                jira_sync.ticket_remote_link_write(JiraClient.for_site(link.site), link)
+            except VendorError as exc:
+                if exc.kind == VendorErrorKind.NOT_FOUND:
+                    return "missing"
+                raise
+            return "ok"
         bundle = conversation_bundle(link.workspace, link.conversation_id, fresh=True)
         if bundle.problem == "unreachable":
             raise VendorError(bundle.message or "Intercom unreachable", kind=VendorErrorKind.TRANSIENT)
@@ -71,13 +92,18 @@ def _remote_link_remove(site_id: int, issue_id: str, workspace_id: int, conversa
                "conversation_id": conversation_id}
 
     def perform() -> str | None:
-        if ConversationLink.objects.filter(**natural).exists():
+        target = _link_filter(conversation_id)
+        if ConversationLink.objects.filter(
+            site_id=site_id, issue_id=issue_id, workspace_id=workspace_id, **target
+        ).exists():
             return "relinked"
         site = JiraSite.objects.filter(pk=site_id).first()
         workspace = IntercomWorkspace.objects.filter(pk=workspace_id).first()
         if site is None or workspace is None:
             return None
-        global_id = remote_link_global_id(workspace.workspace_id or str(workspace.pk), conversation_id)
+        global_id = remote_link_global_id(
+            workspace.workspace_id or str(workspace.pk), target["conversation_id"], target["target_type"]
+        )
         try:
             JiraClient.for_site(site).delete_remote_link(issue_id, global_id=global_id)
         except VendorError as exc:
@@ -131,11 +157,10 @@ def _autolink_resolve_issue(site_id: int, issue_id: str, text: str, origin: str)
 @shared_task(name="linking.tasks.remote_link_sync")
 def remote_link_sync(link_id: int) -> str | None:
     """Create or refresh the Jira remote link of one conversation link (title, state, resolved)."""
-    link = ConversationLink.objects.filter(pk=link_id).values("site_id", "issue_id", "workspace_id",
-                                                                "conversation_id").first()
+    link = ConversationLink.objects.filter(pk=link_id).first()
     if link is None:
         return None
-    return _remote_link_sync(**link)
+    return _remote_link_sync(link.site_id, link.issue_id, link.workspace_id, services.link_target_code(link))
 
 
 @shared_task(name="linking.tasks.remote_link_remove")
@@ -208,7 +233,7 @@ def link_health_sweep(batch: int | None = None) -> dict:
     stale_before = timezone.now() - timedelta(hours=settings.LINK_HEALTH_MIN_AGE_HOURS)
     links = list(
         ConversationLink.objects.select_related("workspace")
-        .filter(Q(checked_at__isnull=True) | Q(checked_at__lt=stale_before))
+        .filter(Q(checked_at__isnull=True) | Q(checked_at__lt=stale_before), target_type=TargetType.CONVERSATION)
         .order_by(F("checked_at").asc(nulls_first=True), "id")[:batch]
     )
     result = {"checked": 0, "missing": 0, "restored": 0, "skipped": 0}
@@ -238,7 +263,9 @@ def link_health_sweep(batch: int | None = None) -> dict:
 def remote_links_refresh_for_conversation(workspace_id: int, conversation_id: str) -> int:
     """A conversation closed or reopened: refresh the resolved flag of its remote links."""
     ids = list(
-        ConversationLink.objects.filter(workspace_id=workspace_id, conversation_id=conversation_id).values_list(
+        ConversationLink.objects.filter(
+            workspace_id=workspace_id, conversation_id=conversation_id, target_type=TargetType.CONVERSATION
+        ).values_list(
             "pk", flat=True
         )
     )

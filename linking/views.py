@@ -19,6 +19,7 @@ from linking.access import issue_access, list_access_notice
 from linking.conversation_urls import conversation_web_url
 from linking.models import ConversationLink, SiteSearchSettings, VisibleFields
 from linking.snapshots import conversation_bundle
+from linking.tickets import ticket_card
 
 
 def _resolve_or_page(request, key: str):
@@ -71,19 +72,25 @@ def issue_detail(request, key: str):
         )
     links = list(selectors.link_list_for_issue(target.site, target.issue_id))
     chosen = cards.chosen_fields(project.workspace)
-    bundles = _bundles(links) if project.conversation_view else [None] * len(links)
+    conversations = [link for link in links if not link.is_ticket]
+    bundles = dict(zip(conversations, _bundles(conversations), strict=True)) if project.conversation_view else {}
     entries = []
-    for link, bundle in zip(links, bundles, strict=True):
+    for link in links:
+        bundle = bundles.get(link)
+        ticket = ticket_card(link.workspace, link.conversation_id) if link.is_ticket else None
+        problem = (bundle.problem if bundle else "") or (ticket.problem if ticket else "")
         entries.append(
             {
                 "link": link,
                 "bundle": bundle,
-                "problem": (bundle.problem if bundle else "") or ("deleted" if link.health == "missing" else ""),
+                "ticket": ticket,
+                "problem": problem or ("deleted" if link.health == "missing" else ""),
                 "sections": cards.card_sections(bundle, chosen) if bundle and not bundle.problem else [],
                 "url": conversation_web_url(
                     app_id=link.workspace.workspace_id,
                     region=link.workspace.region,
                     conversation_id=link.conversation_id,
+                    target_type=link.target_type,
                 ),
             }
         )
@@ -129,23 +136,30 @@ def issue_link(request, key: str):
     if not project.linking_enabled:
         messages.error(request, f"Linking is turned off for project {project.project_key}.")
         return redirect("issue_detail", key=target.issue_key)
+    target_type = "ticket" if request.POST.get("target_type") == "ticket" else "conversation"
     try:
-        ref = services.conversation_ref_for_workspace(request.POST.get("conversation", ""), project.workspace)
+        ref = services.conversation_ref_for_workspace(
+            request.POST.get("conversation", ""), project.workspace, target_type=target_type
+        )
+        tracker = bool(request.POST.get("tracker")) and ref.target_type == "ticket"
+        with transaction.atomic():
+            _, created = services.link_create(
+                target=target,
+                workspace=project.workspace,
+                conversation_id=ref.conversation_id,
+                target_type=ref.target_type,
+                is_tracker=tracker,
+                source="ui",
+                user=request.user,
+            )
     except services.LinkError as exc:
         messages.error(request, str(exc))
         return redirect("issue_detail", key=target.issue_key)
-    with transaction.atomic():
-        _, created = services.link_create(
-            target=target,
-            workspace=project.workspace,
-            conversation_id=ref.conversation_id,
-            source="ui",
-            user=request.user,
-        )
+    what = f"{ref.target_type.capitalize()} {ref.conversation_id}"
     if created:
-        messages.success(request, f"Conversation {ref.conversation_id} is now linked to {target.issue_key}.")
+        messages.success(request, f"{what} is now linked to {target.issue_key}.")
     else:
-        messages.info(request, f"Conversation {ref.conversation_id} was already linked to {target.issue_key}.")
+        messages.info(request, f"{what} was already linked to {target.issue_key}.")
     return redirect("issue_detail", key=target.issue_key)
 
 
