@@ -430,6 +430,11 @@ LOGGING = {
 # --- Intercom Inbox app (issue 12) ---
 
 # --- Intercom tickets and the customer's voice (issue 12) ---
+# Mirror the conversations and customer tickets linked to tracker tickets in Intercom (linking/tracker.py).
+TRACKER_REFRESH_SECONDS = envint("TRACKER_REFRESH_SECONDS", 300, minimum=30)
+CELERY_BEAT_SCHEDULE["refresh-tracker-tickets"] = {
+    "task": "linking.tasks.trackers_refresh", "schedule": float(TRACKER_REFRESH_SECONDS),
+}
 
 # --- Forge panel and Sign in with Atlassian (issue 13) ---
 

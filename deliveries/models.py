@@ -52,6 +52,7 @@ class Delivery(models.Model):
         RULE = "rule", "Rule"
         COMMENT = "comment", "Comment from Jira user"
         TEST = "test", "Test note"
+        TRACKER = "tracker", "Tracker ticket"
 
     idempotency_key = models.CharField(max_length=255, unique=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.RULE)

@@ -160,8 +160,8 @@ def _tracker_changes(d: Delivery, ticket: dict, states_of: Callable[[], list[dic
     params = d.params or {}
     have = ticket.get("ticket_attributes") or {}
     attributes = {}
-    title = tracker_title(d.issue_key, params.get("title") or "")
-    if have.get(TITLE) != title:
+    title = tracker_title(d.issue_key, params["title"]) if params.get("title") else ""
+    if title and have.get(TITLE) != title:
         attributes[TITLE] = title
     key_attribute = params.get("key_attribute") or ""
     if key_attribute in attribute_names(ticket) and have.get(key_attribute) != d.issue_key:
@@ -198,5 +198,5 @@ def _tracker_create(d: Delivery, client: IntercomClient, take_slot: Callable[[],
     if params.get("key_attribute") in names:
         attributes[params["key_attribute"]] = d.issue_key
     take_slot()
-    ticket = client.ticket_create(ticket_type_id=type_id, attributes=attributes)
+    ticket = client.ticket_create(ticket_type_id=type_id, attributes=attributes, contact=params.get("contact"))
     return TicketResult(part_id=str(ticket.get("id") or ""))

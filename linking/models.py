@@ -216,6 +216,9 @@ class SupportSettings(models.Model):
     # Tracker tickets: off while no ticket type is chosen. "Automatic" creates one when an issue gets its first link.
     tracker_ticket_type_id = models.CharField(max_length=32, blank=True)
     tracker_auto_create = models.BooleanField(default=False)
+    # Intercom's API creates a ticket for a contact; Intercom makes one with this address if it does not exist.
+    # Empty: a tracker made automatically is for the customer of the conversation that asked for it.
+    tracker_contact_email = models.EmailField(blank=True)
     # The ticket attribute that holds the Jira key (the tracker's and, with a rule action, other tickets').
     jira_key_attribute = models.CharField(max_length=100, blank=True, default="Jira key")
     # The customer's voice: each customer reply in a linked conversation becomes (part of) one Jira comment.

@@ -21,7 +21,7 @@ from connector.errors import VendorError, VendorErrorKind
 from connector.jira_client import JiraClient
 from connector.models import IntercomWorkspace, JiraSite
 from deliveries.models import TargetType
-from linking import autolink, jira_sync, selectors, services
+from linking import autolink, jira_sync, selectors, services, tracker
 from linking.models import ConversationLink, JiraWrite, remote_link_global_id
 from linking.snapshots import conversation_bundle
 
@@ -271,4 +271,46 @@ def remote_links_refresh_for_conversation(workspace_id: int, conversation_id: st
     )
     for link_id in ids:
         remote_link_sync.delay(link_id)
+    return len(ids)
+
+
+# --- tracker tickets (linking/tracker.py) ---------------------------------------------------------------------
+
+
+@shared_task(name="linking.tasks.tracker_adopt")
+def tracker_adopt(delivery_id: int, ticket_id: str) -> int | None:
+    """The engine created a tracker ticket: link it to its issue as the tracker."""
+    link = tracker.tracker_adopt(delivery_id=delivery_id, ticket_id=ticket_id)
+    return link.pk if link else None
+
+
+@shared_task(name="linking.tasks.tracker_auto_create")
+def tracker_auto_create(link_id: int) -> int | None:
+    """An issue got a link: create its tracker ticket when the project wants one made automatically."""
+    link = ConversationLink.objects.select_related("site", "workspace").filter(pk=link_id).first()
+    if link is None:
+        return None
+    delivery = tracker.tracker_auto_create(link)
+    return delivery.pk if delivery else None
+
+
+@shared_task(name="linking.tasks.tracker_refresh")
+def tracker_refresh(link_id: int) -> dict | None:
+    """Mirror one tracker ticket's linked conversations and tickets as links of its issue."""
+    link = ConversationLink.objects.select_related("site", "workspace").filter(pk=link_id, is_tracker=True).first()
+    if link is None or not link.workspace.is_usable:
+        return None
+    try:
+        return tracker.tracker_refresh(link)
+    except VendorError as exc:  # the next round tries again
+        logger.warning("linking.tracker_refresh_failed", extra={"link_id": link_id, "error": str(exc)})
+        return None
+
+
+@shared_task(name="linking.tasks.trackers_refresh")
+def trackers_refresh() -> int:
+    """Periodic: refresh every tracker ticket's mirror (each call within the workspace's rate limit)."""
+    ids = tracker.tracker_links()
+    for link_id in ids:
+        tracker_refresh.delay(link_id)
     return len(ids)

@@ -56,7 +56,7 @@ def plan_link_event(*, kind: str, link: dict, actor_name: str = "") -> int:
     created = 0
     with transaction.atomic():
         for rule in fired:
-            for index, action_type, params, body, status, error in planned_actions(rule, context, project):
+            for index, action_type, params, body, status, error in planned_actions(rule, context, project, event):
                 if action_type in TICKET_ONLY and link.get("target_type") != TargetType.TICKET:
                     continue
                 _, made = delivery_create(

@@ -18,4 +18,9 @@ class Migration(migrations.Migration):
             name='action',
             field=models.CharField(choices=[('note', 'Internal note'), ('reply', 'Customer-visible reply'), ('reopen', 'Reopen if closed'), ('close', 'Close'), ('snooze', 'Snooze'), ('assign', 'Assign'), ('tag', 'Add a tag'), ('ticket_state', 'Set the ticket state'), ('ticket_attribute', 'Set a ticket attribute'), ('tracker_create', 'Create the tracker ticket'), ('tracker_sync', 'Keep the tracker ticket in step')], max_length=20),
         ),
+        migrations.AlterField(
+            model_name='delivery',
+            name='source',
+            field=models.CharField(choices=[('rule', 'Rule'), ('comment', 'Comment from Jira user'), ('test', 'Test note'), ('tracker', 'Tracker ticket')], default='rule', max_length=10),
+        ),
     ]

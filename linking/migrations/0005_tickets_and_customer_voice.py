@@ -34,6 +34,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('tracker_ticket_type_id', models.CharField(blank=True, max_length=32)),
                 ('tracker_auto_create', models.BooleanField(default=False)),
+                ('tracker_contact_email', models.EmailField(blank=True, max_length=254)),
                 ('jira_key_attribute', models.CharField(blank=True, default='Jira key', max_length=100)),
                 ('voice_enabled', models.BooleanField(default=False)),
                 ('voice_visibility', models.CharField(choices=[('internal', 'Internal (Jira Service Management: not shared with the customer)'), ('role', 'Restricted to a project role'), ('group', 'Restricted to a group')], default='internal', max_length=8)),
