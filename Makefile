@@ -46,7 +46,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	bash .ci/services
-	DJANGO_ENV=test $(BIN)/python -m bench
+	DJANGO_ENV=test $(BIN)/python -m bench $(BENCH_ARGS)
 
 faults: $(STAMP)
 	bash .ci/services

@@ -1,14 +1,20 @@
-"""`python -m bench [names...]`: run the registered benchmarks and merge their figures into results.json.
+"""`python -m bench [--rounds N] [--quick] [names...]`: run the registered benchmarks, merge their figures into
+results.json and print a table of targets and verdicts.
 
-To add a benchmark, write a module with `run() -> dict` and add one line to BENCHMARKS. A benchmark reports
-a missed target or a broken check by setting `"failed": [reasons]` in its figures; the exit code is 1 then.
+To add a benchmark, write a module with `run() -> dict` and add one line to BENCHMARKS. The figures' shape
+(targets, failed) and how rounds are judged are in bench/rounds.py. The exit code is 1 when a target is
+missed on its median or a check failed in any round.
 """
 
+import argparse
 import importlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
+
+from bench.rounds import run_rounds, table
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
@@ -40,23 +46,45 @@ def results_merge(name: str, figures: dict) -> dict:
     return results
 
 
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "3")),
+                        help="rounds per benchmark; targets are judged on the median (default 3)")
+    parser.add_argument("--quick", action="store_true", help="reduced sizes, for development (not for verdicts)")
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str]) -> int:
-    names = argv or list(BENCHMARKS)
+    args = _arguments(argv)
+    names = args.names or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         print(f"Unknown benchmark(s): {', '.join(unknown)}. Known: {', '.join(BENCHMARKS)}.", file=sys.stderr)
         return 2
-    failed = False
+    if args.rounds < 1:
+        print("--rounds must be at least 1.", file=sys.stderr)
+        return 2
+    if args.quick:
+        os.environ["BENCH_QUICK"] = "1"
+    started, summaries = time.monotonic(), {}
     for name in names:
-        print(f"== {name} ==", flush=True)
-        started = time.monotonic()
-        figures = _load(BENCHMARKS[name])()
-        figures.setdefault("seconds", round(time.monotonic() - started, 1))
-        results_merge(name, figures)
-        print(json.dumps({name: figures}, indent=2, sort_keys=True, ensure_ascii=False))
-        failed = failed or bool(figures.get("failed"))
-    print(f"Figures written to {RESULTS}.")
-    return 1 if failed else 0
+        print(f"== {name} ({args.rounds} round{'s' if args.rounds > 1 else ''}) ==", flush=True)
+
+        def progress(i: int, figures: dict) -> None:
+            shown = json.dumps({k: v["value"] for k, v in (figures.get("targets") or {}).items()})
+            failed = f" FAILED: {'; '.join(figures['failed'])}" if figures.get("failed") else ""
+            print(f"   round {i}: {shown}{failed}", flush=True)
+
+        summaries[name] = run_rounds(_load(BENCHMARKS[name]), args.rounds, on_round=progress)
+        results_merge(name, summaries[name])
+    print(f"\nFigures written to {RESULTS} ({round((time.monotonic() - started) / 60, 1)} min"
+          f"{', QUICK sizes: not a verdict' if args.quick else ''}).\n")
+    print(table(summaries))
+    failures = [f"{name}: {reason}" for name, s in summaries.items() for reason in s["failed"]]
+    if failures:
+        print("\n" + "\n".join(failures))
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

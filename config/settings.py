@@ -374,7 +374,7 @@ READYZ_TOKEN = envsecret("READYZ_TOKEN")
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", True) else None
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes and scrapes inside the cluster
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
@@ -437,12 +437,33 @@ CELERY_BEAT_SCHEDULE["refresh-tracker-tickets"] = {
 }
 
 # --- Forge panel and Sign in with Atlassian (issue 13) ---
+# The Forge app's id (its manifest's app.id, "ari:cloud:ecosystem::app/<uuid>" or the bare uuid): the audience
+# every Forge Invocation Token must carry. Empty: the panel's endpoints refuse every call.
+FORGE_APP_ID = os.environ.get("FORGE_APP_ID", "").strip()
+# Where Atlassian publishes the keys that sign Forge Invocation Tokens.
+FORGE_JWKS_URL = os.environ.get("FORGE_JWKS_URL", "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json")
+FORGE_JWKS_CACHE_SECONDS = envint("FORGE_JWKS_CACHE_SECONDS", 3600, minimum=1)
+# A token naming a key we do not know makes us fetch the keys again, at most this often (a made-up kid must not
+# make every request fetch them).
+FORGE_JWKS_REFRESH_SECONDS = envint("FORGE_JWKS_REFRESH_SECONDS", 30)
+# Whether a Jira user with no local account may read the panel (their own Jira permission still decides which
+# issues); linking, unlinking and commenting always need a local account with those permissions.
+FORGE_UNMAPPED_CAN_VIEW = envbool("FORGE_UNMAPPED_CAN_VIEW", True)
+# Atlassian's authorization server and API gateway for Sign in with Atlassian on Jira Cloud (OAuth 2.0 3LO);
+# the sandbox's own in tests and the demo. Data Center sites use their own /rest/oauth2/latest endpoints.
+ATLASSIAN_AUTH_URL = os.environ.get("ATLASSIAN_AUTH_URL", "https://auth.atlassian.com").rstrip("/")
+ATLASSIAN_API_URL = os.environ.get("ATLASSIAN_API_URL", "https://api.atlassian.com").rstrip("/")
 
 # --- Snapshots, bulk linking and queues (issue 13) ---
 
 # --- Operations: dashboard, alerts, audit (issue 14) ---
 
 # --- Deployment, metrics and one beat (issue 15) ---
+# Beat runs the periodic tasks only while it holds this lease in Redis (config/beat.py): a second beat (a
+# standby, or two replicas during a deploy) sends nothing, and takes over within this time if the holder dies.
+BEAT_LEASE_SECONDS = envint("BEAT_LEASE_SECONDS", 30, minimum=3)
+# /metrics (Prometheus) answers only requests with `Authorization: Bearer <METRICS_TOKEN>`; unset, it is a 404.
+METRICS_TOKEN = envsecret("METRICS_TOKEN")
 
 # --- High availability: PgBouncer, Sentinel, RabbitMQ (issue 15) ---
 

@@ -58,7 +58,16 @@ def avatar_url(user: dict) -> str:
 class JiraClient:
     """Calls Jira as the site's app user: Cloud with email + API token, Data Center with a personal token."""
 
-    def __init__(self, *, base_url: str, deployment: str, email: str = "", token: str = "", timeout: float = 10.0):
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        deployment: str,
+        email: str = "",
+        token: str = "",
+        timeout: float = 10.0,
+        bearer: bool = False,
+    ):
         if deployment not in (CLOUD, DATACENTER):
             raise ValueError("deployment is 'cloud' or 'datacenter'")
         self.base_url = base_url.rstrip("/")
@@ -76,7 +85,9 @@ class JiraClient:
             "retry_with_header": False,
             "timeout": max(1, int(timeout)),
         }
-        if self.cloud:
+        if bearer:  # an OAuth 2.0 access token: the calls are made as the user who signed in
+            self._jira = Jira(token=token, cloud=self.cloud, **options)
+        elif self.cloud:
             self._jira = Jira(username=email, password=token, cloud=True, **options)
         else:
             self._jira = Jira(token=token, **options)
@@ -92,6 +103,20 @@ class JiraClient:
             email=site.account_email,
             token=site.api_token,
             timeout=settings.VENDOR_TIMEOUT_SECONDS,
+        )
+
+    @classmethod
+    def as_user(cls, *, base_url: str, deployment: str, access_token: str) -> "JiraClient":
+        """Calls made as a user with their own OAuth 2.0 access token (Sign in with Atlassian, or the user token
+        Forge forwards). On Cloud `base_url` is Atlassian's API gateway for the site (…/ex/jira/<cloud id>)."""
+        from django.conf import settings
+
+        return cls(
+            base_url=base_url,
+            deployment=deployment,
+            token=access_token,
+            timeout=settings.VENDOR_TIMEOUT_SECONDS,
+            bearer=True,
         )
 
     # --- plumbing -----------------------------------------------------------------------------------------
@@ -211,6 +236,38 @@ class JiraClient:
                     {"permissions": ["BROWSE_PROJECTS"], "issues": [int(i) for i in issue_ids if str(i).isdigit()]}
                 ],
             },
+        )
+        granted: set[str] = set()
+        for grant in (body or {}).get("projectPermissions") or []:
+            if grant.get("permission") == "BROWSE_PROJECTS":
+                granted.update(str(i) for i in grant.get("issues") or [])
+        return granted
+
+    def may_browse(self, issue_id: str) -> bool:
+        """Whether the calling user may see this issue (their own permissions: no admin rights needed)."""
+        body = self._request(
+            "GET",
+            "mypermissions",
+            "read your permissions on the issue",
+            params={"issueId": issue_id, "permissions": "BROWSE_PROJECTS"},
+            ok_missing=True,  # Jira answers 404 for an issue the caller may not see
+        )
+        permission = ((body or {}).get("permissions") or {}).get("BROWSE_PROJECTS") or {}
+        return bool(permission.get("havePermission"))
+
+    def browsable_as_caller(self, issue_ids: list[str]) -> set[str]:
+        """Which of the issues the calling user may see. Cloud checks them in one call (its bulk check needs no
+        admin rights for the caller's own permissions); Data Center has only the per-issue check."""
+        ids = [str(i) for i in issue_ids if str(i).isdigit()]
+        if not ids:
+            return set()
+        if not self.cloud:
+            return {issue_id for issue_id in ids if self.may_browse(issue_id)}
+        body = self._request(
+            "POST",
+            "permissions/check",
+            "check your permissions",
+            json={"projectPermissions": [{"permissions": ["BROWSE_PROJECTS"], "issues": [int(i) for i in ids]}]},
         )
         granted: set[str] = set()
         for grant in (body or {}).get("projectPermissions") or []:

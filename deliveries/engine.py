@@ -41,6 +41,7 @@ from connector.errors import VendorError, VendorErrorKind
 from connector.intercom_client import IntercomClient, client_for
 from connector.models import IntercomWorkspace
 from deliveries.coordination import Lease, limiter
+from deliveries.metrics import rate_limit_wait_record
 from deliveries.models import TICKET_ONLY, Action, Delivery, TargetType
 from deliveries.signals import ticket_created
 from deliveries.tickets import perform_ticket
@@ -171,6 +172,7 @@ def finish(outcome: Outcome) -> str:
         fields.update(last_error=outcome.note[:2000], verify=False)
     elif outcome.error is None:
         status = Status.SENT
+        del fields["claimed_at"]  # kept: when the call that sent it was claimed
         fields.update(sent_at=now, part_id=outcome.part_id[:64], last_error=outcome.note, verify=False)
     else:
         err = outcome.error
@@ -213,7 +215,7 @@ def finish_sent(outcomes: list[Outcome]) -> int:
         params += [o.delivery.pk, o.part_id[:64], o.note]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} AS d SET status = %s, sent_at = %s, claimed_at = NULL, verify = false, "  # noqa: S608
+            f"UPDATE {table} AS d SET status = %s, sent_at = %s, verify = false, "  # noqa: S608
             f"part_id = v.part_id, last_error = v.note FROM (VALUES {values}) AS v(id, part_id, note) "
             f"WHERE d.id = v.id AND d.status = %s",
             [Status.SENT, timezone.now(), *params, Status.SENDING],
@@ -377,6 +379,7 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
             delay = rl.acquire(key)
             if delay == 0:
                 return
+            rate_limit_wait_record(key, min(delay, 1.0))
             time.sleep(min(delay, 1.0))
 
     def send(d: Delivery) -> Outcome:
@@ -436,6 +439,7 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
             # while its call can really go out.
             slots, delay = take_slots(due)
             if slots == 0:
+                rate_limit_wait_record(key, min(delay, 0.5))
                 if in_flight:
                     wait(in_flight, timeout=min(delay, 0.5), return_when=FIRST_COMPLETED)
                 else:

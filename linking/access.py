@@ -84,6 +84,24 @@ def issue_access(user, site: JiraSite, issue_id: str, issue_key: str) -> AccessD
     return AccessDecision(True)
 
 
+def account_may_browse(
+    site: JiraSite, account_id: str, issue_id: str, *, user_client: JiraClient | None = None
+) -> bool:
+    """Whether this Jira account may see the issue. With `user_client` (calls made as that very user, with the
+    token Forge forwards or the one they signed in with) Jira is asked about its caller's own permission, which
+    needs no admin rights; without it the app user asks about the account (Cloud requires Administer Jira for
+    that). Cached like the rest. May raise VendorError."""
+    key = _key(site, account_id, issue_id)
+    cached = cache.get(key)
+    if cached is None:
+        if user_client is not None:
+            cached = user_client.may_browse(issue_id)
+        else:
+            cached = issue_id in JiraClient.for_site(site).can_browse(account_id, [issue_id])
+        cache.set(key, cached, CACHE_SECONDS)
+    return cached
+
+
 def list_access_notice(user) -> str:
     """Why a list of issues is empty for this user whatever is linked, or "" when it follows their Jira account."""
     return "" if is_access_admin(user) or _account_id(user) else NOT_MAPPED

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from linking import api, comment_views, views
+from linking import api, comment_views, forge_api, views
 
 urlpatterns = [
     path("issues/", views.issue_search, name="issue_search"),
@@ -17,4 +17,10 @@ urlpatterns = [
     path("api/links/", api.LinkListCreate.as_view(), name="api_links"),
     path("api/links/<int:pk>/", api.LinkDetail.as_view(), name="api_link"),
     path("api/issues/<str:key>/comments/", api.IssueCommentAPI.as_view(), name="api_issue_comment"),
+    # The Jira issue panel (forge/), through Forge Remote: `issue` is the issue id (or key) of the call's token.
+    path("forge/issues/<str:issue>/panel", forge_api.PanelView.as_view(), name="forge_panel"),
+    path("forge/issues/<str:issue>/count", forge_api.CountView.as_view(), name="forge_count"),
+    path("forge/issues/<str:issue>/links", forge_api.LinkView.as_view(), name="forge_link"),
+    path("forge/issues/<str:issue>/links/<int:link_id>", forge_api.UnlinkView.as_view(), name="forge_unlink"),
+    path("forge/issues/<str:issue>/comments", forge_api.CommentView.as_view(), name="forge_comment"),
 ]

@@ -74,6 +74,9 @@ class JiraSimulator(SimServer):
         self._ids = itertools.count(10100)
         self.users: dict[str, dict[str, Any]] = {}
         self.credentials: dict[str, str] = {}  # "basic:<email>:<token>" or "bearer:<pat>" -> account id
+        # OAuth 2.0 access tokens (Sign in with Atlassian, Forge's user tokens) -> account id. Cloud accepts them
+        # only through Atlassian's API gateway (/ex/jira/<cloud id>/…), Data Center at its own base URL.
+        self.oauth_tokens: dict[str, str] = {}
         self.projects: dict[str, dict[str, Any]] = {}
         self.issues: dict[str, dict[str, Any]] = {}
         self.permissions: dict[tuple[str, str], set[str]] = {}
@@ -132,9 +135,22 @@ class JiraSimulator(SimServer):
             key = f"basic:{user['emailAddress']}:{secret}" if self.cloud else f"bearer:{secret}"
             self.credentials[key] = account_id
 
+    def issue_oauth_token(self, account_id: str) -> str:
+        """An OAuth 2.0 access token that acts as this user (what 3LO or Forge's appUserToken hands out)."""
+        with self.lock:
+            token = "oauth-" + uuid.uuid4().hex
+            self.oauth_tokens[token] = account_id
+            return token
+
+    @property
+    def gateway_prefix(self) -> str:
+        """Cloud: where Atlassian's API gateway serves this site (`https://api.atlassian.com/ex/jira/<cloud id>`)."""
+        return f"/ex/jira/{self.cloud_id}"
+
     def revoke_credentials(self, account_id: str) -> None:
         with self.lock:
             self.credentials = {k: v for k, v in self.credentials.items() if v != account_id}
+            self.oauth_tokens = {k: v for k, v in self.oauth_tokens.items() if v != account_id}
 
     def add_project(self, key: str, name: str, *, style: str = "classic") -> dict[str, Any]:
         with self.lock:
@@ -471,10 +487,25 @@ class JiraSimulator(SimServer):
     def error(self, status: int, message: str, code: str | None = None) -> Response:
         return Response(status, {"errorMessages": [message], "errors": {}})
 
+    def dispatch(self, request: Request) -> Response:
+        """Cloud's REST API is also served through Atlassian's API gateway, for OAuth 2.0 tokens only."""
+        request.via_gateway = False  # type: ignore[attr-defined]
+        if self.cloud and request.path.startswith(self.gateway_prefix + "/"):
+            request.path = request.path[len(self.gateway_prefix):]
+            request.via_gateway = True  # type: ignore[attr-defined]
+        return super().dispatch(request)
+
     def authenticate(self, request: Request) -> Response | None:
         header = request.headers.get("Authorization") or ""
         key = None
-        if header.startswith("Basic "):
+        oauth = self.oauth_tokens.get(header[7:]) if header.startswith("Bearer ") else None
+        if self.cloud and getattr(request, "via_gateway", False):
+            header = ""  # the gateway takes OAuth 2.0 tokens only
+        elif self.cloud:
+            oauth = None  # a Cloud site's own URL takes no OAuth 2.0 tokens
+        if oauth:
+            key = f"oauth:{oauth}"
+        elif header.startswith("Basic "):
             try:
                 email, _, secret = base64.b64decode(header[6:]).decode().partition(":")
                 key = f"basic:{email}:{secret}"
@@ -483,7 +514,7 @@ class JiraSimulator(SimServer):
         elif header.startswith("Bearer "):
             key = f"bearer:{header[7:]}"
         with self.lock:
-            account_id = self.credentials.get(key) if key else None
+            account_id = oauth or (self.credentials.get(key) if key else None)
             user = self.users.get(account_id) if account_id else None
         if user is None or not user["active"]:
             return Response(401, {"errorMessages": ["You are not authenticated. Authentication required to "
@@ -613,6 +644,11 @@ class JiraSimulator(SimServer):
     def _permissions_check(self, request: Request, v3: bool) -> Response:
         data = request.json()
         account_id = data.get("accountId") or request.account_id  # type: ignore[attr-defined]
+        caller = request.account_id  # type: ignore[attr-defined]
+        # Documented: checking another user's permissions needs the Administer Jira global permission.
+        if account_id != caller and not self.global_permissions.get(caller, set()) & {"ADMINISTER", "SYSTEM_ADMIN"}:
+            raise HttpError(403, "You must have the Administer Jira global permission to check the permissions "
+                                 "of other users.")
         grants = []
         with self.lock:
             for ask in data.get("projectPermissions", []):

@@ -54,6 +54,9 @@ class Connected:
 @pytest.fixture
 def connected(db, jira_sim, intercom_sim) -> Connected:
     app_user = jira_sim.app_user
+    # Asking Jira Cloud about another user's permissions needs Administer Jira: these tests are about the issue
+    # page as it works with such an app user (test_forge_panel and test_atlassian_sign_in cover one without).
+    jira_sim.set_global_permissions(app_user["accountId"], {"ADMINISTER"})
     site = factories.JiraSiteFactory(
         base_url=jira_sim.url,
         account_email=app_user["emailAddress"],

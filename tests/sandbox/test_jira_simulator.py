@@ -93,10 +93,13 @@ def test_the_bulk_permission_check_says_which_issues_another_user_may_browse(jir
     jira.add_project("SEC", "Secret")
     hidden = jira.create_issue("SEC", "Hidden")
     jira.set_permissions(viewer["accountId"], "SEC", [])
-    response = httpx.post(f"{jira.url}/rest/api/3/permissions/check", headers=basic(jira.app_user, APP_USER_TOKEN),
-                          json={"accountId": viewer["accountId"], "projectPermissions": [
-                              {"permissions": ["BROWSE_PROJECTS"],
-                               "issues": [int(allowed["id"]), int(hidden["id"])]}]})
+    check = {"accountId": viewer["accountId"], "projectPermissions": [
+        {"permissions": ["BROWSE_PROJECTS"], "issues": [int(allowed["id"]), int(hidden["id"])]}]}
+    headers = basic(jira.app_user, APP_USER_TOKEN)
+    refused = httpx.post(f"{jira.url}/rest/api/3/permissions/check", headers=headers, json=check)
+    assert refused.status_code == 403  # another user's permissions: only for holders of Administer Jira
+    jira.set_global_permissions(jira.app_user["accountId"], {"ADMINISTER"})
+    response = httpx.post(f"{jira.url}/rest/api/3/permissions/check", headers=headers, json=check)
     assert response.status_code == 200
     assert response.json()["projectPermissions"] == [
         {"permission": "BROWSE_PROJECTS", "issues": [int(allowed["id"])], "projects": []}]

@@ -1,0 +1,193 @@
+// The issue panel and glance: what the connector says about this issue's linked Intercom conversations.
+// Every call goes through Forge Remote (invokeRemote), which adds the Forge Invocation Token the service checks;
+// the service decides what this viewer may see and do, the UI only shows it.
+
+const GLANCE = "intercom-conversations-glance";
+
+export async function start(bridge, root) {
+  const context = await bridge.view.getContext();
+  const issue = context && context.extension && context.extension.issue;
+  if (!issue || !issue.id) {
+    show(root, el("p", { class: "error" }, "This app shows linked conversations on Jira issues only."));
+    return;
+  }
+  const api = (path, method = "GET", body) =>
+    call(bridge, `/forge/issues/${encodeURIComponent(issue.id)}${path}`, method, body);
+  if (context.moduleKey === GLANCE) {
+    await glance(root, api);
+  } else {
+    await panel(root, api, bridge, "");
+  }
+}
+
+// invokeRemote resolves with what the remote answered; an answer the remote refused comes back as an error
+// (or, depending on the bridge version, as {status, body}): both end up as an Error with the service's words.
+async function call(bridge, path, method, body) {
+  let answer;
+  try {
+    answer = await bridge.invokeRemote(body === undefined ? { path, method } : { path, method, body });
+  } catch (error) {
+    throw new Error(detailOf(error && error.message) || "The connector could not be reached. Try again later.");
+  }
+  if (answer && typeof answer.status === "number" && "body" in answer) {
+    const data = typeof answer.body === "string" && answer.body ? parse(answer.body) : answer.body;
+    if (answer.status >= 400) throw new Error(detailOf(data) || `The connector answered ${answer.status}.`);
+    return data;
+  }
+  return answer;
+}
+
+function parse(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function detailOf(value) {
+  if (!value) return "";
+  if (typeof value === "string") {
+    const parsed = parse(value);
+    return typeof parsed === "string" ? parsed : detailOf(parsed);
+  }
+  if (value.detail) return String(value.detail);
+  const first = Object.entries(value)[0];
+  return first ? `${first[0]}: ${[].concat(first[1]).join(" ")}` : "";
+}
+
+async function glance(root, api) {
+  try {
+    const { count } = await api("/count");
+    show(
+      root,
+      el("p", {}, el("span", { class: "count", "data-testid": "count" }, String(count)), " linked ",
+         count === 1 ? "conversation" : "conversations"),
+      el("p", { class: "muted" }, "Open the Intercom conversations panel to read them."),
+    );
+  } catch (error) {
+    show(root, el("p", { class: "error", role: "alert" }, error.message));
+  }
+}
+
+async function panel(root, api, bridge, notice) {
+  let data;
+  try {
+    data = await api("/panel");
+  } catch (error) {
+    show(root, el("p", { class: "error", role: "alert", "data-testid": "refusal" }, error.message));
+    return;
+  }
+  const reload = (message) => panel(root, api, bridge, message);
+  const failed = (error) => status.replaceChildren(el("p", { class: "error", role: "alert" }, error.message));
+  const status = el("div", { "data-testid": "status" }, notice ? el("p", { class: "notice" }, notice) : "");
+  const count = data.links.length;
+  const parts = [
+    el("p", { class: "muted" },
+       `${count} ${count === 1 ? "conversation" : "conversations"} linked in ${data.workspace}`),
+    status,
+    ...data.links.map((link) => card(link, data, api, bridge, reload, failed)),
+  ];
+  if (data.can_change) parts.push(linkForm(api, reload, failed));
+  if (data.can_comment && count) parts.push(commentForm(data, api, reload, failed));
+  show(root, ...parts);
+}
+
+function card(link, data, api, bridge, reload, failed) {
+  const open = el("a", { href: link.url, target: "_blank", rel: "noopener noreferrer" },
+                  `Conversation ${link.conversation_id}`);
+  open.addEventListener("click", (event) => {
+    if (bridge.router && bridge.router.open) {
+      event.preventDefault();
+      bridge.router.open(link.url);
+    }
+  });
+  const header = el("header", {}, el("h3", {}, open));
+  if (data.can_change) {
+    const unlink = el("button", { type: "button", class: "subtle" }, "Unlink");
+    unlink.addEventListener("click", async () => {
+      unlink.disabled = true;
+      try {
+        await api(`/links/${link.id}`, "DELETE");
+        await reload(`Conversation ${link.conversation_id} is no longer linked.`);
+      } catch (error) {
+        unlink.disabled = false;
+        failed(error);
+      }
+    });
+    header.append(unlink);
+  }
+  const body = [header];
+  if (link.problem) {
+    body.push(el("p", { class: "problem" }, link.problem === "deleted"
+      ? "Deleted in Intercom: unlink it." : "Intercom could not be read just now."));
+  }
+  for (const section of link.sections) {
+    body.push(el("div", { class: "section" }, section.title));
+    const list = el("dl");
+    for (const field of section.fields) list.append(el("dt", {}, field.label), el("dd", {}, text(field)));
+    body.push(list);
+  }
+  return el("article", { class: "card", "data-testid": "card" }, ...body);
+}
+
+// Values marked html were sanitised by the service; the panel shows them as plain text all the same.
+function text(field) {
+  if (!field.html) return field.value;
+  const holder = document.createElement("template");
+  holder.innerHTML = field.value;
+  return holder.content.textContent;
+}
+
+function linkForm(api, reload, failed) {
+  const input = el("input", { type: "text", name: "conversation", "aria-label": "Conversation URL or id",
+                              placeholder: "Intercom conversation URL or id", required: "" });
+  const form = el("form", { "data-testid": "link-form" }, input, el("button", { type: "submit" }, "Link"));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const made = await api("/links", "POST", { conversation: input.value });
+      await reload(made.created ? `Conversation ${made.conversation_id} is now linked.`
+                                : `Conversation ${made.conversation_id} was already linked.`);
+    } catch (error) {
+      failed(error);
+    }
+  });
+  return form;
+}
+
+function commentForm(data, api, reload, failed) {
+  const body = el("textarea", { name: "body", "aria-label": "Comment", required: "",
+                                placeholder: "Write to every linked conversation" });
+  const kind = el("select", { name: "message_type", "aria-label": "Send as" },
+                  el("option", { value: "note" }, "Internal note"));
+  if (data.can_reply) kind.append(el("option", { value: "comment" }, "Reply to the customer"));
+  const form = el("form", { "data-testid": "comment-form" }, body, kind, el("button", { type: "submit" }, "Send"));
+  const key = () => `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  let idempotency = key();  // the same form sent twice (a double click) posts once
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const sent = await api("/comments", "POST",
+                             { body: body.value, message_type: kind.value, idempotency_key: idempotency });
+      idempotency = key();
+      const n = sent.conversations;
+      await reload(`Your ${kind.value === "note" ? "note" : "reply"} is on its way to ${n} ` +
+                   `${n === 1 ? "conversation" : "conversations"}.`);
+    } catch (error) {
+      failed(error);
+    }
+  });
+  return form;
+}
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  for (const child of children) if (child !== "" && child != null) node.append(child);
+  return node;
+}
+
+function show(root, ...children) {
+  root.replaceChildren(...children);
+}

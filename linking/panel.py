@@ -1,0 +1,183 @@
+"""What the Jira issue panel (the Forge app) shows and who is looking: reads for linking/forge_api.py.
+
+The panel shows what our own issue page shows (the same links, the admin's chosen fields, the same cards) to the
+Jira user the Forge Invocation Token names, under the same rule: their own Jira account must be able to browse
+the issue. A Jira user with a local account acts with that account's permissions; one without may only read,
+and only when FORGE_UNMAPPED_CAN_VIEW allows it.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from connector.connections.selectors import project_connection_for
+from connector.errors import VendorError
+from connector.forge_tokens import Invocation
+from connector.jira_client import JiraClient
+from connector.models import JiraSite, ProjectConnection
+from linking import cards
+from linking.access import AccessDecision, account_may_browse, is_access_admin
+from linking.conversation_urls import conversation_web_url
+from linking.models import ConversationLink
+from linking.selectors import link_list_for_issue
+from linking.services import IssueTarget
+from linking.snapshots import conversation_bundle
+
+User = get_user_model()
+
+
+class PanelRefused(Exception):
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+@dataclass(frozen=True)
+class PanelContext:
+    invocation: Invocation
+    site: JiraSite
+    project: ProjectConnection
+    target: IssueTarget
+    user: object | None  # the local account mapped to the viewer's Jira account, if any
+
+    def may(self, code: str) -> bool:
+        return self.user is not None and self.user.has_perm(f"accounts.{code}")
+
+
+def site_for(invocation: Invocation) -> JiraSite:
+    """The connected Jira Cloud site the token was issued for (by its pinned cloud id, else its URL)."""
+    sites = JiraSite.objects.filter(deployment=JiraSite.Deployment.CLOUD)
+    site = sites.filter(jira_instance_id=invocation.cloud_id).first()
+    if site is None and invocation.site_url:
+        url = invocation.site_url.rstrip("/")
+        site = sites.filter(base_url__in=[url, url + "/"]).first()
+    if site is None:
+        raise PanelRefused(
+            f"The Jira site {invocation.site_url or invocation.cloud_id} is not connected to this service. "
+            "An admin connects it on the Connections page.",
+            404,
+        )
+    return site
+
+
+def viewer_account(site: JiraSite, account_id: str):
+    """The active local account mapped to this Jira account, or None."""
+    del site  # one Jira account id per person today; kept for when accounts are mapped per site
+    return (
+        User.objects.filter(is_active=True, profile__jira_account_id=account_id)
+        .filter(~Q(profile__jira_account_id=""))
+        .order_by("pk")
+        .first()
+    )
+
+
+def user_client_for(invocation: Invocation, site: JiraSite, user_token: str) -> JiraClient | None:
+    """A client that calls Jira as the viewer, from the user token Forge forwards; only towards Atlassian's API
+    gateway (the token's apiBaseUrl, checked against ATLASSIAN_API_URL), never towards a URL of anyone's choice."""
+    if not user_token or not invocation.api_base_url:
+        return None
+    gateway = urlsplit(settings.ATLASSIAN_API_URL)
+    base = urlsplit(invocation.api_base_url)
+    if (base.scheme, base.netloc) != (gateway.scheme, gateway.netloc):
+        return None
+    return JiraClient.as_user(base_url=invocation.api_base_url, deployment=site.deployment, access_token=user_token)
+
+
+def panel_context(invocation: Invocation, issue: str, *, user_token: str = "") -> PanelContext:
+    """Check the call against its token and the access rule; raise PanelRefused (with the HTTP status) if not."""
+    if issue not in (invocation.issue_id, invocation.issue_key):
+        raise PanelRefused(
+            f"This call's token was issued for issue {invocation.issue_key or invocation.issue_id}, not {issue[:40]}.",
+            403,
+        )
+    site = site_for(invocation)
+    project = project_connection_for(
+        site, project_id=invocation.project_id, project_key=invocation.project_key, issue_key=invocation.issue_key
+    )
+    if project is None:
+        raise PanelRefused(
+            f"Project {invocation.project_key or invocation.issue_key} is not connected to an Intercom workspace.", 404
+        )
+    user = viewer_account(site, invocation.account_id)
+    if user is None and not settings.FORGE_UNMAPPED_CAN_VIEW:
+        raise PanelRefused(
+            "Your Jira account is not mapped to an account of the connector. Sign in to the connector with "
+            "Atlassian once, or ask an administrator to set your Jira account id on the People page.",
+            403,
+        )
+    if user is not None and not user.has_perm("accounts.view_links"):
+        raise PanelRefused("You need the permission “View linked conversations”; ask a user who manages people.", 403)
+    decision = _access(invocation, site, user, user_token)
+    if not decision.allowed:
+        raise PanelRefused(decision.reason, 403)
+    target = IssueTarget(
+        site=site,
+        issue_id=invocation.issue_id,
+        issue_key=invocation.issue_key,
+        project_key=invocation.project_key or project.project_key,
+        project_id=invocation.project_id,
+    )
+    return PanelContext(invocation=invocation, site=site, project=project, target=target, user=user)
+
+
+def _access(invocation: Invocation, site: JiraSite, user, user_token: str) -> AccessDecision:
+    if user is not None and is_access_admin(user):
+        return AccessDecision(True)
+    key = invocation.issue_key or invocation.issue_id
+    try:
+        allowed = account_may_browse(
+            site, invocation.account_id, invocation.issue_id, user_client=user_client_for(invocation, site, user_token)
+        )
+    except VendorError as exc:
+        return AccessDecision(False, f"Jira could not confirm that you may see {key} ({exc}). Try again later.")
+    if not allowed:
+        return AccessDecision(
+            False, f"Your Jira account may not browse {key}, so its linked conversations are hidden from you too."
+        )
+    return AccessDecision(True)
+
+
+def _field(value) -> dict:
+    html = isinstance(value.value, str) and hasattr(value.value, "__html__")
+    return {"label": value.label, "value": str(value.value), "html": html}
+
+
+def link_entry(link: ConversationLink, bundle, chosen: dict) -> dict:
+    missing = link.health == ConversationLink.Health.MISSING
+    problem = (bundle.problem if bundle else "") or ("deleted" if missing else "")
+    sections = cards.card_sections(bundle, chosen) if bundle and not bundle.problem else []
+    return {
+        "id": link.pk,
+        "conversation_id": link.conversation_id,
+        "url": conversation_web_url(
+            app_id=link.workspace.workspace_id, region=link.workspace.region, conversation_id=link.conversation_id
+        ),
+        "linked_at": link.created_at.isoformat(),
+        "problem": problem,
+        "sections": [{"title": title, "fields": [_field(v) for v in values]} for title, values in sections],
+    }
+
+
+def panel_entries(context: PanelContext) -> list[dict]:
+    """Every linked conversation of the issue as a card, with the admin's chosen fields."""
+    links = list(link_list_for_issue(context.site, context.target.issue_id))
+    chosen = cards.chosen_fields(context.project.workspace)
+    if not context.project.conversation_view:
+        return [link_entry(link, None, chosen) for link in links]
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(links)))) as pool:
+        bundles = list(pool.map(lambda link: conversation_bundle(link.workspace, link.conversation_id), links))
+    return [link_entry(link, bundle, chosen) for link, bundle in zip(links, bundles, strict=True)]
+
+
+def panel_permissions(context: PanelContext) -> dict:
+    project = context.project
+    can_reply = project.comment_from_jira and project.customer_replies_allowed and context.may("reply_customer")
+    return {
+        "can_change": project.linking_enabled and context.may("change_links"),
+        "can_comment": project.comment_from_jira and (context.may("comment_note") or can_reply),
+        "can_reply": bool(can_reply),
+    }
