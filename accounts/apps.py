@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "People and permissions"
 
     def ready(self) -> None:
+        from accounts import receivers  # noqa: F401 (receivers connect by being imported, once models load)
         from accounts.services import role_ensure_builtin  # models load only once the app registry is ready
 
         post_migrate.connect(lambda **kwargs: role_ensure_builtin(), sender=self, weak=False)

@@ -10,7 +10,11 @@ NAV = (
     ("Reports", "reports", "export_data"),
     ("Events", "events", "view_operations"),
     ("Deliveries", "deliveries", "view_operations"),
+    ("Explain an issue", "explain", "view_operations"),
+    ("Linking settings", "linking_settings", "manage_connections"),
+    ("Alerts", "alerts", "manage_connections"),
     ("People", "people", "manage_people"),
+    ("Audit log", "audit_log", "manage_people"),
     ("My password", "password_change", None),
     ("API tokens", "api_tokens", None),
 )

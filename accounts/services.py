@@ -12,7 +12,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import ApiToken, Role
+from accounts.audit import audit_record, changes
+from accounts.models import ApiToken, Profile, Role
 from accounts.permissions import BUILTIN_ROLES, BY_CODE
 
 User = get_user_model()
@@ -57,17 +58,32 @@ def _keep_an_admin() -> None:
         )
 
 
+def user_codes(user) -> list[str]:
+    """The connector permissions a user holds now (through the role, their own, or as superuser)."""
+    return sorted(p.code for p in BY_CODE.values() if user.has_perm(p.perm))
+
+
+def _access_of(user) -> dict:
+    fresh = User.objects.get(pk=user.pk)  # has_perm caches; read what was just written
+    return {"role": next(iter(fresh.groups.values_list("name", flat=True)), None), "permissions": user_codes(fresh)}
+
+
 @transaction.atomic
-def people_assign_role(*, actor, users: list, role: Role) -> None:
+def people_assign_role(*, actor, users: list, role: Role, request=None) -> None:
     _guard(actor, users)
     for user in users:
+        before = _access_of(user)
         user.groups.set([role])
         user.user_permissions.clear()
+        audit_record(actor=actor, action="person.access", target=user, before=before, after=_access_of(user),
+                     request=request)
     _keep_an_admin()
 
 
 @transaction.atomic
-def people_set_permissions(*, actor, users: list, grant: Iterable[str] = (), revoke: Iterable[str] = ()) -> None:
+def people_set_permissions(
+    *, actor, users: list, grant: Iterable[str] = (), revoke: Iterable[str] = (), request=None
+) -> None:
     """Give users custom permissions: each keeps what they had, plus `grant`, minus `revoke`; no role."""
     grant, revoke = set(grant), set(revoke)
     if grant & revoke:
@@ -82,13 +98,16 @@ def people_set_permissions(*, actor, users: list, grant: Iterable[str] = (), rev
             )
         }
         keep = {p for p in current if p.codename not in revoke}
+        before = _access_of(user)
         user.groups.clear()
         user.user_permissions.set(keep | set(grant_perms))
+        audit_record(actor=actor, action="person.access", target=user, before=before, after=_access_of(user),
+                     request=request)
     _keep_an_admin()
 
 
 @transaction.atomic
-def role_save(*, actor, name: str, codes: Iterable[str], role: Role | None = None) -> Role:
+def role_save(*, actor, name: str, codes: Iterable[str], role: Role | None = None, request=None) -> Role:
     """Create or edit a role; every user with the role gets the new permissions at once.
 
     The people page's rules hold here too: editing the permissions of a role you hold would change your own,
@@ -99,30 +118,81 @@ def role_save(*, actor, name: str, codes: Iterable[str], role: Role | None = Non
             f"Nobody can change their own permissions, and you hold the role {role.name}; "
             "ask another user who can manage people to change it."
         )
+    before = {"name": role.name, "permissions": sorted(p.codename for p in role.permissions.all())} if role else {}
     role = role or Role(name=name)
     role.name = name
     role.save()
     role.permissions.set(new_permissions)
     _keep_an_admin()
+    after = {"name": role.name, "permissions": sorted(p.codename for p in new_permissions)}
+    audit_record(actor=actor, action="role.update" if before else "role.create", target=role,
+                 before=before, after=after, request=request)
     return role
 
 
 @transaction.atomic
-def user_create(*, username: str, email: str = "", role: Role | None = None, password: str | None = None):
+def user_create(*, username: str, email: str = "", role: Role | None = None, password: str | None = None,
+                jira_account_id: str = "", actor=None, request=None):
     """A new user; `password` must pass AUTH_PASSWORD_VALIDATORS (None: the user cannot sign in yet)."""
     if password is not None:
         validate_password(password, User(username=username, email=email))
     user = User.objects.create_user(username=username, email=email, password=password)
     if role is not None:
         user.groups.set([role])
+    Profile.objects.create(user=user, jira_account_id=jira_account_id)
+    audit_record(actor=actor, action="person.create", target=user, request=request, after={
+        "email": email, "role": role.name if role else None, "jira_account_id": jira_account_id,
+    })
     return user
 
 
-def login_unlock(*, username: str, ip_address: str = "") -> int:
+@transaction.atomic
+def user_update(*, actor, user, email: str, jira_account_id: str, request=None) -> None:
+    """Email and Jira account; a change of the Jira account changes what the person may see in Jira's name."""
+    profile, _ = Profile.objects.get_or_create(user=user)
+    before = {"email": user.email, "jira_account_id": profile.jira_account_id}
+    user.email = email
+    user.save(update_fields=["email"])
+    profile.jira_account_id = jira_account_id
+    profile.save(update_fields=["jira_account_id"])
+    old, new = changes(before, {"email": email, "jira_account_id": jira_account_id})
+    if old or new:
+        audit_record(actor=actor, action="person.update", target=user, before=old, after=new, request=request)
+
+
+@transaction.atomic
+def user_set_active(*, actor, user, active: bool, request=None) -> None:
+    """Deactivate (the person can no longer sign in, their API tokens stop working) or reactivate."""
+    if user.pk == actor.pk and not active:
+        raise ValidationError("You cannot deactivate yourself; ask another admin.")
+    if user.is_active == active:
+        return
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    _keep_an_admin()
+    audit_record(actor=actor, action="person.activate" if active else "person.deactivate", target=user,
+                 before={"active": not active}, after={"active": active}, request=request)
+
+
+@transaction.atomic
+def user_set_password(*, actor, user, password: str, request=None) -> None:
+    """An admin resets someone's password (validators apply); the person's sessions end."""
+    validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    # The password itself is never recorded, only that it was set and by whom.
+    audit_record(actor=actor, action="person.password_reset", target=user, after={"password": "changed"},
+                 request=request)
+
+
+def login_unlock(*, username: str, ip_address: str = "", actor=None, request=None) -> int:
     """Lift a sign-in lock of `username` (from one address, or from all); returns how many were lifted."""
     if not username:
         raise ValidationError("Name the account to unlock.")  # axes would reset every account without one
-    return axes_reset(username=username, ip=ip_address or None)
+    lifted = axes_reset(username=username, ip=ip_address or None)
+    audit_record(actor=actor, action="person.unlock", target_type="user", label=username,
+                 after={"username": username, "address": ip_address or "any"}, request=request)
+    return lifted
 API_TOKEN_PREFIX = "jic_"  # noqa: S105 (recognisable in logs and by secret scanners)
 API_TOKEN_VISIBLE = 12  # characters kept in clear (the prefix and a few random ones) to tell tokens apart
 # Recording every use would turn each API read into a write; to the minute is precise enough for an audit.

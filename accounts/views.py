@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import selectors, services
 from accounts.access import permission_required
 from accounts.forms import ApiTokenForm, BulkPermissionsForm, LoginUnlockForm, RoleForm, UserCreateForm
-from accounts.models import ApiToken, Profile, Role
+from accounts.models import ApiToken, Role
 from accounts.permissions import PERMISSIONS, by_section
 
 User = get_user_model()
@@ -30,13 +30,16 @@ def people(request):
         users = list(form.cleaned_data["users"])
         try:
             if form.cleaned_data["role"]:
-                services.people_assign_role(actor=request.user, users=users, role=form.cleaned_data["role"])
+                services.people_assign_role(
+                    actor=request.user, users=users, role=form.cleaned_data["role"], request=request
+                )
             else:
                 services.people_set_permissions(
                     actor=request.user,
                     users=users,
                     grant=form.cleaned_data["grant"],
                     revoke=form.cleaned_data["revoke"],
+                    request=request,
                 )
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -68,9 +71,9 @@ def user_create(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         user = services.user_create(
-            username=data["username"], email=data["email"], role=data["role"], password=data["password"]
+            username=data["username"], email=data["email"], role=data["role"], password=data["password"],
+            jira_account_id=data["jira_account_id"], actor=request.user, request=request,
         )
-        Profile.objects.create(user=user, jira_account_id=data["jira_account_id"])
         messages.success(request, f"Created {user.username}.")
         return redirect("people")
     return render(request, "accounts/user_form.html", {"form": form})
@@ -87,7 +90,8 @@ def role_edit(request, pk: int | None = None):
     if request.method == "POST" and form.is_valid():
         try:
             services.role_save(
-                actor=request.user, name=form.cleaned_data["name"], codes=form.cleaned_data["permissions"], role=role
+                actor=request.user, name=form.cleaned_data["name"], codes=form.cleaned_data["permissions"], role=role,
+                request=request,
             )
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -105,7 +109,7 @@ def login_unlock(request):
     if not form.is_valid():
         return HttpResponseBadRequest(f"Cannot unlock: {form.errors.as_text()}", content_type="text/plain")
     username, address = form.cleaned_data["username"], form.cleaned_data["ip_address"]
-    services.login_unlock(username=username, ip_address=address)
+    services.login_unlock(username=username, ip_address=address, actor=request.user, request=request)
     messages.success(request, f"{username} can sign in again{f' from {address}' if address else ''}.")
     return redirect("people")
 

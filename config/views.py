@@ -1,16 +1,9 @@
-"""The home page: where a signed-in person lands, with what needs attention; the 404 page."""
+"""The home page: where a signed-in person lands, the dashboard (operations); the 404 page."""
 
-from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
-from django.shortcuts import render
 from django.views import defaults
 
-from connector.selectors import connection_problems
-
-
-@login_required
-def home(request):
-    return render(request, "home.html", {"problems": connection_problems()})
+from operations.views import dashboard as home  # noqa: F401 (config/urls.py routes "" here)
 
 
 def not_found(request, exception=None):

@@ -8,7 +8,9 @@ import logging
 
 from celery import shared_task
 
-from connector.connections.health import connection_check, connections_to_check
+from connector.connections.clients import jira_client
+from connector.connections.health import connection_check, connections_to_check, project_permissions_record
+from connector.connections.selectors import project_checklist
 from connector.models import IntercomWorkspace, JiraSite
 
 logger = logging.getLogger(__name__)
@@ -29,4 +31,12 @@ def connection_health_check(kind: str, pk: int) -> bool | None:
     connection = MODELS[kind].objects.filter(pk=pk).first()
     if connection is None:
         return None
-    return connection_check(connection)
+    working = connection_check(connection)
+    if working and kind == "jira":
+        # A site that answers may still be unable to comment or transition: check each project's permissions.
+        client = jira_client(connection)
+        for project in connection.projects.all():
+            checklist = project_checklist(project, client=client)
+            if not checklist.error:
+                project_permissions_record(project, [item.key for item in checklist.missing])
+    return working

@@ -96,6 +96,10 @@ class ProjectConnection(models.Model):
     customer_replies_allowed = models.BooleanField(default=False)
     conversation_view = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # What the periodic check found the app user lacks in this project (Jira permission keys), so the dashboard
+    # counts a site that answers but may not comment or transition as a problem, not as "Working".
+    missing_permissions = models.JSONField(default=list, blank=True)
+    permissions_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["site", "project_id"], name="uniq_project_per_site")]

@@ -42,7 +42,7 @@ from connector.intercom_client import IntercomClient, client_for
 from connector.models import IntercomWorkspace
 from deliveries.coordination import Lease, limiter
 from deliveries.metrics import rate_limit_wait_record
-from deliveries.models import TICKET_ONLY, Action, Delivery, TargetType
+from deliveries.models import TICKET_ONLY, Action, Delivery, DeliveryAttempt, TargetType
 from deliveries.signals import ticket_created
 from deliveries.tickets import perform_ticket
 
@@ -61,6 +61,16 @@ class Outcome:
     crash: Exception | None = None
     note: str = ""  # e.g. "already in the conversation" after a verification
     skipped: bool = False  # nothing that can ever be done (the note says why): recorded as skipped
+    started_at: datetime | None = None
+    duration_ms: int | None = None
+
+    def attempt(self, status: str, error: str = "") -> DeliveryAttempt:
+        """The row the delivery's attempt log keeps for this call."""
+        code = self.error.status if self.error is not None else (None if self.crash else 200)
+        return DeliveryAttempt(
+            delivery_id=self.delivery.pk, at=self.started_at or timezone.now(), outcome=status,
+            status_code=code, duration_ms=self.duration_ms, error=error[:2000],
+        )
 
 
 def _backoff(attempts: int) -> float:
@@ -198,7 +208,8 @@ def finish(outcome: Outcome) -> str:
             fields["last_error"] = f"The {d.target_type} no longer exists in Intercom."
         else:
             status = Status.FAILED
-    Delivery.objects.filter(pk=d.pk, status=Status.SENDING).update(status=status, **fields)
+    if Delivery.objects.filter(pk=d.pk, status=Status.SENDING).update(status=status, **fields):
+        DeliveryAttempt.objects.bulk_create([outcome.attempt(status, fields.get("last_error", ""))])
     return status
 
 
@@ -217,10 +228,12 @@ def finish_sent(outcomes: list[Outcome]) -> int:
         cursor.execute(
             f"UPDATE {table} AS d SET status = %s, sent_at = %s, verify = false, "  # noqa: S608
             f"part_id = v.part_id, last_error = v.note FROM (VALUES {values}) AS v(id, part_id, note) "
-            f"WHERE d.id = v.id AND d.status = %s",
+            f"WHERE d.id = v.id AND d.status = %s RETURNING d.id",
             [Status.SENT, timezone.now(), *params, Status.SENDING],
         )
-        return cursor.rowcount
+        ours = {row[0] for row in cursor.fetchall()}
+    DeliveryAttempt.objects.bulk_create([o.attempt(Status.SENT, o.note) for o in outcomes if o.delivery.pk in ours])
+    return len(ours)
 
 
 # --- talking to Intercom (sender threads) -------------------------------------------------------------------
@@ -269,6 +282,14 @@ def _snooze_until(params: dict) -> int:
 
 
 def perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> Outcome:
+    """Make the call(s) for one delivery, timed for its attempt log."""
+    started_at, started = timezone.now(), time.monotonic()
+    outcome = _perform(d, client, admin_id, take_slot)
+    outcome.started_at, outcome.duration_ms = started_at, int((time.monotonic() - started) * 1000)
+    return outcome
+
+
+def _perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> Outcome:
     """Make the call(s) for one delivery. `take_slot()` blocks for another rate-limit slot (extra calls)."""
     try:
         if d.target_type == TargetType.TICKET:

@@ -107,3 +107,21 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} → {self.conversation_id} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """One call (or verification) made for a delivery: a resend or a retry leaves its own trace."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    at = models.DateTimeField()
+    outcome = models.CharField(max_length=10, choices=Delivery.Status.choices)  # the status it left the row in
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)  # Intercom's answer, when there was one
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery", "at", "pk"]
+        indexes = [models.Index(fields=["delivery", "at"], name="delivery_attempt_at")]
+
+    def __str__(self) -> str:
+        return f"attempt on delivery {self.delivery_id}: {self.outcome}"

@@ -39,7 +39,8 @@ class FanOut:
     sent: int
     failed: int
     open: int  # pending or sending
-    other: int  # held or skipped
+    held: int  # waiting for a broken connection: not done, and not failed either
+    skipped: int  # nothing to send (sent together with another, or not allowed): done
     started: Any
     last_sent: Any
 
@@ -48,8 +49,21 @@ class FanOut:
         return self.open > 0
 
     @property
+    def done(self) -> int:
+        return self.sent + self.skipped
+
+    @property
     def percent(self) -> int:
-        return int(100 * (self.sent + self.failed + self.other) / self.total) if self.total else 100
+        """Share done; held and failed deliveries are not done, and the page counts them apart."""
+        return int(100 * self.done / self.total) if self.total else 100
+
+    @property
+    def eta_seconds(self) -> int | None:
+        """Time left at the pace so far (None before the first note went out, or when nothing is waiting)."""
+        if not self.open or not self.sent or not self.last_sent or self.last_sent <= self.started:
+            return None
+        pace = self.sent / (self.last_sent - self.started).total_seconds()
+        return int(self.open / pace) + 1
 
 
 def fanout_progress(rows: QuerySet[Delivery], *, limit: int = 20) -> list[FanOut]:
@@ -63,7 +77,8 @@ def fanout_progress(rows: QuerySet[Delivery], *, limit: int = 20) -> list[FanOut
             sent=Count("id", filter=Q(status=Status.SENT)),
             failed=Count("id", filter=Q(status=Status.FAILED)),
             open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
-            other=Count("id", filter=Q(status__in=(Status.HELD, Status.SKIPPED))),
+            held=Count("id", filter=Q(status=Status.HELD)),
+            skipped=Count("id", filter=Q(status=Status.SKIPPED)),
             started=Min("created_at"),
             last_sent=Max("sent_at"),
         )
@@ -73,7 +88,7 @@ def fanout_progress(rows: QuerySet[Delivery], *, limit: int = 20) -> list[FanOut
         FanOut(
             webhook_event_id=g["webhook_event_id"], rule_id=g["rule_id"], rule_name=g["rule__name"] or "(deleted rule)",
             issue_key=g["issue_key"], total=g["total"], sent=g["sent"], failed=g["failed"], open=g["open"],
-            other=g["other"], started=g["started"], last_sent=g["last_sent"],
+            held=g["held"], skipped=g["skipped"], started=g["started"], last_sent=g["last_sent"],
         )
         for g in grouped
     ]

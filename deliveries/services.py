@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from connector import database
 from deliveries import engine
-from deliveries.models import TICKET_ONLY, Delivery, TargetType
+from deliveries.models import TICKET_ONLY, Delivery, DeliveryAttempt, TargetType
 from deliveries.selectors import RESENDABLE
 
 logger = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def delivery_create_for_links(links: QuerySet, *, key_prefix: str, coalesce_pref
 
 
 @transaction.atomic
-def delivery_resend(*, ids: Iterable[int]) -> int:
+def delivery_resend(*, ids: Iterable[int], requested_by: str = "") -> int:
     """Failed, held or skipped deliveries go back to pending now, with a fresh attempt count.
 
     A row that ever reached "sending" may have got through before it failed (a timeout, a killed worker), so
@@ -116,7 +116,13 @@ def delivery_resend(*, ids: Iterable[int]) -> int:
     now = timezone.now()
     reached_sending = Q(claimed_at__isnull=False) | Q(attempts__gt=0)
     rows.filter(reached_sending).update(verify=True)
+    chosen = list(rows.values_list("pk", flat=True))
     count = rows.update(status=Status.PENDING, attempts=0, next_attempt_at=now, last_error="")
+    # The attempt log keeps what happened before and says who asked to send it again.
+    note = f"Resend requested by {requested_by}." if requested_by else "Resend requested."
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(delivery_id=pk, at=now, outcome=Status.PENDING, error=note) for pk in chosen
+    )
     pumps_start_on_commit(workspaces)
     return count
 

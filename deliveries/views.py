@@ -64,6 +64,7 @@ def delivery_detail(request, pk: int):
         "deliveries/delivery_detail.html",
         {
             "delivery": delivery,
+            "attempt_log": delivery.attempt_log.order_by("at", "pk")[:100],
             "can_resend": request.user.has_perm("accounts.resend")
             and delivery.status in selectors.RESENDABLE
             and delivery.purged_at is None,
@@ -86,7 +87,7 @@ def delivery_resend(request):
     if not ids:
         messages.info(request, "Nothing chosen to resend.")
     else:
-        done = services.delivery_resend(ids=ids)
+        done = services.delivery_resend(ids=ids, requested_by=request.user.get_username())
         messages.success(request, f"{done} deliver{'y' if done == 1 else 'ies'} queued to be sent again.")
         if len(ids) == BULK_LIMIT:
             messages.info(request, f"At most {BULK_LIMIT} are resent per click; more are left.")

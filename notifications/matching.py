@@ -73,6 +73,44 @@ def rule_matches(rule, event) -> bool:
     return _trigger_holds(rule, event) and conditions_hold(rule, event.issue)
 
 
+def _status_text(status: StatusRef | None) -> str:
+    return "none" if status is None else (status.name or str(status.id))
+
+
+def _wanted(values) -> str:
+    return ", ".join(v for v in values if v and v.strip())
+
+
+def mismatch_reason(rule, event) -> str:
+    """Why `rule` does not fire for `event`, in an admin's words; "" when it does. Mirrors `rule_matches`."""
+    if not rule.enabled:
+        return "The rule is turned off."
+    if getattr(event, "is_own", False):
+        return "The change was made by the connector's own app user; the connector never answers itself."
+    if rule.trigger != event.kind:
+        return f"The rule fires on “{rule.get_trigger_display()}”; this event is {event.kind.replace('_', ' ')}."
+    if event.kind == "issue_transitioned":
+        if not status_matches(rule.from_status, event.from_status):
+            return f"From status must be “{rule.from_status}”; it was {_status_text(event.from_status)}."
+        if not status_matches(rule.to_status, event.to_status):
+            return f"To status must be “{rule.to_status}”; it became {_status_text(event.to_status)}."
+    elif not _trigger_holds(rule, event):
+        if event.kind == "comment_created":
+            allowed = ", ".join(rule.comment_visibility or ["public"])
+            return f"The comment is {event.comment.visibility}; the rule forwards only {allowed} comments."
+        if event.kind == "fields_changed":
+            return f"None of the fields the rule watches ({_wanted(rule.fields) or 'any'}) changed."
+        return "The trigger's conditions do not hold."
+    issue = event.issue
+    if not _any_of(rule.issue_types, [getattr(issue, "issue_type", None) or ""]):
+        return f"Issue type must be one of {_wanted(rule.issue_types)}; it is {issue.issue_type or 'none'}."
+    if not _any_of(rule.priorities, [getattr(issue, "priority", None) or ""]):
+        return f"Priority must be one of {_wanted(rule.priorities)}; it is {issue.priority or 'none'}."
+    if not _any_of(rule.labels, getattr(issue, "labels", ()) or ()):
+        return f"The issue must carry one of the labels {_wanted(rule.labels)}."
+    return ""
+
+
 def rules_for_event(rules: Iterable, event) -> list:
     """Rules in order that fire for `event`, honouring "stop after this rule"."""
     fired = []

@@ -1,1 +1,7 @@
-urlpatterns = []
+from django.urls import path
+
+from operations import views
+
+urlpatterns = [
+    path("explain/", views.explain, name="explain"),
+]

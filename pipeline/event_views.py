@@ -14,10 +14,13 @@ from rest_framework import generics, serializers
 
 from accounts.access import HasPermission, permission_required
 from connector.models import WebhookEvent
+from deliveries.models import Delivery
+from deliveries.selectors import status_counts
 from pipeline.events import webhook_event_reprocess
 
 Status = WebhookEvent.Status
 PAGE_SIZE = 50
+CAUSED_SHOWN = 100  # a fan-out can be thousands; the delivery log has them all
 BULK_LIMIT = 500  # one click re-enqueues at most this many; the page says when more are left
 REPROCESSABLE = (Status.FAILED, Status.ANOMALOUS, Status.IGNORED)
 
@@ -119,12 +122,15 @@ def event_detail(request, pk: int):
     if request.method == "POST":
         return _reprocess_one(request, pk)
     event = get_object_or_404(WebhookEvent.objects.select_related("site", "workspace"), pk=pk)
+    caused = Delivery.objects.filter(webhook_event=event)
     return render(
         request,
         "pipeline/events_detail.html",
         {
             "event": event,
             "outcome": event_outcome(event),
+            "caused": caused.select_related("rule").order_by("pk")[:CAUSED_SHOWN],
+            "caused_counts": {k: v for k, v in status_counts(caused).items() if v},
             # Untrusted text: the template escapes it; sorting keys makes two deliveries easy to compare.
             "payload": json.dumps(event.payload, indent=2, sort_keys=True, ensure_ascii=False),
             "can_reprocess": event.status in REPROCESSABLE

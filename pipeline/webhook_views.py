@@ -14,6 +14,7 @@ from connector.intercom_events import topic_of
 from connector.models import IntercomWorkspace, JiraSite, WebhookEvent
 from connector.signatures import hub_signature_valid
 from pipeline.intake import IntakeError, body_digest, parse_json_object, webhook_event_store
+from pipeline.refusals import refusal_record
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +47,17 @@ def _signature(request) -> str | None:
     return signature
 
 
-def _guarded(handler):
-    """Translate refusals to their status, and a database outage to 503 so the sender retries."""
+def _guarded(handler, source: str):
+    """Translate refusals to their status (and count them for the admin), and a database outage to 503 so the
+    sender retries."""
 
     def view(request, public_id):
         try:
             return handler(request, public_id)
         except IntakeError as exc:
+            # A 404 means no connection has this URL: counted in one bucket, whatever id a stranger made up.
+            refusal_record(source=source, sender=str(public_id) if exc.status != 404 else None,
+                           status=exc.status, reason=exc.message, request=request)
             return _error(exc.status, exc.message)
         except DatabaseError as exc:
             logger.error("intake.database_unavailable", extra={"error": type(exc).__name__})
@@ -61,10 +66,7 @@ def _guarded(handler):
     return view
 
 
-@csrf_exempt
-@require_http_methods(["POST"])
-@_guarded
-def jira_webhook(request, public_id):
+def _jira_webhook(request, public_id):
     body = _read_body(request)
     signature = _signature(request)
 
@@ -99,10 +101,7 @@ def jira_webhook(request, public_id):
     return JsonResponse({"status": "duplicate" if stored.duplicate else "accepted", "id": stored.event_id}, status=202)
 
 
-@csrf_exempt
-@require_http_methods(["POST", "HEAD"])
-@_guarded
-def intercom_webhook(request, public_id):
+def _intercom_webhook(request, public_id):
     workspace = IntercomWorkspace.objects.filter(public_id=public_id).only("pk", "client_secret").first()
     if workspace is None:
         raise IntakeError(404, "No Intercom workspace is connected at this URL.")
@@ -130,6 +129,11 @@ def intercom_webhook(request, public_id):
     )
     return JsonResponse({"status": "duplicate" if stored.duplicate else "accepted", "id": stored.event_id}, status=202)
 
+
+jira_webhook = csrf_exempt(require_http_methods(["POST"])(_guarded(_jira_webhook, "jira")))
+intercom_webhook = csrf_exempt(
+    require_http_methods(["POST", "HEAD"])(_guarded(_intercom_webhook, "intercom"))
+)
 
 _SITE_CACHE_SECONDS = 30.0
 _sites: dict[str, tuple[float, JiraSite]] = {}

@@ -5,7 +5,8 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-OWN = {"config", "pipeline", "notifications", "linking", "deliveries", "connector", "accounts", "sandbox", "bench"}
+OWN = {"config", "operations", "pipeline", "notifications", "linking", "deliveries", "connector", "accounts", "sandbox",
+       "bench"}
 
 
 def _python_files():

@@ -13,7 +13,7 @@ from connector.connections.clients import intercom_client, jira_client
 from connector.errors import VendorError, VendorErrorKind
 from connector.intercom_client import REGION_HOSTS
 from connector.jira_client import avatar_url
-from connector.models import Health, IntercomWorkspace, JiraSite
+from connector.models import Health, IntercomWorkspace, JiraSite, ProjectConnection
 from connector.signals import connection_restored
 
 logger = logging.getLogger(__name__)
@@ -156,3 +156,10 @@ def connections_to_check() -> list:
         *JiraSite.objects.exclude(health=Health.REVOKED).exclude(api_token=""),
         *IntercomWorkspace.objects.exclude(health=Health.REVOKED).exclude(access_token=""),
     ]
+
+
+def project_permissions_record(project: ProjectConnection, missing: list[str]) -> None:
+    """Keep what the app user lacks in a project (Jira permission keys), for the dashboard's health."""
+    ProjectConnection.objects.filter(pk=project.pk).update(
+        missing_permissions=sorted(missing), permissions_checked_at=timezone.now()
+    )

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.access import permission_required
 from connector.connections import clients, selectors, services
 from connector.connections.forms import IntercomWorkspaceForm, JiraSiteForm, NoteAuthorForm, ProjectConnectionForm
-from connector.connections.health import connection_check
+from connector.connections.health import connection_check, project_permissions_record
 from connector.connections.services import ConnectionFailed
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
 
@@ -50,6 +50,9 @@ def jira_site_detail(request, pk: int):
     if site.api_token and site.health != "revoked":
         client = clients.jira_client(site)
         checklists = [selectors.project_checklist(p, client=client) for p in site.projects.order_by("project_key")]
+        for checklist in checklists:  # what the page found is what the dashboard counts
+            if not checklist.error:
+                project_permissions_record(checklist.project, [item.key for item in checklist.missing])
     return render(
         request,
         "connector/jira_site_detail.html",
