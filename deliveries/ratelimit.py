@@ -56,7 +56,8 @@ end
 """
 
 # KEYS[1] config hash, KEYS[2] window key prefix.
-# ARGV: now ('' = Redis TIME), default limit, cap (0 = none), window, head guard, tail guard.
+# ARGV: now ('' = Redis TIME), default limit, cap (0 = none), window, head guard, tail guard, reserve.
+# `reserve` slots of each window stay free for callers that ask with none (notes before reads).
 # Returns '0' when the slot was taken, else the seconds to wait (a string: Lua numbers become integers).
 _ACQUIRE = _LUA_HELPERS + """
 local now = clock(ARGV[1])
@@ -64,6 +65,7 @@ local cfg = redis.call('HMGET', KEYS[1], 'limit', 'phase', 'blocked_until')
 local limit = tonumber(cfg[1]) or tonumber(ARGV[2])
 local cap = tonumber(ARGV[3])
 if cap > 0 and cap < limit then limit = cap end
+limit = limit - math.min(tonumber(ARGV[7]) or 0, limit - 1)
 local blocked = tonumber(cfg[3]) or 0
 if now < blocked then return wait(blocked - now) end
 local period, head, tail = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -205,12 +207,16 @@ class WorkspaceRateLimiter:
     def _now_arg(now: float | None) -> str:
         return "" if now is None else repr(float(now))
 
-    def acquire(self, workspace_id: str, *, now: float | None = None) -> float:
-        """Take a slot for one call: 0.0 when it may go now, else seconds to wait before asking again."""
+    def acquire(self, workspace_id: str, *, now: float | None = None, reserve: int = 0) -> float:
+        """Take a slot for one call: 0.0 when it may go now, else seconds to wait before asking again.
+
+        With `reserve`, the slot is only taken while more than `reserve` slots of the window are left, so
+        lower-priority calls (reads) leave that headroom to the others (notes); one slot always remains usable.
+        """
         result = self._acquire(
             keys=self._keys(workspace_id),
             args=[self._now_arg(now), self.default_limit, self.cap or 0, repr(self.window_seconds),
-                  repr(self.head_guard), repr(self.tail_guard)],
+                  repr(self.head_guard), repr(self.tail_guard), int(reserve)],
         )
         return 0.0 if result in ("0", b"0") else float(result)
 

@@ -1,10 +1,10 @@
 """What the connector writes on the Jira issue: one remote link per conversation, the count field and the
 issue property with the linked ids. Called from tasks only (vendor calls never run in a request)."""
 
-from connector.intercom_client import client_for
 from connector.jira_client import JiraClient
 from connector.models import JiraSite
 from deliveries.models import TargetType
+from linking import intercom_reads
 from linking.conversation_urls import conversation_web_url
 from linking.models import ConversationLink, CustomerReply, SiteSearchSettings
 from linking.snapshots import ConversationBundle, customer_name, subject_text
@@ -42,7 +42,7 @@ def remote_link_write(
 def ticket_remote_link_write(client: JiraClient, link: ConversationLink) -> None:
     """A ticket's remote link: its title and state; struck through once resolved. Reads the ticket (Intercom)."""
     workspace = link.workspace
-    ticket = client_for(workspace).ticket(link.conversation_id)
+    ticket = intercom_reads.read(workspace, lambda c: c.ticket(link.conversation_id), max_wait=30.0)
     state = (ticket.get("ticket_state") or {})
     title = str((ticket.get("ticket_attributes") or {}).get("_default_title_") or f"Ticket {link.conversation_id}")
     kind = "Tracker ticket" if link.is_tracker else f"{ticket.get('category') or 'Customer'} ticket"

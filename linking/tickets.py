@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from django.core.cache import cache
 
 from connector.errors import VendorError, VendorErrorKind
-from connector.intercom_client import client_for
 from connector.models import IntercomWorkspace
+from linking import intercom_reads
 
 CACHE_SECONDS = 60
 
@@ -30,7 +30,7 @@ def ticket_card(workspace: IntercomWorkspace, ticket_id: str, *, fresh: bool = F
     if not fresh and (cached := cache.get(key)) is not None:
         return cached
     try:
-        ticket = client_for(workspace).ticket(ticket_id)
+        ticket = intercom_reads.read(workspace, lambda c: c.ticket(ticket_id))
     except VendorError as exc:
         problem = "deleted" if exc.kind == VendorErrorKind.NOT_FOUND else "unreachable"
         return TicketCard(ticket_id=ticket_id, problem=problem, message=str(exc))

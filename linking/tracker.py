@@ -6,23 +6,19 @@ linked to the tracker in Intercom show up as linked to the issue (`tracker_refre
 """
 
 import logging
-import time
 
 from django.db import transaction
 
 from connector.errors import VendorError, VendorErrorKind
-from connector.intercom_client import client_for
 from connector.models import JiraSite, ProjectConnection
-from deliveries.coordination import limiter
 from deliveries.models import Action, Delivery, TargetType
 from deliveries.services import delivery_create
-from linking import services
+from linking import intercom_reads, services, snapshots
 from linking.models import ConversationLink, IssueSnapshot, SupportSettings
 from linking.services import IssueTarget, LinkError
-from linking.snapshots import conversation_bundle
 
 logger = logging.getLogger(__name__)
-SLOT_WAIT_SECONDS = 30.0
+READ_WAIT_SECONDS = 30.0
 
 
 def support_settings(project: ProjectConnection | None) -> SupportSettings | None:
@@ -100,8 +96,14 @@ def tracker_auto_create(link: ConversationLink) -> Delivery | None:
     )
     contact = None
     if not chosen.tracker_contact_email and not link.is_ticket:  # the customer who asked, as Intercom needs one
-        customer = conversation_bundle(link.workspace, link.conversation_id).contact
-        contact = {"id": str(customer["id"])} if customer and customer.get("id") else None
+        stored = snapshots.snapshot_for(link.workspace, link.conversation_id)
+        customer = (stored.contact if stored else None) or {}
+        if not customer.get("id"):
+            conversation = intercom_reads.read(
+                link.workspace, lambda c: c.conversation(link.conversation_id), max_wait=READ_WAIT_SECONDS
+            )
+            customer = (((conversation.get("contacts") or {}).get("contacts")) or [{}])[0]
+        contact = {"id": str(customer["id"])} if customer.get("id") else None
     try:
         with transaction.atomic():
             return tracker_request(target=target, project=project, contact=contact)
@@ -137,21 +139,12 @@ def tracker_adopt(*, delivery_id: int, ticket_id: str) -> ConversationLink | Non
     return link
 
 
-def _take_slot(workspace_id: int) -> None:
-    """One call's slot from the workspace's shared rate limit (the same the delivery engine uses)."""
-    rl, deadline = limiter(), time.monotonic() + SLOT_WAIT_SECONDS
-    while (delay := rl.acquire(str(workspace_id))) > 0:
-        if time.monotonic() + delay > deadline:
-            raise VendorError("Intercom's rate limit is used up; trying again later", kind=VendorErrorKind.RATE_LIMITED)
-        time.sleep(min(delay, 1.0))
-
-
 def tracker_refresh(link: ConversationLink) -> dict:
     """Mirror the tracker's linked conversations and customer tickets as links of its issue: new ones are
     linked (source "tracker"), ones unlinked in Intercom are unlinked here (only those this mirror made)."""
-    _take_slot(link.workspace_id)
     try:
-        ticket = client_for(link.workspace).ticket(link.conversation_id)
+        ticket = intercom_reads.read(link.workspace, lambda c: c.ticket(link.conversation_id),
+                                     max_wait=READ_WAIT_SECONDS)
     except VendorError as exc:
         if exc.kind == VendorErrorKind.NOT_FOUND:
             return {"missing": 1}

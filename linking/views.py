@@ -2,7 +2,7 @@
 
 import csv
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date
 
 from django.contrib import messages
@@ -14,12 +14,20 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.access import permission_required
 from connector.errors import VendorError
 from connector.models import IntercomWorkspace, JiraSite
-from linking import cards, charts, selectors, services
+from linking import charts, selectors, services
 from linking.access import issue_access, list_access_notice
-from linking.conversation_urls import conversation_web_url
 from linking.models import ConversationLink, SiteSearchSettings, VisibleFields
-from linking.snapshots import conversation_bundle
 from linking.tickets import ticket_card
+
+CARDS_PAGE = 25
+TABLE_PAGE = 100
+SORT_LABELS = [
+    ("linked", "Linked first"),
+    ("-linked", "Linked last"),
+    ("activity", "Latest activity"),
+    ("customer", "Customer"),
+    ("state", "State"),
+]
 
 
 def _resolve_or_page(request, key: str):
@@ -70,30 +78,22 @@ def issue_detail(request, key: str):
         return render(
             request, "linking/issue_refused.html", {"key": target.issue_key, "reason": decision.reason}, status=403
         )
-    links = list(selectors.link_list_for_issue(target.site, target.issue_id))
-    chosen = cards.chosen_fields(project.workspace)
-    conversations = [link for link in links if not link.is_ticket]
-    bundles = dict(zip(conversations, _bundles(conversations), strict=True)) if project.conversation_view else {}
-    entries = []
-    for link in links:
-        bundle = bundles.get(link)
-        ticket = ticket_card(link.workspace, link.conversation_id) if link.is_ticket else None
-        problem = (bundle.problem if bundle else "") or (ticket.problem if ticket else "")
-        entries.append(
-            {
-                "link": link,
-                "bundle": bundle,
-                "ticket": ticket,
-                "problem": problem or ("deleted" if link.health == "missing" else ""),
-                "sections": cards.card_sections(bundle, chosen) if bundle and not bundle.problem else [],
-                "url": conversation_web_url(
-                    app_id=link.workspace.workspace_id,
-                    region=link.workspace.region,
-                    conversation_id=link.conversation_id,
-                    target_type=link.target_type,
-                ),
-            }
-        )
+    table = request.GET.get("view") == "table"
+    listing = selectors.issue_cards(
+        target.site,
+        target.issue_id,
+        details=project.conversation_view,
+        query=request.GET.get("q", ""),
+        sort=request.GET.get("sort", "linked"),
+        page=_int(request.GET.get("page")) or 1,
+        per_page=TABLE_PAGE if table else CARDS_PAGE,
+    )
+    # Ticket links show the ticket's title and state: read (briefly cached) for the tickets on this page only.
+    entries = [
+        replace(card, ticket=ticket_card(card.link.workspace, card.link.conversation_id)) if card.link.is_ticket
+        else card
+        for card in listing.cards
+    ]
     can_reply = (
         project.comment_from_jira
         and project.customer_replies_allowed
@@ -105,7 +105,10 @@ def issue_detail(request, key: str):
         {
             "issue": target,
             "project": project,
+            "listing": listing,
             "entries": entries,
+            "table": table,
+            "sorts": SORT_LABELS,
             "can_change": request.user.has_perm("accounts.change_links") and project.linking_enabled,
             "can_comment": project.comment_from_jira and (request.user.has_perm("accounts.comment_note") or can_reply),
             "can_reply": can_reply,
@@ -113,14 +116,6 @@ def issue_detail(request, key: str):
             "comment_form_token": uuid.uuid4().hex,
         },
     )
-
-
-def _bundles(links: list[ConversationLink]) -> list:
-    """Conversation data for every card, fetched concurrently (each is up to three Intercom reads)."""
-    if len(links) <= 1:
-        return [conversation_bundle(link.workspace, link.conversation_id) for link in links]
-    with ThreadPoolExecutor(max_workers=min(8, len(links))) as pool:
-        return list(pool.map(lambda link: conversation_bundle(link.workspace, link.conversation_id), links))
 
 
 @permission_required("change_links")
