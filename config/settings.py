@@ -430,6 +430,11 @@ LOGGING = {
 # Each area below keeps its own settings in its own section (issues 12-16), so parallel work merges cleanly.
 
 # --- Intercom Inbox app (issue 12) ---
+# Intercom waits only seconds for a canvas; each Jira call made while it waits gives up after this long, so the
+# teammate sees an error canvas with a retry instead of nothing.
+INBOX_VENDOR_TIMEOUT_SECONDS = envfloat("INBOX_VENDOR_TIMEOUT_SECONDS", 4.0)
+# A canvas request carries the conversation (its first message) and, on submit, the canvas shown: well below this.
+INBOX_MAX_BODY_BYTES = envint("INBOX_MAX_BODY_BYTES", 512 * 1024, minimum=16 * 1024)
 
 # --- Intercom tickets and the customer's voice (issue 12) ---
 # Mirror the conversations and customer tickets linked to tracker tickets in Intercom (linking/tracker.py).
@@ -508,3 +513,5 @@ if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
 
 # --- Delivery path CPU and benchmarks (issue 16) ---
+# A file path: the worker writes a CPU profile of all its threads there when it shuts down (config/profiling.py).
+WORKER_PROFILE = os.environ.get("WORKER_PROFILE", "")

@@ -18,6 +18,7 @@ from connector.errors import VendorError
 from connector.forge_tokens import Invocation
 from connector.jira_client import JiraClient
 from connector.models import JiraSite, ProjectConnection
+from connector.user_tokens import user_client, user_token_for
 from linking.access import AccessDecision, account_may_browse, is_access_admin
 from linking.selectors import MAX_PER_PAGE, Card, issue_cards
 from linking.services import IssueTarget
@@ -124,9 +125,11 @@ def _access(invocation: Invocation, site: JiraSite, user, user_token: str) -> Ac
         return AccessDecision(True)
     key = invocation.issue_key or invocation.issue_id
     try:
-        allowed = account_may_browse(
-            site, invocation.account_id, invocation.issue_id, user_client=user_client_for(invocation, site, user_token)
-        )
+        client = user_client_for(invocation, site, user_token)
+        stored = user_token_for(site, user) if client is None and user is not None else None
+        if stored is not None and stored.account_id == invocation.account_id:  # their Sign in with Atlassian token
+            client = user_client(stored)
+        allowed = account_may_browse(site, invocation.account_id, invocation.issue_id, user_client=client)
     except VendorError as exc:
         return AccessDecision(False, f"Jira could not confirm that you may see {key} ({exc}). Try again later.")
     if not allowed:

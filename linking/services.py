@@ -105,9 +105,12 @@ def link_create(
     origin: str = "",
     target_type: str = TargetType.CONVERSATION,
     is_tracker: bool = False,
+    teammate_id: str = "",
+    teammate_name: str = "",
 ) -> tuple[ConversationLink, bool]:
-    """Link a conversation or ticket to an issue; linking again is a no-op that returns the existing link (made
-    the issue's tracker when asked, linking.tracker)."""
+    """Link a conversation or ticket to an issue; linking again is a no-op that returns the existing link. A
+    ticket can be the issue's tracker (`is_tracker`, linking.tracker). A link made from the Intercom Inbox names
+    the teammate (`teammate_id`, `teammate_name`) instead of a connector user."""
     existing = _find(target.site, target.issue_id, workspace, conversation_id, target_type)
     if existing:
         return existing, False
@@ -125,6 +128,8 @@ def link_create(
                 source=source,
                 origin=origin,
                 created_by=user if getattr(user, "is_authenticated", False) else None,
+                teammate_id=teammate_id,
+                teammate_name=teammate_name,
             )
     except IntegrityError:  # a concurrent request made the same link first (or the issue has a tracker already)
         existing = _find(target.site, target.issue_id, workspace, conversation_id, target_type)
@@ -132,7 +137,11 @@ def link_create(
             raise LinkError("This issue already has a tracker ticket in that workspace.") from None
         return existing, False
     LinkChange.objects.create(
-        site=target.site, issue_id=target.issue_id, conversation_id=conversation_id, kind=LinkChange.Kind.ADDED
+        site=target.site,
+        issue_id=target.issue_id,
+        conversation_id=conversation_id,
+        kind=LinkChange.Kind.ADDED,
+        by_name=link.made_by,
     )
     issue_snapshot_store(target)
     if target_type == TargetType.CONVERSATION:  # tickets have no conversation snapshot (linking/tickets.py)
@@ -143,18 +152,30 @@ def link_create(
     return link, True
 
 
-def link_delete(*, link: ConversationLink, user=None, reason: str = "unlinked") -> bool:
-    """Unlink; returns False when it was already gone (unlinking twice is harmless)."""
+def link_delete(*, link: ConversationLink, user=None, reason: str = "unlinked", teammate_name: str = "") -> bool:
+    """Unlink; returns False when it was already gone (unlinking twice is harmless). `teammate_name`: the
+    Intercom teammate who unlinked from the Inbox."""
     deleted, _ = ConversationLink.objects.filter(pk=link.pk).delete()
     if not deleted:
         return False
+    by_name = teammate_name
+    if getattr(user, "is_authenticated", False):
+        by_name = user.get_full_name() or user.username
     LinkChange.objects.create(
         site_id=link.site_id,
         issue_id=link.issue_id,
         conversation_id=link.conversation_id,
         kind=LinkChange.Kind.REMOVED,
+        by_name=by_name,
     )
-    _after_commit(link, created=False, user=user, reason=reason, remove_remote=reason != "issue_deleted")
+    _after_commit(
+        link,
+        created=False,
+        user=user,
+        reason=reason,
+        remove_remote=reason != "issue_deleted",
+        teammate_name=teammate_name,
+    )
     logger.info("linking.link_removed", extra={"issue": link.issue_key, "conversation": link.conversation_id})
     return True
 
@@ -172,7 +193,9 @@ def link_target_code(link_or_type, conversation_id: str = "") -> str:
     return conversation_id if link_or_type == TargetType.CONVERSATION else f"{link_or_type}:{conversation_id}"
 
 
-def _after_commit(link: ConversationLink, *, created: bool, user, reason: str, remove_remote: bool = True) -> None:
+def _after_commit(
+    link: ConversationLink, *, created: bool, user, reason: str, remove_remote: bool = True, teammate_name: str = ""
+) -> None:
     site_id, issue_id = link.site_id, link.issue_id
     conversation = {"workspace_id": link.workspace_id, "conversation_id": link_target_code(link)}
     if created:
@@ -182,7 +205,10 @@ def _after_commit(link: ConversationLink, *, created: bool, user, reason: str, r
     if created or remove_remote:  # a deleted issue has nothing left to update in Jira
         jira_write_later(JiraWrite.Kind.ISSUE_SEARCH_SYNC, site_id=site_id, issue_id=issue_id)
     signal = signals.link_created if created else signals.link_removed
-    transaction.on_commit(lambda: signal.send(sender=ConversationLink, link=link, user=user, reason=reason))
+    teammate_name = link.teammate_name if created else teammate_name
+    transaction.on_commit(
+        lambda: signal.send(sender=ConversationLink, link=link, user=user, reason=reason, teammate_name=teammate_name)
+    )
 
 
 # --- reactions to Jira and Intercom events ------------------------------------------------------------------
