@@ -20,7 +20,7 @@ from connector.jira_client import JiraClient
 from connector.models import JiraSite, ProjectConnection
 from connector.user_tokens import user_client, user_token_for
 from linking.access import AccessDecision, account_may_browse, is_access_admin
-from linking.selectors import MAX_PER_PAGE, Card, issue_cards
+from linking.selectors import Card, issue_cards
 from linking.services import IssueTarget
 
 User = get_user_model()
@@ -157,18 +157,27 @@ def card_entry(card: Card) -> dict:
     }
 
 
-def panel_entries(context: PanelContext, *, query: str = "", sort: str = "linked", page: int = 1) -> list[dict]:
+PANEL_PAGE_SIZE = 50
+
+
+def panel_listing(context: PanelContext, *, query: str = "", page: int = 1) -> dict:
     """A page of the issue's linked conversations as cards, from stored snapshots (never calls Intercom)."""
     listing = issue_cards(
         context.site,
         context.target.issue_id,
         details=context.project.conversation_view,
         query=query,
-        sort=sort,
         page=page,
-        per_page=MAX_PER_PAGE,
+        per_page=PANEL_PAGE_SIZE,
     )
-    return [card_entry(card) for card in listing.cards]
+    return {
+        "links": [card_entry(card) for card in listing.cards],
+        "total": listing.total,
+        "matching": listing.matching,
+        "page": listing.page,
+        "pages": listing.pages,
+        "query": listing.query,
+    }
 
 
 def panel_permissions(context: PanelContext) -> dict:

@@ -114,3 +114,10 @@ def test_home_with_jira_unreachable_still_lists_the_links_it_knows(inbox, settin
     assert issue["key"] in texts(home)
     assert "did not answer" in texts(home)
     assert component(home, "home")["label"] == "Retry"
+
+
+def test_a_body_over_the_limit_is_refused(inbox, settings):
+    settings.INBOX_MAX_BODY_BYTES = 1000
+    payload = {**inbox.requests().initialize(), "padding": "x" * 2000}
+
+    assert inbox.post("initialize", payload).status_code == 413

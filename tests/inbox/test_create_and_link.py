@@ -197,3 +197,20 @@ def test_home_says_what_the_conversation_hears_about(inbox):
     home = inbox.initialize()
 
     assert "This conversation hears about: issue transitioned (to done), comment added." in texts(home)
+
+
+def test_on_data_center_the_description_is_wiki_text_with_a_link_back(inbox, jira_dc):
+    inbox.site.base_url, inbox.site.deployment = jira_dc.url, "datacenter"
+    inbox.site.save()
+    inbox.jira = jira_dc
+    inbox.project.project_id = next(p["id"] for p in jira_dc.projects.values() if p["key"] == "SUP")
+    inbox.project.save()
+    form = inbox.click("create", inbox.initialize())
+
+    home = inbox.click("create_submit", form, {"summary": "Printer", "description": "It burns", "issuetype": TASK})
+
+    key = ConversationLink.objects.get().issue_key
+    assert f"Created {key}" in texts(home)
+    assert jira_dc.issue(key)["fields"]["description"] == (
+        f"It burns\n\n[Intercom conversation {inbox.conversation['id']} with Ada Customer|"
+        f"https://app.intercom.com/a/inbox/sandbox1/inbox/conversation/{inbox.conversation['id']}]")
