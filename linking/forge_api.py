@@ -123,7 +123,8 @@ class UnlinkView(ForgeView):
 class CommentView(ForgeView):
     def post(self, request, issue: str):
         context = self.panel
-        self.refuse_unless(context.user is not None, "Commenting needs a connector account mapped to your Jira account")
+        needs_account = "Commenting needs a connector account mapped to your Jira account."
+        self.refuse_unless(context.user is not None, needs_account)
         body = CommentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

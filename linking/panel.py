@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 
 from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError
@@ -60,15 +59,9 @@ def site_for(invocation: Invocation) -> JiraSite:
     return site
 
 
-def viewer_account(site: JiraSite, account_id: str):
-    """The active local account mapped to this Jira account, or None."""
-    del site  # one Jira account id per person today; kept for when accounts are mapped per site
-    return (
-        User.objects.filter(is_active=True, profile__jira_account_id=account_id)
-        .filter(~Q(profile__jira_account_id=""))
-        .order_by("pk")
-        .first()
-    )
+def viewer_account(account_id: str):
+    """The active local account mapped to this Jira account (the token always names one), or None."""
+    return User.objects.filter(is_active=True, profile__jira_account_id=account_id).order_by("pk").first()
 
 
 def user_client_for(invocation: Invocation, site: JiraSite, user_token: str) -> JiraClient | None:
@@ -98,7 +91,7 @@ def panel_context(invocation: Invocation, issue: str, *, user_token: str = "") -
         raise PanelRefused(
             f"Project {invocation.project_key or invocation.issue_key} is not connected to an Intercom workspace.", 404
         )
-    user = viewer_account(site, invocation.account_id)
+    user = viewer_account(invocation.account_id)
     if user is None and not settings.FORGE_UNMAPPED_CAN_VIEW:
         raise PanelRefused(
             "Your Jira account is not mapped to an account of the connector. Sign in to the connector with "

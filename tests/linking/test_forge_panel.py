@@ -313,6 +313,7 @@ def test_with_the_forwarded_user_token_the_viewers_own_permission_decides(
     response = call(client, token, panel_url(issue), user_token=user_token)
     assert response.status_code == 200, response.content
     assert [card["conversation_id"] for card in response.json()["links"]] == ["31"]
+    assert connected.jira.violations == []  # the calls as the viewer follow Jira's published contract
 
 
 def test_a_viewer_whose_own_permission_does_not_allow_the_issue_sees_nothing(
