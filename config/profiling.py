@@ -1,7 +1,7 @@
 """A CPU profile of a worker, for finding where the delivery path spends its time.
 
 With WORKER_PROFILE set to a file path, a Celery worker profiles every thread (yappi, CPU clock, so time
-spent waiting on the network or the database does not count) from start-up until it shuts down, then writes
+spent waiting on the network or the database does not count; WORKER_PROFILE_CLOCK=wall for latency) from start-up until it shuts down, then writes
 the functions by total CPU time to that path (text) and a pstats file beside it (`.pstat`, for snakeviz or
 `python -m pstats`). Off by default: the profiler itself roughly doubles the CPU of what it watches.
 yappi is a development dependency, imported only when a profile is asked for.
@@ -22,7 +22,7 @@ def _profile_start(**kwargs) -> None:
         return
     import yappi
 
-    yappi.set_clock_type("cpu")
+    yappi.set_clock_type(settings.WORKER_PROFILE_CLOCK)
     yappi.start(builtins=False, profile_threads=True)
     logger.info("profile.started", extra={"path": settings.WORKER_PROFILE})
 
@@ -37,7 +37,7 @@ def _profile_write(**kwargs) -> None:
     stats = yappi.get_func_stats()
     stats.save(f"{settings.WORKER_PROFILE}.pstat", type="pstat")
     with open(settings.WORKER_PROFILE, "w") as out:
-        out.write(f"CPU seconds, all threads, by time in the function itself (tsub); top {TOP}\n")
+        out.write(f"{settings.WORKER_PROFILE_CLOCK} seconds, all threads, by time in the function itself (tsub); top {TOP}\n")
         _write(stats, out, "tsub")
         out.write(f"\nBy total time including callees (ttot); top {TOP}\n")
         _write(stats, out, "ttot")
