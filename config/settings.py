@@ -430,6 +430,11 @@ LOGGING = {
 # Each area below keeps its own settings in its own section (issues 12-16), so parallel work merges cleanly.
 
 # --- Intercom Inbox app (issue 12) ---
+# Intercom waits only seconds for a canvas; each Jira call made while it waits gives up after this long, so the
+# teammate sees an error canvas with a retry instead of nothing.
+INBOX_VENDOR_TIMEOUT_SECONDS = envfloat("INBOX_VENDOR_TIMEOUT_SECONDS", 4.0)
+# A canvas request carries the conversation (its first message) and, on submit, the canvas shown: well below this.
+INBOX_MAX_BODY_BYTES = envint("INBOX_MAX_BODY_BYTES", 512 * 1024, minimum=16 * 1024)
 
 # --- Intercom tickets and the customer's voice (issue 12) ---
 

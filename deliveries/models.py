@@ -60,6 +60,9 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True)
     part_id = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Who asked for it when that is not a connector user: the Intercom teammate who linked from the Inbox. A
+    # database default, so rows planned with INSERT … SELECT (delivery_create_for_links) need not name it.
+    requested_by_name = models.CharField(max_length=255, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -32,6 +32,9 @@ class ConversationLink(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Links made from the Intercom Inbox: the teammate whose signed request made it (no connector user exists).
+    teammate_id = models.CharField(max_length=64, blank=True, default="", db_default="")
+    teammate_name = models.CharField(max_length=255, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     health = models.CharField(max_length=8, choices=Health.choices, default=Health.OK)
     checked_at = models.DateTimeField(null=True, blank=True)
@@ -52,6 +55,13 @@ class ConversationLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issue_key} ↔ conversation {self.conversation_id}"
+
+    @property
+    def made_by(self) -> str:
+        """Who made the link, for people: the connector user, else the Intercom teammate."""
+        if self.created_by_id:
+            return self.created_by.get_full_name() or self.created_by.username
+        return self.teammate_name
 
     @property
     def global_id(self) -> str:
@@ -75,6 +85,7 @@ class LinkChange(models.Model):
     conversation_id = models.CharField(max_length=32)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     at = models.DateTimeField(auto_now_add=True)
+    by_name = models.CharField(max_length=255, blank=True, default="", db_default="")  # connector user or teammate
 
     class Meta:
         indexes = [models.Index(fields=["site", "issue_id", "at"], name="linkchange_issue")]

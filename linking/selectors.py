@@ -212,11 +212,17 @@ def report_choices() -> dict[str, list[str]]:
 
 def link_count_history(site_id: int, issue_id: str) -> list[tuple[datetime, int]]:
     """(when, links after that change) for every link and unlink of one issue, oldest first."""
-    count, series = 0, []
+    return [(change.at, count) for change, count in link_change_list(site_id, issue_id)]
+
+
+def link_change_list(site_id: int, issue_id: str) -> list[tuple[LinkChange, int]]:
+    """Every link and unlink of one issue, oldest first, with the number of links after it (who did it is
+    on the change: a connector user or an Intercom teammate)."""
+    count, rows = 0, []
     for change in LinkChange.objects.filter(site_id=site_id, issue_id=issue_id).order_by("at", "id"):
         count += 1 if change.kind == LinkChange.Kind.ADDED else -1
-        series.append((change.at, max(count, 0)))
-    return series
+        rows.append((change, max(count, 0)))
+    return rows
 
 
 def link_history_subject(key: str) -> tuple[int, str] | None:

@@ -99,8 +99,11 @@ def link_create(
     source: str,
     user=None,
     origin: str = "",
+    teammate_id: str = "",
+    teammate_name: str = "",
 ) -> tuple[ConversationLink, bool]:
-    """Link a conversation to an issue; linking again is a no-op that returns the existing link."""
+    """Link a conversation to an issue; linking again is a no-op that returns the existing link. A link made
+    from the Intercom Inbox names the teammate (`teammate_id`, `teammate_name`) instead of a connector user."""
     existing = _find(target.site, target.issue_id, workspace, conversation_id)
     if existing:
         return existing, False
@@ -116,11 +119,17 @@ def link_create(
                 source=source,
                 origin=origin,
                 created_by=user if getattr(user, "is_authenticated", False) else None,
+                teammate_id=teammate_id,
+                teammate_name=teammate_name,
             )
     except IntegrityError:  # a concurrent request made the same link first
         return _find(target.site, target.issue_id, workspace, conversation_id), False
     LinkChange.objects.create(
-        site=target.site, issue_id=target.issue_id, conversation_id=conversation_id, kind=LinkChange.Kind.ADDED
+        site=target.site,
+        issue_id=target.issue_id,
+        conversation_id=conversation_id,
+        kind=LinkChange.Kind.ADDED,
+        by_name=link.made_by,
     )
     issue_snapshot_store(target)
     snapshots.snapshots_ensure(workspace.pk, [conversation_id])
@@ -130,18 +139,30 @@ def link_create(
     return link, True
 
 
-def link_delete(*, link: ConversationLink, user=None, reason: str = "unlinked") -> bool:
-    """Unlink; returns False when it was already gone (unlinking twice is harmless)."""
+def link_delete(*, link: ConversationLink, user=None, reason: str = "unlinked", teammate_name: str = "") -> bool:
+    """Unlink; returns False when it was already gone (unlinking twice is harmless). `teammate_name`: the
+    Intercom teammate who unlinked from the Inbox."""
     deleted, _ = ConversationLink.objects.filter(pk=link.pk).delete()
     if not deleted:
         return False
+    by_name = teammate_name
+    if getattr(user, "is_authenticated", False):
+        by_name = user.get_full_name() or user.username
     LinkChange.objects.create(
         site_id=link.site_id,
         issue_id=link.issue_id,
         conversation_id=link.conversation_id,
         kind=LinkChange.Kind.REMOVED,
+        by_name=by_name,
     )
-    _after_commit(link, created=False, user=user, reason=reason, remove_remote=reason != "issue_deleted")
+    _after_commit(
+        link,
+        created=False,
+        user=user,
+        reason=reason,
+        remove_remote=reason != "issue_deleted",
+        teammate_name=teammate_name,
+    )
     logger.info("linking.link_removed", extra={"issue": link.issue_key, "conversation": link.conversation_id})
     return True
 
@@ -152,7 +173,9 @@ def _find(site, issue_id, workspace, conversation_id) -> ConversationLink | None
     ).first()
 
 
-def _after_commit(link: ConversationLink, *, created: bool, user, reason: str, remove_remote: bool = True) -> None:
+def _after_commit(
+    link: ConversationLink, *, created: bool, user, reason: str, remove_remote: bool = True, teammate_name: str = ""
+) -> None:
     site_id, issue_id = link.site_id, link.issue_id
     conversation = {"workspace_id": link.workspace_id, "conversation_id": link.conversation_id}
     if created:
@@ -162,7 +185,10 @@ def _after_commit(link: ConversationLink, *, created: bool, user, reason: str, r
     if created or remove_remote:  # a deleted issue has nothing left to update in Jira
         jira_write_later(JiraWrite.Kind.ISSUE_SEARCH_SYNC, site_id=site_id, issue_id=issue_id)
     signal = signals.link_created if created else signals.link_removed
-    transaction.on_commit(lambda: signal.send(sender=ConversationLink, link=link, user=user, reason=reason))
+    teammate_name = link.teammate_name if created else teammate_name
+    transaction.on_commit(
+        lambda: signal.send(sender=ConversationLink, link=link, user=user, reason=reason, teammate_name=teammate_name)
+    )
 
 
 # --- reactions to Jira and Intercom events ------------------------------------------------------------------

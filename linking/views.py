@@ -238,9 +238,10 @@ def report_issue_history(request, key: str):
     if not decision.allowed:
         context = {"key": key.upper(), "reason": decision.reason}
         return render(request, "linking/issue_refused.html", context, status=403)
-    series = selectors.link_count_history(*subject)
+    changes = selectors.link_change_list(*subject)
+    series = [(change.at, count) for change, count in changes]
     chart = charts.step_chart(series, title=f"Linked conversations of {key.upper()} over time")
-    return render(request, "linking/report_issue.html", {"key": key.upper(), "series": series, "chart": chart})
+    return render(request, "linking/report_issue.html", {"key": key.upper(), "changes": changes, "chart": chart})
 
 
 # --- admin editors ----------------------------------------------------------------------------------------

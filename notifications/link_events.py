@@ -34,7 +34,8 @@ def _issue(site: JiraSite, link: dict) -> IssueRef:
         )
 
 
-def plan_link_event(*, kind: str, link: dict, actor_name: str = "") -> int:
+def plan_link_event(*, kind: str, link: dict, actor_name: str = "", teammate_name: str = "") -> int:
+    """`teammate_name`: the Intercom teammate who linked or unlinked from the Inbox, kept on the deliveries."""
     site = JiraSite.objects.filter(pk=link["site_id"]).first()
     if site is None:
         return 0
@@ -71,6 +72,7 @@ def plan_link_event(*, kind: str, link: dict, actor_name: str = "") -> int:
                     body=body,
                     status=status,
                     last_error=error,
+                    requested_by_name=teammate_name,
                 )
                 created += made
         if created:

@@ -80,6 +80,7 @@ def test_a_jira_user_signs_in_and_sees_exactly_what_their_own_jira_permission_al
     assert f"Your Jira account may not browse {secret['key']}" in refused.content.decode()
     listed = client.get("/api/links/?issue=" + mine["key"]).json()["results"]
     assert [row["conversation_id"] for row in listed] == ["101"]
+    assert connected.jira.violations == []
 
 
 def test_the_viewers_own_jira_permission_decides_after_sign_in(connected, auth, bea, client):
