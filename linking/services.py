@@ -175,7 +175,10 @@ def links_create_many(
     for index, text in enumerate(texts):
         item = BulkItem(index=index, text=str(text)[:300])
         try:
-            item.conversation_id = conversation_ref_for_workspace(str(text), workspace).conversation_id
+            ref = conversation_ref_for_workspace(str(text), workspace)
+            if ref.target_type != TargetType.CONVERSATION:
+                raise LinkError("That is a ticket: link tickets one at a time, from the issue page or /api/links/.")
+            item.conversation_id = ref.conversation_id
         except LinkError as exc:
             item.status, item.error = "error", str(exc)
         else:
