@@ -515,3 +515,4 @@ if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
 # --- Delivery path CPU and benchmarks (issue 16) ---
 # A file path: the worker writes a CPU profile of all its threads there when it shuts down (config/profiling.py).
 WORKER_PROFILE = os.environ.get("WORKER_PROFILE", "")
+WORKER_PROFILE_CLOCK = "wall" if os.environ.get("WORKER_PROFILE_CLOCK") == "wall" else "cpu"
