@@ -36,9 +36,11 @@ class LinkSerializer(serializers.ModelSerializer):
             "conversation_id",
             "source",
             "created_by",
+            "teammate_name",
             "created_at",
             "health",
         ]
+        read_only_fields = ["teammate_name"]
 
 
 class LinkCreateSerializer(serializers.Serializer):
