@@ -13,12 +13,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from connector.connections.selectors import project_connection_for
-from connector.errors import VendorError
+from connector.errors import VendorError, VendorErrorKind
 from connector.forge_tokens import Invocation
 from connector.jira_client import JiraClient
 from connector.models import JiraSite, ProjectConnection
 from connector.user_tokens import user_client, user_token_for
-from linking.access import AccessDecision, account_may_browse, is_access_admin
+from linking.access import AccessDecision, account_may_browse, is_access_admin, unconfirmed
 from linking.selectors import Card, issue_cards
 from linking.services import IssueTarget
 
@@ -117,6 +117,7 @@ def _access(invocation: Invocation, site: JiraSite, user, user_token: str) -> Ac
     if user is not None and is_access_admin(user):
         return AccessDecision(True)
     key = invocation.issue_key or invocation.issue_id
+    client = None
     try:
         client = user_client_for(invocation, site, user_token)
         stored = user_token_for(site, user) if client is None and user is not None else None
@@ -124,7 +125,11 @@ def _access(invocation: Invocation, site: JiraSite, user, user_token: str) -> Ac
             client = user_client(stored)
         allowed = account_may_browse(site, invocation.account_id, invocation.issue_id, user_client=client)
     except VendorError as exc:
-        return AccessDecision(False, f"Jira could not confirm that you may see {key} ({exc}). Try again later.")
+        if exc.kind == VendorErrorKind.AUTH and client is None:
+            return AccessDecision(False, f"Jira could not confirm that you may see {key} ({exc}). The app sent no "
+                                         "user token: an admin keeps appUserToken enabled in the Forge app's manifest "
+                                         "(docs/forge.md), or gives the connector's app user Administer Jira.")
+        return AccessDecision(False, unconfirmed(key, exc, own_token=True))
     if not allowed:
         return AccessDecision(
             False, f"Your Jira account may not browse {key}, so its linked conversations are hidden from you too."

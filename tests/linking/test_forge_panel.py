@@ -341,6 +341,7 @@ def test_without_a_user_token_a_least_privilege_app_user_cannot_confirm_and_the_
     response = call(client, token, panel_url(issue))
     assert response.status_code == 403
     assert "Jira could not confirm" in response.json()["detail"]
+    assert "keeps appUserToken enabled" in response.json()["detail"]  # the admin's fix, named
 
 
 def test_a_user_token_is_only_ever_sent_to_atlassians_gateway(connected, forge, engineer, client, least_privilege):
