@@ -10,7 +10,7 @@ from connector.errors import VendorError
 from connector.jira_client import JiraClient
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
 from inbox.models import CreateIssueForm
-from linking.models import ConversationLink, IssueSnapshot
+from linking.models import ConversationLink, IssueSnapshot, TargetType
 from linking.services import IssueTarget, issue_target_from_jira
 
 ISSUE_FIELDS = ["summary", "status", "assignee", "project"]
@@ -62,7 +62,9 @@ class LinkedIssues:
 
 def linked_issues(workspace: IntercomWorkspace, conversation_id: str) -> LinkedIssues:
     links = list(
-        ConversationLink.objects.filter(workspace=workspace, conversation_id=conversation_id)
+        ConversationLink.objects.filter(
+            workspace=workspace, target_type=TargetType.CONVERSATION, conversation_id=conversation_id
+        )
         .select_related("site", "created_by")
         .order_by("created_at", "id")
     )

@@ -18,7 +18,7 @@ from inbox.models import CreateIssueForm
 from inbox.requests import CanvasRequest, Teammate
 from inbox.selectors import inbox_jira, issue_read
 from linking.conversation_urls import conversation_web_url
-from linking.models import ConversationLink
+from linking.models import ConversationLink, TargetType
 from linking.services import IssueTarget, link_create, link_delete
 
 MAX_SUMMARY = 255
@@ -140,7 +140,10 @@ def link_unlink_from_inbox(*, workspace: IntercomWorkspace, link_id: str, reques
     """Unlink one of this conversation's issues; returns its key ("" when it was already gone)."""
     link = (
         ConversationLink.objects.filter(
-            pk=int(link_id) if link_id.isdigit() else 0, workspace=workspace, conversation_id=request.conversation_id
+            pk=int(link_id) if link_id.isdigit() else 0,
+            workspace=workspace,
+            target_type=TargetType.CONVERSATION,
+            conversation_id=request.conversation_id,
         )
         .select_related("workspace")
         .first()
