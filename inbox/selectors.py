@@ -9,8 +9,9 @@ from django.conf import settings
 from connector.errors import VendorError
 from connector.jira_client import JiraClient
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
+from deliveries.models import TargetType
 from inbox.models import CreateIssueForm
-from linking.models import ConversationLink, IssueSnapshot, TargetType
+from linking.models import ConversationLink, IssueSnapshot
 from linking.services import IssueTarget, issue_target_from_jira
 
 ISSUE_FIELDS = ["summary", "status", "assignee", "project"]

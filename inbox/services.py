@@ -13,12 +13,13 @@ from django.db import transaction
 from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
+from deliveries.models import TargetType
 from inbox.fields import FieldValueError, adf, jira_value
 from inbox.models import CreateIssueForm
 from inbox.requests import CanvasRequest, Teammate
 from inbox.selectors import inbox_jira, issue_read
 from linking.conversation_urls import conversation_web_url
-from linking.models import ConversationLink, TargetType
+from linking.models import ConversationLink
 from linking.services import IssueTarget, link_create, link_delete
 
 MAX_SUMMARY = 255
