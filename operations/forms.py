@@ -20,7 +20,10 @@ class AlertSettingsForm(forms.ModelForm):
         fields = ["enabled", "emails", "silence_hours", "failed_deliveries", "worker_check"]
         widgets = {"emails": forms.Textarea(attrs={"rows": 3, "placeholder": "ops@example.com"})}
         labels = {"enabled": "Send alerts", "emails": "Email addresses",
-                  "silence_hours": "Hours without a webhook before alerting"}
+                  "silence_hours": "Hours without a webhook before alerting",
+                  "failed_deliveries": "Alert when deliveries fail permanently",
+                  "worker_check": "Alert when no worker answers"}
+        help_texts = {"failed_deliveries": "", "worker_check": "Workers answer a heartbeat every check."}
 
     def clean_emails(self):
         lines = [line.strip() for line in self.cleaned_data["emails"].splitlines() if line.strip()]
