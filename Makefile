@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench faults demo install migrate clean
+.PHONY: run test test-rabbitmq lint bench faults demo install migrate clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ demo: migrate
 test: $(STAMP)
 	bash .ci/services
 	DJANGO_ENV=test $(BIN)/pytest $(PYTEST_ARGS)
+
+# The pipeline's tests and the worker fault scenarios with RabbitMQ as the broker (quorum queues, in a virtual
+# host of their own); Redis keeps the rate limiter and the leases.
+test-rabbitmq: $(STAMP)
+	bash .ci/services
+	DJANGO_ENV=test $(BIN)/python -m tests.faults.ha $(BIN)/pytest tests/pipeline tests/linking/test_worker_pipeline.py $(PYTEST_ARGS)
+	DJANGO_ENV=test $(BIN)/python -m tests.faults.ha $(BIN)/pytest -m faults tests/faults -k "kill_worker or errors_then_429"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import PasswordChangeView
+from django.contrib.auth.views import LoginView, PasswordChangeView
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -17,15 +17,19 @@ from accounts.forms import (
     ApiTokenForm,
     AuditFilterForm,
     BulkPermissionsForm,
+    JiraAccountForm,
     LoginUnlockForm,
     PasswordResetForm,
     PersonAccessForm,
     PersonForm,
     RoleForm,
+    SignInForm,
+    SignInPolicyForm,
     UserCreateForm,
 )
 from accounts.models import ApiToken, AuditEntry, Profile, Role
 from accounts.permissions import BY_CODE, PERMISSIONS, by_section
+from accounts.sign_in_options import sign_in_options
 
 User = get_user_model()
 
@@ -68,7 +72,7 @@ def people(request):
             return redirect("people")
     rows = [
         {"user": u, "role": next(iter(u.groups.all()), None), "codes": _effective_codes(u)}
-        for u in User.objects.order_by("username").prefetch_related("groups")
+        for u in User.objects.order_by("username").prefetch_related("groups").select_related("profile")
     ]
     return render(
         request,
@@ -259,3 +263,47 @@ def api_token_revoke(request, pk: int):
         raise Http404("No such token of yours.") from None
     messages.success(request, f"Revoked the token “{row.name}” ({row.prefix}…). Scripts using it now get 401.")
     return redirect("api_tokens")
+
+
+class SignIn(LoginView):
+    """Password sign-in, with the other ways to sign in (Sign in with Atlassian per Jira site) beside it."""
+
+    template_name = "accounts/login.html"
+    authentication_form = SignInForm
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "sign_in_options": sign_in_options(self.request)}
+
+
+@permission_required("manage_people")
+@require_http_methods(["GET", "POST"])
+def user_jira_account(request, pk: int):
+    """Map a user to their Jira account by hand (Sign in with Atlassian does it by itself)."""
+    person = get_object_or_404(User, pk=pk)
+    current = Profile.objects.filter(user=person).values_list("jira_account_id", flat=True).first() or ""
+    form = JiraAccountForm(request.POST or None, initial={"jira_account_id": current})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_jira_account_set(
+                user=person, account_id=form.cleaned_data["jira_account_id"], actor=request.user, request=request
+            )
+        except ValidationError as exc:
+            form.add_error("jira_account_id", exc)
+        else:
+            messages.success(request, f"Saved the Jira account of {person.username}.")
+            return redirect("people")
+    return render(request, "accounts/jira_account_form.html", {"form": form, "person": person})
+
+
+@permission_required("manage_people")
+@require_http_methods(["GET", "POST"])
+def sign_in_policy(request):
+    policy = services.sign_in_policy()
+    initial = {"atlassian_required": policy.atlassian_required, "create_accounts": policy.create_accounts,
+               "new_account_role": policy.new_account_role}
+    form = SignInPolicyForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.sign_in_policy_update(actor=request.user, request=request, **form.cleaned_data)
+        messages.success(request, "Saved the sign-in policy.")
+        return redirect("sign_in_policy")
+    return render(request, "accounts/sign_in_policy.html", {"form": form, "options": sign_in_options(request)})

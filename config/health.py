@@ -9,7 +9,6 @@ settings.READYZ_TOKEN in the X-Readyz-Token header.
 
 import time
 
-import redis
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
@@ -18,6 +17,7 @@ from django.views.decorators.cache import never_cache
 
 from config.celery import app as celery_app
 from connector.models import IntercomWorkspace, JiraSite
+from connector.redis_client import redis_connect
 from pipeline.events import webhook_event_due_count
 from pipeline.listener import listener_active
 
@@ -42,7 +42,7 @@ def _database():
 
 
 def _redis(url: str):
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    client = redis_connect(url, socket_connect_timeout=1, socket_timeout=1, retry_on_timeout=False)
     try:
         client.ping()
     finally:

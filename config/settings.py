@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from connector.redis_client import celery_broker
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
@@ -316,7 +318,7 @@ REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "connector")
 # Short-lived caches (Jira access decisions, conversation cards) shared by every process when Redis is there.
 # Tests keep a per-process cache so one test's cached answers never leak into another run's.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+    "default": {"BACKEND": "connector.cache.RedisCache", "LOCATION": REDIS_URL,
                 "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache"}
     if REDIS_URL and not TESTING
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
@@ -450,6 +452,15 @@ ATLASSIAN_AUTH_URL = os.environ.get("ATLASSIAN_AUTH_URL", "https://auth.atlassia
 ATLASSIAN_API_URL = os.environ.get("ATLASSIAN_API_URL", "https://api.atlassian.com").rstrip("/")
 
 # --- Snapshots, bulk linking and queues (issue 13) ---
+# Share of each Intercom rate-limit window that reads (snapshot refreshes) leave to notes.
+INTERCOM_READ_RESERVE = envfloat("INTERCOM_READ_RESERVE", 0.3)
+# A linked conversation's snapshot is read again when older than this (webhooks keep most of them current).
+SNAPSHOT_MAX_AGE_SECONDS = envint("SNAPSHOT_MAX_AGE_SECONDS", 6 * 3600)
+SNAPSHOT_REFRESH_BATCH = envint("SNAPSHOT_REFRESH_BATCH", 200)
+CELERY_BEAT_SCHEDULE["refresh-snapshots"] = {
+    "task": "linking.tasks.snapshots_refresh",
+    "schedule": envfloat("SNAPSHOT_REFRESH_SECONDS", 10.0),
+}
 
 # --- Operations: dashboard, alerts, audit (issue 14) ---
 # Alerts by email use Django's mail settings; where they go, and the webhook, are set on the Alerts page.
@@ -475,5 +486,36 @@ BEAT_LEASE_SECONDS = envint("BEAT_LEASE_SECONDS", 30, minimum=3)
 METRICS_TOKEN = envsecret("METRICS_TOKEN")
 
 # --- High availability: PgBouncer, Sentinel, RabbitMQ (issue 15) ---
+# The intake listener LISTENs and holds a session advisory lock, which PgBouncer's transaction mode cannot
+# carry: it connects straight to PostgreSQL with this URL (default: DATABASE_URL). docs/high-availability.md
+LISTENER_DATABASE_URL = os.environ.get("LISTENER_DATABASE_URL", "").strip()
+LISTENER_DATABASE = dj_database_url.parse(LISTENER_DATABASE_URL) if LISTENER_DATABASE_URL else None
+# Behind PgBouncer in transaction mode (pool_mode = transaction) a connection may change server session at
+# every transaction: no server-side cursors (they live in the session); the rest of the service keeps no
+# session state (advisory locks are per transaction, psycopg binds client-side, so nothing is prepared).
+DB_TRANSACTION_POOLING = envbool("DB_TRANSACTION_POOLING", False)
+if DB_TRANSACTION_POOLING:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+# A row left "sending" is released for a verified resend after DELIVERY_STALE_SENDING_SECONDS; a call can still be
+# in flight until VENDOR_TIMEOUT_SECONDS, so a shorter wait would let a live call and its resend both land.
+if DELIVERY_STALE_SENDING_SECONDS <= VENDOR_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured("DELIVERY_STALE_SENDING_SECONDS must be longer than VENDOR_TIMEOUT_SECONDS")
+# Redis Sentinel: kombu wants `sentinel://h1:p1/db;sentinel://h2:p2/db` plus the primary's name.
+if CELERY_BROKER_URL.startswith("sentinel://"):
+    CELERY_BROKER_URL, _sentinel_options = celery_broker(CELERY_BROKER_URL)
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(_sentinel_options)
+# RabbitMQ: every queue a quorum queue (replicated, survives a node). Celery then turns off global QoS by
+# itself; quorum queues need publisher confirms and have no priorities (none are used here).
+if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
+    from kombu import Queue
+
+    CELERY_TASK_QUEUES = [
+        Queue(name, routing_key=name, queue_arguments={"x-queue-type": "quorum"})
+        for name in ("webhooks", "deliveries", "default", "housekeeping")  # the Procfile's queues
+    ]
+    CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = "quorum"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
 
 # --- Delivery path CPU and benchmarks (issue 16) ---
+# A file path: the worker writes a CPU profile of all its threads there when it shuts down (config/profiling.py).
+WORKER_PROFILE = os.environ.get("WORKER_PROFILE", "")

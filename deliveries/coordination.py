@@ -32,20 +32,31 @@ class LocalRateLimiter:
         limit = self._limits.get(workspace_id, self.default_limit)
         return min(limit, self.cap) if self.cap else limit
 
-    def acquire(self, workspace_id: str, *, now: float | None = None) -> float:
+    def acquire(self, workspace_id: str, *, now: float | None = None, reserve: int = 0) -> float:
         now = time.time() if now is None else now
+        limit = self.limit_for(workspace_id)
+        limit -= min(reserve, limit - 1)
         with self._lock:
             blocked = self._blocked.get(workspace_id, 0.0)
             if now < blocked:
                 return blocked - now + 0.001
             window = int(now // WINDOW_SECONDS)
             used = self._counts.get((workspace_id, window), 0)
-            if used >= self.limit_for(workspace_id):
+            if used >= limit:
                 return (window + 1) * WINDOW_SECONDS - now + 0.001
             self._counts[(workspace_id, window)] = used + 1
             for key in [k for k in self._counts if k[1] < window - 1]:
                 del self._counts[key]
             return 0.0
+
+    def acquire_many(self, workspace_id: str, wanted: int, *, now: float | None = None) -> tuple[int, float]:
+        taken = 0
+        while taken < wanted:
+            wait = self.acquire(workspace_id, now=now)
+            if wait > 0:
+                return taken, wait
+            taken += 1
+        return taken, 0.0
 
     def observe(self, workspace_id: str, headers: Mapping[str, str], *, now: float | None = None) -> None:
         limit = _number(_header(headers, "X-RateLimit-Limit"))

@@ -43,12 +43,14 @@ from connector.models import IntercomWorkspace
 from deliveries.coordination import Lease, limiter
 from deliveries.metrics import rate_limit_wait_record
 from deliveries.models import Action, Delivery, DeliveryAttempt
+from deliveries.ratelimit import _header
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
 LEASE_SECONDS = 15.0
 CLAIM_BATCH = 32  # rows claimed per statement; never more than free senders and rate-limit slots
 OUTAGES = (redis.RedisError, DatabaseError)
+OBSERVE_SECONDS = 0.5  # how stale the limiter's view of "remaining" may get during a fan-out
 
 
 @dataclass
@@ -104,14 +106,16 @@ def claim_batch(workspace_id: int, limit: int) -> list[Delivery]:
     now = timezone.now()
     table = Delivery._meta.db_table
     lock = database.skip_locked()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
+    columns = ", ".join(f"{table}.{f.column}" for f in Delivery._meta.concrete_fields)
+    with transaction.atomic():
+        # One statement claims the rows and returns them whole (raw() applies the fields' converters).
+        claimed = Delivery.objects.raw(
             f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 WHERE id IN ("  # noqa: S608
-            f"SELECT d.id {_due_in_order(table)} ORDER BY d.next_attempt_at, d.id LIMIT %s {lock}) RETURNING id",
+            f"SELECT d.id {_due_in_order(table)} ORDER BY d.next_attempt_at, d.id LIMIT %s {lock}) "
+            f"RETURNING {columns}",
             [Status.SENDING, now, workspace_id, Status.PENDING, now, Status.PENDING, Status.SENDING, limit],
         )
-        ids = [row[0] for row in cursor.fetchall()]
-        deliveries = list(Delivery.objects.filter(pk__in=ids).order_by("created_at", "id")) if ids else []
+        deliveries = sorted(claimed, key=lambda d: (d.created_at, d.pk))
         for delivery in deliveries:
             if delivery.coalesce_key:
                 _absorb_coalesced(delivery)
@@ -329,6 +333,28 @@ def _perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> O
 # --- the pump -------------------------------------------------------------------------------------------------
 
 
+class HeadersSampler:
+    """Hands a response's rate-limit headers to the shared limiter when they can say something new: a
+    different limit or window reset, or OBSERVE_SECONDS since the last time (what is left in the window, which
+    counts other apps' calls). During a fan-out every response carries nearly the same headers; sending each
+    to Redis cost a round trip per note and taught the limiter nothing."""
+
+    def __init__(self, rl, key: str):
+        self.rl, self.key = rl, key
+        self._last: tuple = ()
+        self._at = float("-inf")
+        self._lock = threading.Lock()
+
+    def __call__(self, headers) -> None:
+        seen = (_header(headers, "X-RateLimit-Limit"), _header(headers, "X-RateLimit-Reset"))
+        now = time.monotonic()
+        with self._lock:
+            if seen == self._last and now - self._at < OBSERVE_SECONDS:
+                return
+            self._last, self._at = seen, now
+        self.rl.observe(self.key, headers)
+
+
 def _mark_broken(workspace: IntercomWorkspace, error: VendorError) -> None:
     mark_broken(workspace, plain_error(workspace, error))
 
@@ -375,7 +401,7 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
     rl = limiter()
     key = str(workspace.pk)
     client = client_for(workspace)
-    client.on_headers = lambda headers: rl.observe(key, headers)  # one pump per workspace holds the client
+    client.on_headers = HeadersSampler(rl, key)  # one pump per workspace holds the client
     admin_id = workspace.app_admin_id
     counts: dict[str, int] = {}
     stop = threading.Event()
@@ -410,16 +436,6 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
         if sent:
             counts[Status.SENT] = counts.get(Status.SENT, 0) + finish_sent(sent)
 
-    def take_slots(wanted: int) -> tuple[int, float]:
-        """Up to `wanted` rate-limit slots now; with the wait before the next one when fewer."""
-        taken = 0
-        while taken < wanted:
-            delay = rl.acquire(key)
-            if delay > 0:
-                return taken, delay
-            taken += 1
-        return taken, 0.0
-
     in_flight: set[Future] = set()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"deliver-{key}") as executor:
         while not stop.is_set() and time.monotonic() < deadline:
@@ -442,7 +458,7 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
                 continue
             # Slots for exactly the rows that are due (no budget wasted), then claim: a row is only "sending"
             # while its call can really go out.
-            slots, delay = take_slots(due)
+            slots, delay = rl.acquire_many(key, due)
             if slots == 0:
                 rate_limit_wait_record(key, min(delay, 0.5))
                 if in_flight:

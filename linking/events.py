@@ -9,10 +9,9 @@ from connector.connections.selectors import project_connection_for
 from connector.intercom_events import IntercomTopic
 from connector.jira_events import project_key_of
 from connector.jira_events import types as jira
-from linking import autolink, services
+from linking import autolink, services, snapshots
 from linking.models import ConversationLink
 from linking.services import IssueTarget
-from linking.snapshots import conversation_forget
 
 logger = logging.getLogger(__name__)
 
@@ -92,13 +91,19 @@ def _autolink(webhook_event, event, target: IssueTarget) -> None:
 
 
 def intercom_events_apply(*, webhook_event, events) -> None:
-    """Flag links whose conversation was deleted; refresh remote links when a conversation closes or reopens."""
+    """Keep snapshots current from the conversation the notification carries (no read), flag links whose
+    conversation was deleted, refresh remote links when what they show changed."""
     workspace = webhook_event.workspace
+    data = (webhook_event.payload or {}).get("data")
+    item = data.get("item") if isinstance(data, dict) else None
     for event in events:
-        conversation_forget(workspace, event.conversation_id)
         if event.topic == IntercomTopic.DELETED:
+            snapshots.snapshot_mark_deleted(workspace, event.conversation_id)
             services.links_mark_missing(workspace=workspace, conversation_id=event.conversation_id)
             continue
+        changed = snapshots.snapshot_from_webhook(workspace, event.conversation_id, item or {})
         # closed, opened, snoozed, replied: the remote links show the conversation's state
-        if ConversationLink.objects.filter(workspace=workspace, conversation_id=event.conversation_id).exists():
+        if changed and ConversationLink.objects.filter(
+            workspace=workspace, conversation_id=event.conversation_id
+        ).exists():
             services.remote_links_refresh_later(workspace=workspace, conversation_id=event.conversation_id)

@@ -177,3 +177,45 @@ class JiraWrite(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on issue {self.issue_id} ({self.status})"
+
+
+class ConversationSnapshot(models.Model):
+    """What a conversation card shows, stored so the issue view never waits for Intercom.
+
+    Written by Intercom webhooks (the conversation they carry) and by the background refresh (conversation,
+    first contact, that contact's first company), which only reads with rate-limit budget notes do not need.
+    `fetched_at` is NULL until the first read; `wanted_at` says a refresh is asked for (new link, webhook).
+    """
+
+    class Problem(models.TextChoices):
+        NONE = "", "None"
+        DELETED = "deleted", "Deleted in Intercom"
+        UNREACHABLE = "unreachable", "Unreachable"
+
+    workspace = models.ForeignKey(IntercomWorkspace, on_delete=models.CASCADE, related_name="+")
+    conversation_id = models.CharField(max_length=32)
+    conversation = models.JSONField(default=dict, blank=True)
+    contact = models.JSONField(default=dict, blank=True)
+    company = models.JSONField(default=dict, blank=True)
+    assignee_name = models.CharField(max_length=255, blank=True)
+    # Denormalised for the table mode's search and sort.
+    state = models.CharField(max_length=16, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    customer = models.CharField(max_length=255, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    problem = models.CharField(max_length=12, choices=Problem.choices, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    wanted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "conversation_id"], name="uniq_conversation_snapshot")
+        ]
+        indexes = [
+            models.Index(fields=["wanted_at"], name="snapshot_wanted"),
+            models.Index(fields=["fetched_at"], name="snapshot_fetched"),
+        ]
+
+    def __str__(self) -> str:
+        return f"snapshot of conversation {self.conversation_id}"

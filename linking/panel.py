@@ -6,7 +6,6 @@ the issue. A Jira user with a local account acts with that account's permissions
 and only when FORGE_UNMAPPED_CAN_VIEW allows it.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,13 +18,10 @@ from connector.errors import VendorError
 from connector.forge_tokens import Invocation
 from connector.jira_client import JiraClient
 from connector.models import JiraSite, ProjectConnection
-from linking import cards
+from connector.user_tokens import user_client, user_token_for
 from linking.access import AccessDecision, account_may_browse, is_access_admin
-from linking.conversation_urls import conversation_web_url
-from linking.models import ConversationLink
-from linking.selectors import link_list_for_issue
+from linking.selectors import MAX_PER_PAGE, Card, issue_cards
 from linking.services import IssueTarget
-from linking.snapshots import conversation_bundle
 
 User = get_user_model()
 
@@ -129,9 +125,11 @@ def _access(invocation: Invocation, site: JiraSite, user, user_token: str) -> Ac
         return AccessDecision(True)
     key = invocation.issue_key or invocation.issue_id
     try:
-        allowed = account_may_browse(
-            site, invocation.account_id, invocation.issue_id, user_client=user_client_for(invocation, site, user_token)
-        )
+        client = user_client_for(invocation, site, user_token)
+        stored = user_token_for(site, user) if client is None and user is not None else None
+        if stored is not None and stored.account_id == invocation.account_id:  # their Sign in with Atlassian token
+            client = user_client(stored)
+        allowed = account_may_browse(site, invocation.account_id, invocation.issue_id, user_client=client)
     except VendorError as exc:
         return AccessDecision(False, f"Jira could not confirm that you may see {key} ({exc}). Try again later.")
     if not allowed:
@@ -146,31 +144,31 @@ def _field(value) -> dict:
     return {"label": value.label, "value": str(value.value), "html": html}
 
 
-def link_entry(link: ConversationLink, bundle, chosen: dict) -> dict:
-    missing = link.health == ConversationLink.Health.MISSING
-    problem = (bundle.problem if bundle else "") or ("deleted" if missing else "")
-    sections = cards.card_sections(bundle, chosen) if bundle and not bundle.problem else []
+def card_entry(card: Card) -> dict:
     return {
-        "id": link.pk,
-        "conversation_id": link.conversation_id,
-        "url": conversation_web_url(
-            app_id=link.workspace.workspace_id, region=link.workspace.region, conversation_id=link.conversation_id
-        ),
-        "linked_at": link.created_at.isoformat(),
-        "problem": problem,
-        "sections": [{"title": title, "fields": [_field(v) for v in values]} for title, values in sections],
+        "id": card.link.pk,
+        "conversation_id": card.link.conversation_id,
+        "url": card.url,
+        "linked_at": card.link.created_at.isoformat(),
+        "problem": card.problem,
+        "freshness": card.freshness,
+        "fetched_at": card.fetched_at.isoformat() if card.fetched_at else None,
+        "sections": [{"title": title, "fields": [_field(v) for v in values]} for title, values in card.sections],
     }
 
 
-def panel_entries(context: PanelContext) -> list[dict]:
-    """Every linked conversation of the issue as a card, with the admin's chosen fields."""
-    links = list(link_list_for_issue(context.site, context.target.issue_id))
-    chosen = cards.chosen_fields(context.project.workspace)
-    if not context.project.conversation_view:
-        return [link_entry(link, None, chosen) for link in links]
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(links)))) as pool:
-        bundles = list(pool.map(lambda link: conversation_bundle(link.workspace, link.conversation_id), links))
-    return [link_entry(link, bundle, chosen) for link, bundle in zip(links, bundles, strict=True)]
+def panel_entries(context: PanelContext, *, query: str = "", sort: str = "linked", page: int = 1) -> list[dict]:
+    """A page of the issue's linked conversations as cards, from stored snapshots (never calls Intercom)."""
+    listing = issue_cards(
+        context.site,
+        context.target.issue_id,
+        details=context.project.conversation_view,
+        query=query,
+        sort=sort,
+        page=page,
+        per_page=MAX_PER_PAGE,
+    )
+    return [card_entry(card) for card in listing.cards]
 
 
 def panel_permissions(context: PanelContext) -> dict:

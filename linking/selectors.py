@@ -5,19 +5,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError, VendorErrorKind
-from connector.intercom_client import client_for
 from connector.jira_client import JiraClient
 from connector.jira_events import project_key_of
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
-from linking import cards
+from linking import cards, intercom_reads
 from linking.access import LIST_BATCH, visible_rows
+from linking.conversation_urls import conversation_web_url
 from linking.models import (
     ConversationLink,
+    ConversationSnapshot,
     IssueSnapshot,
     JiraWrite,
     LinkChange,
@@ -25,6 +27,7 @@ from linking.models import (
     VisibleFields,
 )
 from linking.services import IssueTarget, issue_target_from_jira
+from linking.snapshots import snapshot_bundle
 
 ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,30}-[1-9][0-9]{0,9}$")
 ISSUE_CACHE_SECONDS = 60
@@ -236,7 +239,7 @@ def visible_fields_available(workspace: IntercomWorkspace) -> tuple[AttributeCho
     available: AttributeChoices = {}
     for entity in VisibleFields.Entity.values:
         try:
-            attributes = client_for(workspace).data_attributes(entity)
+            attributes = intercom_reads.read(workspace, lambda c, e=entity: c.data_attributes(e), max_wait=5.0)
         except VendorError as exc:
             attributes = []
             error = f"Intercom did not list this workspace's attributes ({exc}); only standard ones are shown."
@@ -285,3 +288,146 @@ def jira_write_due_ids(*, limit: int = 500) -> list[int]:
 
 def jira_write_get(write_id: int) -> JiraWrite | None:
     return JiraWrite.objects.filter(pk=write_id).first()
+
+
+# --- conversation cards ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Card:
+    """One linked conversation as the issue page (and the Jira panel) shows it, from its stored snapshot."""
+
+    link: ConversationLink
+    url: str
+    problem: str  # "", "deleted" or "unreachable"
+    message: str
+    sections: list  # [(entity label, [FieldValue])], empty when details are off or nothing was read yet
+    subject: str
+    customer: str
+    state: str
+    last_activity_at: datetime | None
+    fetched_at: datetime | None
+    freshness: str  # "updated 3 minutes ago", "not fetched yet"
+
+
+@dataclass(frozen=True)
+class IssueCards:
+    cards: list[Card]
+    total: int  # links of the issue
+    matching: int  # links matching the search
+    page: int
+    pages: int
+    per_page: int
+    query: str
+    sort: str
+
+
+CARD_SORTS = {
+    "linked": ("created_at", "id"),
+    "-linked": ("-created_at", "-id"),
+    "activity": (F("snap_activity").desc(nulls_last=True), "id"),
+    "customer": (F("snap_customer").asc(nulls_last=True), "id"),
+    "state": (F("snap_state").asc(nulls_last=True), "id"),
+}
+MAX_PER_PAGE = 200
+
+
+def freshness(fetched_at: datetime | None, now: datetime | None = None) -> str:
+    if fetched_at is None:
+        return "not fetched yet"
+    age = (now or timezone.now()) - fetched_at
+    if age < timedelta(minutes=1):
+        return "updated just now"
+    return f"updated {timesince(fetched_at, now, depth=1)} ago"
+
+
+def issue_cards(
+    site: JiraSite,
+    issue_id: str,
+    *,
+    details: bool = True,
+    query: str = "",
+    sort: str = "linked",
+    page: int = 1,
+    per_page: int = 25,
+) -> IssueCards:
+    """A page of an issue's linked conversations from stored snapshots: never calls Intercom, whatever the
+    number of links. `query` searches conversation id, subject and customer; `sort` is one of CARD_SORTS;
+    `details` False (the project's conversation view is off) leaves the fields out. Access is the caller's
+    to check (issue_access for our pages, the Forge token and the viewer's permission for the panel)."""
+    snapshot = ConversationSnapshot.objects.filter(
+        workspace_id=OuterRef("workspace_id"), conversation_id=OuterRef("conversation_id")
+    )
+    links = ConversationLink.objects.filter(site=site, issue_id=issue_id)
+    total = links.count()
+    query = (query or "").strip()[:200]
+    sort = sort if sort in CARD_SORTS else "linked"
+    per_page = max(1, min(int(per_page), MAX_PER_PAGE))
+    rows = links.annotate(
+        snap_subject=Subquery(snapshot.values("subject")[:1]),
+        snap_customer=Subquery(snapshot.values("customer")[:1]),
+        snap_state=Subquery(snapshot.values("state")[:1]),
+        snap_activity=Subquery(snapshot.values("last_activity_at")[:1]),
+    )
+    if query:
+        rows = rows.filter(
+            Q(conversation_id__icontains=query) | Q(snap_subject__icontains=query) | Q(snap_customer__icontains=query)
+        )
+    matching = rows.count() if query else total
+    pages = max(1, -(-matching // per_page))
+    page = max(1, min(int(page), pages))
+    shown = list(
+        rows.select_related("workspace", "created_by").order_by(*CARD_SORTS[sort])[
+            (page - 1) * per_page : page * per_page
+        ]
+    )
+    return IssueCards(
+        cards=_cards(shown, details=details),
+        total=total,
+        matching=matching,
+        page=page,
+        pages=pages,
+        per_page=per_page,
+        query=query,
+        sort=sort,
+    )
+
+
+def _cards(links: list[ConversationLink], *, details: bool) -> list[Card]:
+    wanted = Q(pk__in=[])
+    for workspace_id in {link.workspace_id for link in links}:
+        ids = [link.conversation_id for link in links if link.workspace_id == workspace_id]
+        wanted |= Q(workspace_id=workspace_id, conversation_id__in=ids)
+    stored = {(s.workspace_id, s.conversation_id): s for s in ConversationSnapshot.objects.filter(wanted)}
+    chosen: dict[int, dict] = {}
+    now = timezone.now()
+    cards_out = []
+    for link in links:
+        snapshot = stored.get((link.workspace_id, link.conversation_id))
+        bundle = snapshot_bundle(snapshot, link.conversation_id)
+        problem = bundle.problem or ("deleted" if link.health == ConversationLink.Health.MISSING else "")
+        sections = []
+        if details and bundle.conversation and problem != "deleted":
+            if link.workspace_id not in chosen:
+                chosen[link.workspace_id] = cards.chosen_fields(link.workspace)
+            sections = cards.card_sections(bundle, chosen[link.workspace_id])
+        cards_out.append(
+            Card(
+                link=link,
+                url=conversation_web_url(
+                    app_id=link.workspace.workspace_id,
+                    region=link.workspace.region,
+                    conversation_id=link.conversation_id,
+                ),
+                problem=problem,
+                message=bundle.message,
+                sections=sections,
+                subject=(snapshot.subject if snapshot and details else ""),
+                customer=(snapshot.customer if snapshot and details else ""),
+                state=(snapshot.state if snapshot else ""),
+                last_activity_at=(snapshot.last_activity_at if snapshot else None),
+                fetched_at=(snapshot.fetched_at if snapshot else None),
+                freshness=freshness(snapshot.fetched_at if snapshot else None, now),
+            )
+        )
+    return cards_out

@@ -19,7 +19,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from connector.errors import VendorError
 from connector.jira_events import project_key_of
 from connector.models import IntercomWorkspace, JiraSite
-from linking import cards, signals
+from linking import cards, signals, snapshots
 from linking.conversation_urls import ConversationRef, ConversationRefError, parse_conversation_ref
 from linking.models import ConversationLink, IssueSnapshot, JiraWrite, LinkChange, SiteSearchSettings, VisibleFields
 
@@ -123,6 +123,8 @@ def link_create(
         site=target.site, issue_id=target.issue_id, conversation_id=conversation_id, kind=LinkChange.Kind.ADDED
     )
     issue_snapshot_store(target)
+    snapshots.snapshots_ensure(workspace.pk, [conversation_id])
+    snapshots_refresh_soon()
     _after_commit(link, created=True, user=link.created_by, reason=source)
     logger.info("linking.link_created", extra={"link_id": link.pk, "issue": link.issue_key, "source": source})
     return link, True
@@ -276,6 +278,7 @@ def _int_or_none(value) -> int | None:
 
 # --- tasks and Jira writes ----------------------------------------------------------------------------------
 
+SNAPSHOT_REFRESH_TASK = "linking.tasks.snapshots_refresh"
 JIRA_WRITE_TASK = "linking.tasks.jira_write_run"  # runs one JiraWrite row by id, whatever its kind
 # A run holds its write this long; a worker that died mid-call leaves it to the sweeper after that.
 JIRA_WRITE_LEASE = timedelta(minutes=5)
@@ -326,6 +329,19 @@ def jira_write_request(
         },
     )
     return write
+
+
+def task_send_quietly(name: str, *args) -> None:
+    """Enqueue a hint; a broker outage only delays the work (beat or the sweeper picks it up)."""
+    try:
+        task_send(name, *args)
+    except (BrokerError, OSError) as exc:
+        logger.warning("linking.enqueue_failed", extra={"task": name, "error": type(exc).__name__})
+
+
+def snapshots_refresh_soon() -> None:
+    """Once the caller's transaction commits, start the background refresh (new snapshots are wanted)."""
+    transaction.on_commit(lambda: task_send_quietly(SNAPSHOT_REFRESH_TASK))
 
 
 def jira_write_later(kind: str, **fields) -> None:

@@ -20,9 +20,10 @@ from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError, VendorErrorKind
 from connector.jira_client import JiraClient
 from connector.models import IntercomWorkspace, JiraSite
-from linking import autolink, jira_sync, selectors, services
+from deliveries.coordination import Lease
+from deliveries.engine import due_count
+from linking import autolink, jira_sync, selectors, services, snapshots
 from linking.models import ConversationLink, JiraWrite, remote_link_global_id
-from linking.snapshots import conversation_bundle
 
 logger = logging.getLogger(__name__)
 Kind = JiraWrite.Kind
@@ -50,9 +51,10 @@ def _remote_link_sync(site_id: int, issue_id: str, workspace_id: int, conversati
         link = ConversationLink.objects.select_related("site", "workspace").filter(**natural).first()
         if link is None:
             return None
-        bundle = conversation_bundle(link.workspace, link.conversation_id, fresh=True)
-        if bundle.problem == "unreachable":
-            raise VendorError(bundle.message or "Intercom unreachable", kind=VendorErrorKind.TRANSIENT)
+        # What was last stored: the remote link never waits for Intercom; a refresh that changes what it shows
+        # asks for this write again.
+        snapshot = snapshots.snapshot_for(link.workspace, link.conversation_id)
+        bundle = snapshots.snapshot_bundle(snapshot, link.conversation_id)
         project = project_connection_for(link.site, project_key=link.project_key, issue_key=link.issue_key)
         details = project is not None and project.conversation_view  # the "Conversation view" toggle; fails closed
         try:
@@ -217,7 +219,13 @@ def link_health_sweep(batch: int | None = None) -> dict:
         if link.workspace_id in broken_workspaces:
             result["skipped"] += 1
             continue
-        bundle = conversation_bundle(link.workspace, link.conversation_id, fresh=True)
+        try:
+            bundle = snapshots.conversation_fetch(link.workspace, link.conversation_id)
+        except VendorError:  # no read budget left: notes come first; the next sweep goes on
+            broken_workspaces.add(link.workspace_id)
+            result["skipped"] += 1
+            continue
+        snapshot_changed = snapshots.snapshot_store(link.workspace, bundle)[1]
         if bundle.problem == "unreachable":  # never flag on an outage; try again next sweep
             broken_workspaces.add(link.workspace_id)
             result["skipped"] += 1
@@ -231,7 +239,61 @@ def link_health_sweep(batch: int | None = None) -> dict:
             else:
                 result["restored"] += int(link.health == ConversationLink.Health.MISSING)
                 services.link_mark_found(link)
+            if snapshot_changed:
+                services.remote_links_refresh_later(workspace=link.workspace, conversation_id=link.conversation_id)
     return result
+
+
+SNAPSHOT_LEASE_SECONDS = 120
+
+
+@shared_task(name="linking.tasks.snapshots_refresh")
+def snapshots_refresh(batch: int | None = None, max_seconds: float = 60.0) -> dict:
+    """Periodic, and enqueued when snapshots are asked for: read the conversations whose snapshots are wanted
+    or old, with rate-limit budget notes do not need. A workspace with notes waiting, or whose read budget
+    for this window is used, is left for the next run. One run at a time (a lease)."""
+    lease = Lease("linking-snapshots-refresh", SNAPSHOT_LEASE_SECONDS)
+    if not lease.acquire():
+        return {"skipped": "another refresh is running"}
+    result = {"read": 0, "deferred": 0}
+    deadline = timezone.now() + timedelta(seconds=max_seconds)
+    try:
+        snapshots.snapshots_ensure_for_links(limit=batch or settings.SNAPSHOT_REFRESH_BATCH)
+        paused: set[int] = set()
+        while timezone.now() < deadline:
+            stale_before = timezone.now() - timedelta(seconds=settings.SNAPSHOT_MAX_AGE_SECONDS)
+            due = snapshots.snapshots_due(stale_before=stale_before, limit=batch or settings.SNAPSHOT_REFRESH_BATCH)
+            due = [s for s in due if s.workspace_id not in paused]
+            if not due:
+                break
+            for snapshot in due:
+                if snapshot.workspace_id in paused:
+                    continue
+                if not _snapshot_refresh(snapshot):
+                    paused.add(snapshot.workspace_id)
+                    result["deferred"] += 1
+                    continue
+                result["read"] += 1
+                lease.renew()
+    finally:
+        lease.release()
+    return result
+
+
+def _snapshot_refresh(snapshot) -> bool:
+    """Read one conversation and store it; False when its workspace has no budget for reads now."""
+    workspace = snapshot.workspace
+    if not workspace.is_usable or due_count(workspace.pk, 1):  # notes are waiting: they get the budget
+        return False
+    try:
+        bundle = snapshots.conversation_fetch(workspace, snapshot.conversation_id)
+    except VendorError:
+        return False
+    with transaction.atomic():
+        _, changed = snapshots.snapshot_store(workspace, bundle)
+        if changed:
+            services.remote_links_refresh_later(workspace=workspace, conversation_id=snapshot.conversation_id)
+    return True
 
 
 @shared_task(name="linking.tasks.remote_links_refresh_for_conversation")

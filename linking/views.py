@@ -2,7 +2,6 @@
 
 import csv
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 from django.contrib import messages
@@ -14,11 +13,19 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.access import permission_required
 from connector.errors import VendorError
 from connector.models import IntercomWorkspace, JiraSite
-from linking import cards, charts, selectors, services
+from linking import charts, selectors, services
 from linking.access import issue_access, list_access_notice
-from linking.conversation_urls import conversation_web_url
 from linking.models import ConversationLink, SiteSearchSettings, VisibleFields
-from linking.snapshots import conversation_bundle
+
+CARDS_PAGE = 25
+TABLE_PAGE = 100
+SORT_LABELS = [
+    ("linked", "Linked first"),
+    ("-linked", "Linked last"),
+    ("activity", "Latest activity"),
+    ("customer", "Customer"),
+    ("state", "State"),
+]
 
 
 def _resolve_or_page(request, key: str):
@@ -69,24 +76,16 @@ def issue_detail(request, key: str):
         return render(
             request, "linking/issue_refused.html", {"key": target.issue_key, "reason": decision.reason}, status=403
         )
-    links = list(selectors.link_list_for_issue(target.site, target.issue_id))
-    chosen = cards.chosen_fields(project.workspace)
-    bundles = _bundles(links) if project.conversation_view else [None] * len(links)
-    entries = []
-    for link, bundle in zip(links, bundles, strict=True):
-        entries.append(
-            {
-                "link": link,
-                "bundle": bundle,
-                "problem": (bundle.problem if bundle else "") or ("deleted" if link.health == "missing" else ""),
-                "sections": cards.card_sections(bundle, chosen) if bundle and not bundle.problem else [],
-                "url": conversation_web_url(
-                    app_id=link.workspace.workspace_id,
-                    region=link.workspace.region,
-                    conversation_id=link.conversation_id,
-                ),
-            }
-        )
+    table = request.GET.get("view") == "table"
+    listing = selectors.issue_cards(
+        target.site,
+        target.issue_id,
+        details=project.conversation_view,
+        query=request.GET.get("q", ""),
+        sort=request.GET.get("sort", "linked"),
+        page=_int(request.GET.get("page")) or 1,
+        per_page=TABLE_PAGE if table else CARDS_PAGE,
+    )
     can_reply = (
         project.comment_from_jira
         and project.customer_replies_allowed
@@ -98,7 +97,10 @@ def issue_detail(request, key: str):
         {
             "issue": target,
             "project": project,
-            "entries": entries,
+            "listing": listing,
+            "entries": listing.cards,
+            "table": table,
+            "sorts": SORT_LABELS,
             "can_change": request.user.has_perm("accounts.change_links") and project.linking_enabled,
             "can_comment": project.comment_from_jira and (request.user.has_perm("accounts.comment_note") or can_reply),
             "can_reply": can_reply,
@@ -106,14 +108,6 @@ def issue_detail(request, key: str):
             "comment_form_token": uuid.uuid4().hex,
         },
     )
-
-
-def _bundles(links: list[ConversationLink]) -> list:
-    """Conversation data for every card, fetched concurrently (each is up to three Intercom reads)."""
-    if len(links) <= 1:
-        return [conversation_bundle(link.workspace, link.conversation_id) for link in links]
-    with ThreadPoolExecutor(max_workers=min(8, len(links))) as pool:
-        return list(pool.map(lambda link: conversation_bundle(link.workspace, link.conversation_id), links))
 
 
 @permission_required("change_links")

@@ -1,7 +1,8 @@
 """Turns PostgreSQL's "event stored" notifications into Celery tasks, so the web process never waits for the broker.
 
 Intake's INSERT carries a `pg_notify` (pipeline.intake): PostgreSQL sends it when the row commits. One
-listener per installation holds a session advisory lock and LISTENs; the listeners of other workers stand by
+listener per installation holds a session advisory lock and LISTENs (on its own connection, straight to
+PostgreSQL when settings.LISTENER_DATABASE_URL bypasses PgBouncer); the listeners of other workers stand by
 and take over within STANDBY_SECONDS when its connection drops. It publishes the ids in batches. Nothing is
 lost when it is down or the broker is: the rows are still "received", the listener enqueues them when it
 (re)starts or the broker returns, and beat's sweeper remains the safety net for everything else.
@@ -12,6 +13,7 @@ import threading
 import time
 
 import psycopg
+from django.conf import settings
 from django.db import connections
 
 from connector import database
@@ -76,6 +78,10 @@ class IntakeListener:
         params.pop("cursor_factory", None)
         params.pop("context", None)
         params.pop("prepare_threshold", None)
+        direct = settings.LISTENER_DATABASE  # around PgBouncer: LISTEN and the session lock need a real session
+        if direct:
+            fields = {"dbname": "NAME", "user": "USER", "password": "PASSWORD", "host": "HOST", "port": "PORT"}
+            params.update({key: direct[name] for key, name in fields.items() if direct.get(name)})
         return psycopg.connect(**params, autocommit=True, application_name="connector-intake-listener")
 
     def _serve(self, conn: psycopg.Connection) -> None:

@@ -58,6 +58,7 @@ class JiraSimulator(SimServer):
         self.webhook_identifiers = self.cloud if webhook_identifiers is None else webhook_identifiers
         self.sender = WebhookSender("Atlassian Webhook HTTP Client")
         self._local = threading.local()  # per thread: mutation depth and deliveries waiting for the unlock
+        self.public_paths: set[str] = set()  # served without Jira credentials (the OAuth 2.0 endpoints)
         self._seed()
         self._add_routes()
         self._add_controls()
@@ -77,6 +78,7 @@ class JiraSimulator(SimServer):
         # OAuth 2.0 access tokens (Sign in with Atlassian, Forge's user tokens) -> account id. Cloud accepts them
         # only through Atlassian's API gateway (/ex/jira/<cloud id>/…), Data Center at its own base URL.
         self.oauth_tokens: dict[str, str] = {}
+        self.oauth_expiry: dict[str, float] = {}  # token -> unix time it stops working
         self.projects: dict[str, dict[str, Any]] = {}
         self.issues: dict[str, dict[str, Any]] = {}
         self.permissions: dict[tuple[str, str], set[str]] = {}
@@ -135,12 +137,21 @@ class JiraSimulator(SimServer):
             key = f"basic:{user['emailAddress']}:{secret}" if self.cloud else f"bearer:{secret}"
             self.credentials[key] = account_id
 
-    def issue_oauth_token(self, account_id: str) -> str:
+    def issue_oauth_token(self, account_id: str, *, lifetime: float | None = None) -> str:
         """An OAuth 2.0 access token that acts as this user (what 3LO or Forge's appUserToken hands out)."""
         with self.lock:
             token = "oauth-" + uuid.uuid4().hex
             self.oauth_tokens[token] = account_id
+            if lifetime is not None:
+                self.oauth_expiry[token] = time.time() + lifetime
             return token
+
+    def oauth_account(self, token: str) -> str | None:
+        """Whose this OAuth 2.0 access token is, while it works."""
+        with self.lock:
+            if self.oauth_expiry.get(token, float("inf")) <= time.time():
+                return None
+            return self.oauth_tokens.get(token)
 
     @property
     def gateway_prefix(self) -> str:
@@ -496,9 +507,11 @@ class JiraSimulator(SimServer):
         return super().dispatch(request)
 
     def authenticate(self, request: Request) -> Response | None:
+        if request.path in self.public_paths:
+            return None
         header = request.headers.get("Authorization") or ""
         key = None
-        oauth = self.oauth_tokens.get(header[7:]) if header.startswith("Bearer ") else None
+        oauth = self.oauth_account(header[7:]) if header.startswith("Bearer ") else None
         if self.cloud and getattr(request, "via_gateway", False):
             header = ""  # the gateway takes OAuth 2.0 tokens only
         elif self.cloud:

@@ -128,6 +128,7 @@ function card(link, data, api, bridge, reload, failed) {
     for (const field of section.fields) list.append(el("dt", {}, field.label), el("dd", {}, text(field)));
     body.push(list);
   }
+  if (link.freshness) body.push(el("p", { class: "freshness" }, link.freshness));
   return el("article", { class: "card", "data-testid": "card" }, ...body);
 }
 

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from connector import forge_tokens
 from deliveries.models import Delivery
+from linking import tasks
 from linking.models import ConversationLink
 from sandbox.forge import ForgeSimulator
 from sandbox.intercom import IntercomSimulator
@@ -108,6 +109,7 @@ def test_an_engineer_reads_links_unlinks_and_comments_in_the_panel(world, page, 
     second = intercom.add_conversation(subject="Refund twice")
     factories.ConversationLinkFactory(site=site, workspace=workspace, issue_id=issue["id"], issue_key=issue["key"],
                                       conversation_id=first["id"], source="ui")
+    tasks.snapshots_refresh()  # what the background refresh does: the panel reads stored snapshots only
     open_app(page, live_server, jira, forge, account_id=jira_user["accountId"], issue=issue)
     cards = page.get_by_test_id("card")
     expect(cards).to_have_count(1)
@@ -117,6 +119,9 @@ def test_an_engineer_reads_links_unlinks_and_comments_in_the_panel(world, page, 
     page.get_by_role("button", name="Link", exact=True).click()
     expect(page.get_by_test_id("status")).to_contain_text(f"Conversation {second['id']} is now linked.")
     expect(cards).to_have_count(2)
+    expect(cards.nth(1)).to_contain_text("not fetched yet")
+    tasks.snapshots_refresh()
+    page.reload()
     expect(page.get_by_text("Refund twice")).to_be_visible()
 
     page.get_by_label("Comment").fill("The fix ships today.")

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 from playwright.sync_api import expect
 
-from linking import services
+from linking import services, tasks
 from linking.models import ConversationLink
 from linking.services import IssueTarget
 from sandbox.intercom import IntercomSimulator
@@ -49,6 +49,7 @@ def _link(site, workspace, issue, conversation_id):
     )
     with transaction.atomic():
         services.link_create(target=target, workspace=workspace, conversation_id=conversation_id, source="ui")
+    tasks.snapshots_refresh()  # what the background refresh does for a new link
 
 
 def test_a_jira_user_links_reads_and_unlinks_conversations_on_the_issue_page(setup, log_in, live_server):
@@ -67,6 +68,10 @@ def test_a_jira_user_links_reads_and_unlinks_conversations_on_the_issue_page(set
     page.click(".link-form button")
     expect(page.locator(".messages")).to_contain_text(f"Conversation {conversation['id']} is now linked")
     card = page.locator(f".conversation-card[data-conversation='{conversation['id']}']")
+    expect(card).to_contain_text("not fetched yet")  # the page never waits for Intercom
+    tasks.snapshots_refresh()  # what the background refresh does for a new link
+    page.reload()
+    expect(card).to_contain_text("updated just now")
     expect(card).to_contain_text("Grace Hopper")
     expect(card).to_contain_text("Card declined twice")  # the subject as plain text, its markup dropped
     expect(card.locator("a.open-intercom")).to_have_attribute(

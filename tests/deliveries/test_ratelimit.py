@@ -261,3 +261,14 @@ def test_real_time_acquisition_keeps_to_the_limit(make_limiter):
     counts = _per_window(arrivals, window=1)
     assert max(counts.values()) <= 10, counts
     assert sum(counts.values()) >= 20, counts
+
+
+def test_a_caller_with_a_reserve_leaves_that_headroom_to_callers_without_one(make_limiter):
+    limiter = make_limiter(default_limit=10, head_guard=0.0, tail_guard=0.0)
+    t = T0 + 1
+    reads = sum(limiter.acquire("ws", now=t, reserve=3) == 0 for _ in range(10))
+    assert reads == 7  # reads stop with three slots of the window left
+    notes = sum(limiter.acquire("ws", now=t) == 0 for _ in range(10))
+    assert notes == 3  # which notes still get
+    assert 0 < limiter.acquire("ws", now=t, reserve=3) <= 10  # reads wait for the next window
+    assert limiter.acquire("ws", now=T0 + 10.5, reserve=3) == 0

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import nullcontext
+from contextlib import ExitStack
 from pathlib import Path
 
 from sandbox.processes import (
@@ -26,7 +26,9 @@ from sandbox.processes import (
     fresh_database,
     intercom_simulator,
     manage,
+    wait_for_line,
 )
+from tests.faults import ha
 
 PG_BIN = (
     Path("/usr/lib/postgresql")
@@ -35,16 +37,27 @@ PG_BIN = (
 )
 CONVERSATIONS = int(os.environ.get("FAULT_CONVERSATIONS", "400"))
 LIMIT = int(os.environ.get("FAULT_LIMIT", "400"))  # per 10 s: a fan-out of ~10 s, long enough to hurt
-SCENARIOS = ("kill_worker", "redis_down", "redis_down_at_intake", "postgres_restart", "errors_then_429")
+SCENARIOS = (
+    "kill_worker",
+    "redis_down",
+    "redis_down_at_intake",
+    "postgres_restart",
+    "errors_then_429",
+    "sentinel_failover",
+    "rabbitmq_kill_worker",
+    "pgbouncer_kill_worker",
+)
 LATENCY = 0.2  # seconds the simulated Intercom takes per call
 SAMPLE = "mattermost-plugin-jira/webhook-issue-updated-started-working.json"
 
 
-def run(scenario: str) -> dict:
-    """Run one scenario in a child process and return its figures."""
+def run(scenario: str, **sizes: int) -> dict:
+    """Run one scenario in a child process and return its figures; `conversations=` and `limit=` (per 10 s)
+    shrink it (the suite runs small fan-outs of the plain "rabbitmq" and "pgbouncer" setups)."""
     with tempfile.TemporaryDirectory() as var:
         env = {
             **os.environ,
+            **{f"FAULT_{key.upper()}": str(value) for key, value in sizes.items()},
             "DJANGO_ENV": "test",
             "VAR_DIR": var,
             "PYTHONUNBUFFERED": "1",
@@ -267,23 +280,47 @@ def scenario(name: str) -> dict:
     var = Path(os.environ["VAR_DIR"])
     redis_server = PrivateRedis(var)
     postgres = PrivatePostgres(var)
-    redis_server.start()
-    os.environ["REDIS_URL"] = redis_server.url
     own_postgres = name == "postgres_restart"
-    if own_postgres:
-        postgres.start(init=True)
-        database = nullcontext(postgres.url)  # its own cluster: this scenario restarts it
-    else:
-        database = fresh_database("connector_faults")
-    try:
-        with database as database_url:
-            os.environ["DATABASE_URL"] = database_url
-            manage(dict(os.environ), "migrate", "--noinput")
-            return _scenario(name, var, redis_server, postgres)
-    finally:
+    with ExitStack() as stack:
+        if name.startswith("sentinel"):  # a primary, a replica and three sentinels instead of one Redis
+            redis_server = stack.enter_context(ha.SentinelGroup(var / "sentinel"))
+        else:
+            redis_server.start()
+            stack.callback(redis_server.stop)
+        os.environ["REDIS_URL"] = redis_server.url
+        # The broker is the private Redis, or a RabbitMQ virtual host of the scenario's own (`rabbitmq_*`, and
+        # every scenario under `make test-rabbitmq`); Redis keeps the limiter and the leases either way.
+        broker = None
+        if name.startswith("rabbitmq") or os.environ.get("CELERY_BROKER_URL", "").startswith("amqp"):
+            broker = os.environ["CELERY_BROKER_URL"] = stack.enter_context(ha.rabbitmq_vhost())
+        else:
+            os.environ.pop("CELERY_BROKER_URL", None)
         if own_postgres:
-            postgres.stop()
-        redis_server.stop()
+            postgres.start(init=True)
+            stack.callback(postgres.stop)
+            database_url = postgres.url  # its own cluster: this scenario restarts it
+        else:
+            database_url = stack.enter_context(fresh_database("connector_faults"))
+        os.environ["DATABASE_URL"] = database_url
+        manage(dict(os.environ), "migrate", "--noinput")
+        pooled = None
+        if name.startswith("pgbouncer"):
+            # Everything through PgBouncer in transaction mode but the listener, which connects straight. The
+            # sweeper waits long enough that only the listener can have handed the webhook on.
+            pooled = stack.enter_context(ha.pgbouncer(var / "pgbouncer", database_url))
+            stack.callback(os.environ.__setitem__, "DATABASE_URL", database_url)  # to drop the database
+            os.environ.update(
+                DATABASE_URL=pooled,
+                LISTENER_DATABASE_URL=database_url,
+                DB_TRANSACTION_POOLING="true",
+                WEBHOOK_SWEEP_AFTER_SECONDS="600",
+            )
+        result = _scenario(name, var, redis_server, postgres)
+        if pooled:
+            result["pgbouncer_transactions"] = ha.pgbouncer_transactions(pooled)
+        if broker:
+            result["queue_types"] = ha.rabbitmq_queue_types(broker)
+        return result
 
 
 def _scenario(name: str, var: Path, redis_server: PrivateRedis, postgres: PrivatePostgres) -> dict:
@@ -299,7 +336,9 @@ def _scenario(name: str, var: Path, redis_server: PrivateRedis, postgres: Privat
     with intercom_simulator(rate_limit=LIMIT, latency=LATENCY, log=var / "intercom.log") as (sim_url, control, _sim):
         site, payload, ids = _world(sim_url, control, CONVERSATIONS)
         beat = Supervised("beat", celery_beat_command(var / "beat-schedule"), var, events)
-        worker = Supervised("worker", celery_worker_command(name="fault"), var, events)
+        queues = "webhooks,deliveries,default,housekeeping" if name.startswith("rabbitmq") else "default,deliveries"
+        worker = Supervised("worker", celery_worker_command(name="fault", queues=queues), var, events)
+        wait_for_line(var / "worker-0.log", "intake.listening")  # the webhook comes once someone listens
         time.sleep(3)
         if name == "errors_then_429":
             control.post("faults", {"error_rate": 0.2, "error_status": 500})
@@ -315,7 +354,7 @@ def _scenario(name: str, var: Path, redis_server: PrivateRedis, postgres: Privat
             events.append(f"Redis back at {_sent()} sent")
         else:
             assert _post(site, payload) == 202
-        if name == "kill_worker":
+        if name.endswith("kill_worker"):
             for fraction in (0.2, 0.45, 0.7):
                 _wait_progress(fraction, CONVERSATIONS)
                 events.append(f"worker killed (SIGKILL) at {_sent()} sent")
@@ -327,6 +366,13 @@ def _scenario(name: str, var: Path, redis_server: PrivateRedis, postgres: Privat
             time.sleep(30)
             redis_server.start()
             events.append(f"Redis back at {_sent()} sent")
+        elif name == "sentinel_failover":
+            _wait_progress(0.3, CONVERSATIONS)
+            events.append(f"Redis primary killed (SIGKILL) at {_sent()} sent")
+            failed_over = time.monotonic()
+            redis_server.kill_primary()
+            took = time.monotonic() - failed_over
+            events.append(f"sentinels promoted the replica in {took:.1f} s, at {_sent()} sent")
         elif name == "postgres_restart":
             _wait_progress(0.3, CONVERSATIONS)
             postgres.stop()

@@ -7,6 +7,7 @@ from django.core.cache import cache
 
 from config.celery import app as celery_app
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
+from linking import snapshots, tasks
 from linking.models import ConversationLink
 from notifications.models import NotificationRule
 from pipeline import process
@@ -38,9 +39,10 @@ class Connected:
     def sim_issue(self, key: str) -> dict:
         return self.jira.issue(key)
 
-    def link(self, issue: dict, conversation_id: str, **fields) -> ConversationLink:
-        """A link row for an issue of the simulator, stored directly (no service, nothing written to Jira)."""
-        return factories.ConversationLinkFactory(
+    def link(self, issue: dict, conversation_id: str, *, refresh: bool = True, **fields) -> ConversationLink:
+        """A link row for an issue of the simulator, stored directly (no service, nothing written to Jira);
+        then, unless told not to, the background refresh reads its conversation into a snapshot."""
+        link = factories.ConversationLinkFactory(
             site=self.site,
             workspace=self.workspace,
             issue_id=issue["id"],
@@ -49,6 +51,14 @@ class Connected:
             conversation_id=conversation_id,
             **fields,
         )
+        snapshots.snapshots_ensure(self.workspace.pk, [conversation_id])  # as link_create does
+        if refresh:
+            self.refresh()
+        return link
+
+    def refresh(self) -> dict:
+        """What the periodic snapshot refresh does, run here: read the wanted conversations from Intercom."""
+        return tasks.snapshots_refresh()
 
 
 @pytest.fixture

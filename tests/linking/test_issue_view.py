@@ -145,8 +145,9 @@ def test_deleted_and_unreachable_conversations_are_flagged_with_an_unlink_action
 def test_an_unreachable_workspace_is_not_mistaken_for_a_deleted_conversation(connected, admin_client):
     issue = connected.issue()
     conversation = connected.intercom.add_conversation()
-    connected.link(issue, conversation["id"])
+    connected.link(issue, conversation["id"], refresh=False)
     connected.intercom.revoke_token()
+    connected.refresh()
     page = admin_client.get(f"/issues/{issue['key']}/").content.decode()
     assert "Unreachable" in page
     assert "Deleted in Intercom" not in page

@@ -3,7 +3,7 @@
 import pytest
 from django.db import transaction
 
-from linking import services, signals, tasks
+from linking import services, signals, snapshots, tasks
 from linking.jira_sync import PROPERTY_KEY
 from linking.models import ConversationLink, LinkChange
 from linking.services import IssueTarget, LinkError
@@ -65,6 +65,8 @@ def test_syncing_a_remote_link_again_updates_it_instead_of_duplicating(connected
     with eager(execute=True):
         link, _ = _link(connected, issue, conversation["id"])
     connected.intercom.conversations[conversation["id"]]["state"] = "closed"
+    # what the background refresh does when the conversation is due: read it and store the snapshot
+    snapshots.snapshot_store(connected.workspace, snapshots.conversation_fetch(connected.workspace, conversation["id"]))
     tasks.remote_link_sync(link.pk)
     links = connected.sim_issue(issue["key"])["remotelinks"]
     assert len(links) == 1

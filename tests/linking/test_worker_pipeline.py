@@ -21,7 +21,11 @@ def test_linking_on_the_issue_page_writes_remote_link_and_count_through_the_work
     assert ConversationLink.objects.filter(issue_id=issue["id"]).exists()  # answered before Jira was touched
     wait_for(lambda: connected.sim_issue(issue["key"])["remotelinks"], message="the remote link")
     wait_for(lambda: connected.sim_issue(issue["key"])["fields"][COUNT_FIELD] == 1, message="the count field")
-    assert "Worker path" in connected.sim_issue(issue["key"])["remotelinks"][0]["object"]["title"]
+    # written at once from what is stored, then again once the background refresh has read the conversation
+    wait_for(
+        lambda: "Worker path" in connected.sim_issue(issue["key"])["remotelinks"][0]["object"]["title"],
+        message="the remote link titled from the snapshot",
+    )
 
     link = ConversationLink.objects.get(issue_id=issue["id"])
     admin_client.post(f"/issues/{issue['key']}/links/{link.pk}/unlink")
