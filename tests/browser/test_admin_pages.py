@@ -62,14 +62,14 @@ def test_people_flows_and_the_audit_log_records_each(admin, live_server):
     _, page = admin
     bob = factories.UserFactory(username="bob", role="Viewer")
     page.goto(f"{live_server.url}/people/")
-    page.get_by_role("link", name="alice").click()
+    page.get_by_role("link", name="alice", exact=True).click()
     expect(page.get_by_test_id("own-permissions")).to_contain_text("Nobody can change their own permissions")
     expect(page.get_by_label("Manage users and permissions")).to_be_disabled()
     expect(page.get_by_role("button", name="Save permissions")).to_have_count(0)
     shot(page, "person-self")
 
     page.goto(f"{live_server.url}/people/")
-    page.get_by_role("link", name="bob").click()
+    page.get_by_role("link", name="bob", exact=True).click()
     page.get_by_label("Jira account id").fill("5b10a2844c20165700ede21g")
     page.get_by_role("button", name="Save details").click()
     expect(page.locator(".messages")).to_contain_text("Saved bob's details.")
