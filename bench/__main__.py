@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, str] = {
     "fanout_1k_slow": "bench.fanout:run_fanout_1k_slow",
     "fanout_10k": "bench.fanout:run_fanout_10k",
     "worker_profile": "bench.fanout:run_worker_profile",
+    "scale_out": "bench.scale_out:run",
 }
 
 

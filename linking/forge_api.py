@@ -51,16 +51,23 @@ class ForgeView(APIView):
             raise panel.PanelRefused(message, 403)
 
 
+class PanelQuery(serializers.Serializer):
+    q = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    page = serializers.IntegerField(min_value=1, max_value=100_000, required=False, default=1)
+
+
 class PanelView(ForgeView):
     def get(self, request, issue: str):
         context = self.panel
+        query = PanelQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
         return Response(
             {
                 "issue": {"id": context.target.issue_id, "key": context.target.issue_key},
                 "project": context.project.project_key,
                 "workspace": context.project.workspace.name,
                 "viewer": {"mapped": context.user is not None},
-                "links": panel.panel_entries(context),
+                **panel.panel_listing(context, query=query.validated_data["q"], page=query.validated_data["page"]),
                 **panel.panel_permissions(context),
             }
         )
@@ -116,7 +123,8 @@ class UnlinkView(ForgeView):
 class CommentView(ForgeView):
     def post(self, request, issue: str):
         context = self.panel
-        self.refuse_unless(context.user is not None, "Commenting needs a connector account mapped to your Jira account")
+        needs_account = "Commenting needs a connector account mapped to your Jira account."
+        self.refuse_unless(context.user is not None, needs_account)
         body = CommentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

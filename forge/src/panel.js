@@ -70,27 +70,52 @@ async function glance(root, api) {
   }
 }
 
-async function panel(root, api, bridge, notice) {
+async function panel(root, api, bridge, notice, view = { q: "", page: 1 }) {
   let data;
   try {
-    data = await api("/panel");
+    data = await api(`/panel?${new URLSearchParams({ q: view.q, page: String(view.page) })}`);
   } catch (error) {
     show(root, el("p", { class: "error", role: "alert", "data-testid": "refusal" }, error.message));
     return;
   }
-  const reload = (message) => panel(root, api, bridge, message);
+  const reload = (message) => panel(root, api, bridge, message, view);
+  const go = (next) => panel(root, api, bridge, "", next);
   const failed = (error) => status.replaceChildren(el("p", { class: "error", role: "alert" }, error.message));
   const status = el("div", { "data-testid": "status" }, notice ? el("p", { class: "notice" }, notice) : "");
-  const count = data.links.length;
-  const parts = [
-    el("p", { class: "muted" },
-       `${count} ${count === 1 ? "conversation" : "conversations"} linked in ${data.workspace}`),
-    status,
-    ...data.links.map((link) => card(link, data, api, bridge, reload, failed)),
-  ];
+  const total = data.total;
+  let summary = `${total} ${total === 1 ? "conversation" : "conversations"} linked in ${data.workspace}`;
+  if (data.query) summary += `; ${data.matching} matching “${data.query}”`;
+  const parts = [el("p", { class: "muted", "data-testid": "summary" }, summary), status];
+  if (total > data.links.length || data.query) parts.push(searchForm(data, go));
+  parts.push(...data.links.map((link) => card(link, data, api, bridge, reload, failed)));
+  if (data.pages > 1) parts.push(pager(data, go));
   if (data.can_change) parts.push(linkForm(api, reload, failed));
-  if (data.can_comment && count) parts.push(commentForm(data, api, reload, failed));
+  if (data.can_comment && total) parts.push(commentForm(data, api, reload, failed));
   show(root, ...parts);
+}
+
+function searchForm(data, go) {
+  const input = el("input", { type: "search", name: "q", value: data.query,
+                              "aria-label": "Search linked conversations", placeholder: "Subject, customer or id" });
+  const form = el("form", { role: "search" }, input, el("button", { type: "submit", class: "subtle" }, "Search"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    go({ q: input.value.trim(), page: 1 });
+  });
+  return form;
+}
+
+function pager(data, go) {
+  const nav = el("nav", { "aria-label": "Pages", class: "pager" });
+  const step = (label, page) => {
+    const button = el("button", { type: "button", class: "subtle" }, label);
+    button.addEventListener("click", () => go({ q: data.query, page }));
+    return button;
+  };
+  if (data.page > 1) nav.append(step("Previous", data.page - 1));
+  nav.append(el("span", { class: "muted" }, ` Page ${data.page} of ${data.pages} `));
+  if (data.page < data.pages) nav.append(step("Next", data.page + 1));
+  return nav;
 }
 
 function card(link, data, api, bridge, reload, failed) {
