@@ -105,7 +105,7 @@ def _worker_and_beat(profile: str = ""):
     var = Path(os.environ["VAR_DIR"])
     worker = celery_worker_command(name="bench", loglevel="WARNING")
     beat = celery_beat_command(var / "beat-schedule", loglevel="WARNING")
-    worker_env = {**os.environ, "WORKER_PROFILE": profile}
+    worker_env = {**os.environ, "WORKER_PROFILE": profile or os.environ.get("WORKER_PROFILE", "")}
     with process(worker, var / "worker.log", env=worker_env) as w, process(beat, var / "beat.log"):
         _wait_for_ready(w)
         yield w

@@ -1,10 +1,10 @@
-"""A CPU profile of a worker, for finding where the delivery path spends its time.
+"""A profile of a worker, for finding where the delivery path spends its time.
 
-With WORKER_PROFILE set to a file path, a Celery worker profiles every thread (yappi, CPU clock, so time
-spent waiting on the network or the database does not count) from start-up until it shuts down, then writes
-the functions by total CPU time to that path (text) and a pstats file beside it (`.pstat`, for snakeviz or
-`python -m pstats`). Off by default: the profiler itself roughly doubles the CPU of what it watches.
-yappi is a development dependency, imported only when a profile is asked for.
+With WORKER_PROFILE set to a file path, a Celery worker profiles every thread (yappi) from start-up until it
+shuts down, then writes the functions by time to that path (text) and a pstats file beside it (`.pstat`, for
+snakeviz or `python -m pstats`). The clock is CPU time (waiting on the network or the database does not
+count), or wall time with WORKER_PROFILE_CLOCK=wall (for latency). Off by default: the profiler itself
+roughly doubles the CPU of what it watches. yappi is a development dependency, imported only when asked for.
 """
 
 import logging
@@ -22,7 +22,7 @@ def _profile_start(**kwargs) -> None:
         return
     import yappi
 
-    yappi.set_clock_type("cpu")
+    yappi.set_clock_type(settings.WORKER_PROFILE_CLOCK)
     yappi.start(builtins=False, profile_threads=True)
     logger.info("profile.started", extra={"path": settings.WORKER_PROFILE})
 
@@ -36,8 +36,9 @@ def _profile_write(**kwargs) -> None:
     yappi.stop()
     stats = yappi.get_func_stats()
     stats.save(f"{settings.WORKER_PROFILE}.pstat", type="pstat")
+    clock = settings.WORKER_PROFILE_CLOCK
     with open(settings.WORKER_PROFILE, "w") as out:
-        out.write(f"CPU seconds, all threads, by time in the function itself (tsub); top {TOP}\n")
+        out.write(f"{clock} seconds, all threads, by time in the function itself (tsub); top {TOP}\n")
         _write(stats, out, "tsub")
         out.write(f"\nBy total time including callees (ttot); top {TOP}\n")
         _write(stats, out, "ttot")

@@ -437,6 +437,11 @@ INBOX_VENDOR_TIMEOUT_SECONDS = envfloat("INBOX_VENDOR_TIMEOUT_SECONDS", 4.0)
 INBOX_MAX_BODY_BYTES = envint("INBOX_MAX_BODY_BYTES", 512 * 1024, minimum=16 * 1024)
 
 # --- Intercom tickets and the customer's voice (issue 12) ---
+# Mirror the conversations and customer tickets linked to tracker tickets in Intercom (linking/tracker.py).
+TRACKER_REFRESH_SECONDS = envint("TRACKER_REFRESH_SECONDS", 300, minimum=30)
+CELERY_BEAT_SCHEDULE["refresh-tracker-tickets"] = {
+    "task": "linking.tasks.trackers_refresh", "schedule": float(TRACKER_REFRESH_SECONDS),
+}
 
 # --- Forge panel and Sign in with Atlassian (issue 13) ---
 # The Forge app's id (its manifest's app.id, "ari:cloud:ecosystem::app/<uuid>" or the bare uuid): the audience
@@ -510,3 +515,4 @@ if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
 # --- Delivery path CPU and benchmarks (issue 16) ---
 # A file path: the worker writes a CPU profile of all its threads there when it shuts down (config/profiling.py).
 WORKER_PROFILE = os.environ.get("WORKER_PROFILE", "")
+WORKER_PROFILE_CLOCK = "wall" if os.environ.get("WORKER_PROFILE_CLOCK") == "wall" else "cpu"

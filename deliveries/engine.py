@@ -42,8 +42,10 @@ from connector.intercom_client import IntercomClient, client_for
 from connector.models import IntercomWorkspace
 from deliveries.coordination import Lease, limiter
 from deliveries.metrics import rate_limit_wait_record
-from deliveries.models import Action, Delivery, DeliveryAttempt
+from deliveries.models import TICKET_ONLY, Action, Delivery, DeliveryAttempt, TargetType
 from deliveries.ratelimit import _header
+from deliveries.signals import ticket_created
+from deliveries.tickets import perform_ticket
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
@@ -61,6 +63,7 @@ class Outcome:
     error: VendorError | None = None
     crash: Exception | None = None
     note: str = ""  # e.g. "already in the conversation" after a verification
+    skipped: bool = False  # nothing that can ever be done (the note says why): recorded as skipped
     started_at: datetime | None = None
     duration_ms: int | None = None
 
@@ -179,6 +182,9 @@ def finish(outcome: Outcome) -> str:
             next_attempt_at=now + timedelta(seconds=_backoff(d.attempts)),
             verify=True,
         )
+    elif outcome.skipped:
+        status = Status.SKIPPED
+        fields.update(last_error=outcome.note[:2000], verify=False)
     elif outcome.error is None:
         status = Status.SENT
         del fields["claimed_at"]  # kept: when the call that sent it was claimed
@@ -204,7 +210,7 @@ def finish(outcome: Outcome) -> str:
                 )[:2000]
         elif err.kind == VendorErrorKind.NOT_FOUND:
             status = Status.FAILED
-            fields["last_error"] = "The conversation no longer exists in Intercom."
+            fields["last_error"] = f"The {d.target_type} no longer exists in Intercom."
         else:
             status = Status.FAILED
     if Delivery.objects.filter(pk=d.pk, status=Status.SENDING).update(status=status, **fields):
@@ -298,6 +304,13 @@ def perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> Ou
 def _perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> Outcome:
     """Make the call(s) for one delivery. `take_slot()` blocks for another rate-limit slot (extra calls)."""
     try:
+        if d.target_type == TargetType.TICKET:
+            result = perform_ticket(
+                d, client, admin_id, take_slot, same_text=lambda a, b: _text(a) == _text(b), snooze_until=_snooze_until
+            )
+            return Outcome(d, part_id=result.part_id, note=result.note, skipped=result.skipped)
+        if d.action in TICKET_ONLY:
+            return Outcome(d, note="Only tickets have a state and ticket attributes.", skipped=True)
         if d.verify or d.action == Action.REOPEN:
             conversation = client.conversation(d.conversation_id)
             if d.verify:
@@ -431,7 +444,7 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
         sent = []
         for future in futures:
             outcome = future.result()
-            if outcome.error is None and outcome.crash is None:
+            if outcome.error is None and outcome.crash is None and not outcome.skipped:
                 sent.append(outcome)
                 continue
             if outcome.error is not None and outcome.error.kind == VendorErrorKind.RATE_LIMITED:
@@ -443,6 +456,9 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
             counts[status] = counts.get(status, 0) + 1
         if sent:
             counts[Status.SENT] = counts.get(Status.SENT, 0) + finish_sent(sent)
+            for o in sent:
+                if o.delivery.action == Action.TRACKER_CREATE and o.part_id:
+                    ticket_created.send_robust(sender=Delivery, delivery_id=o.delivery.pk, ticket_id=o.part_id)
 
     in_flight: set[Future] = set()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"deliver-{key}") as executor:

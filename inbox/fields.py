@@ -11,7 +11,9 @@ from typing import Any
 # Set by the form itself or not meant for a teammate to type.
 NOT_OFFERED = frozenset({"summary", "description", "project", "issuetype", "reporter", "attachment", "issuelinks"})
 NONE = "none"  # the dropdown choice that leaves an optional field empty
-MAX_OPTIONS = 50
+MAX_OPTIONS = 200
+# Intercom draws a dropdown of at most ten options; a longer list is a text input that takes the option's name.
+MAX_DROPDOWN = 10
 
 
 def field_kind(meta: dict) -> str | None:
@@ -74,9 +76,12 @@ def jira_value(field: dict, raw: Any, *, cloud: bool) -> Any:
     if kind in ("option", "options"):
         if not text or text == NONE:
             return None
-        if text not in {o["id"] for o in field.get("options") or []}:
-            raise FieldValueError("Pick one of the choices.")
-        return [{"id": text}] if kind == "options" else {"id": text}
+        options = field.get("options") or []
+        chosen = next((o["id"] for o in options if text == o["id"]), None) or next(
+            (o["id"] for o in options if text.casefold() == o["name"].casefold()), None)
+        if chosen is None:
+            raise FieldValueError(f"Pick one of: {', '.join(o['name'] for o in options[:20])}.")
+        return [{"id": chosen}] if kind == "options" else {"id": chosen}
     if not text:
         return None
     if kind == "strings":

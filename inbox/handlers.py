@@ -55,11 +55,10 @@ def create(workspace: IntercomWorkspace, request: CanvasRequest, arg: str = "") 
 
 
 def create_project(workspace: IntercomWorkspace, request: CanvasRequest, arg: str = "") -> dict:
-    projects, allowed = _allowed_projects(workspace, request)
-    chosen = next((p for p in allowed if str(p.pk) == request.inputs.get("project")), None)
+    _, allowed = _allowed_projects(workspace, request)
+    chosen = next((p for p in allowed if str(p.pk) == arg), None)
     if chosen is None:
-        return screens.project_choice(allowed, error="Pick a project.") if allowed else _no_projects(
-            workspace, request, projects)
+        return create(workspace, request)
     return _form(chosen, request)
 
 

@@ -1,12 +1,12 @@
 """The canvases of the Inbox app, drawn from data the handlers gathered; nothing here calls Jira or writes.
 
 Component ids are the app's vocabulary (inbox.handlers dispatches on them): "home", "create",
-"create_project", "create_submit", "link", "link_search", "pick:<site>:<issue id>", "unlink:<link id>",
+"create_project:<project>", "create_submit", "link", "link_search", "pick:<site>:<issue id>", "unlink:<link id>",
 "retry".
 """
 
 from inbox import canvas as c
-from inbox.fields import NONE
+from inbox.fields import MAX_DROPDOWN, NONE
 from inbox.models import CreateIssueForm
 from inbox.selectors import LinkedIssues
 
@@ -50,17 +50,14 @@ def home(linked: LinkedIssues, *, heard: list[str], notice: str = "", may_create
     return c.canvas(components)
 
 
-def project_choice(projects: list, *, error: str = "") -> dict:
-    components = [c.text("Create a Jira issue", style="header")]
-    if error:
-        components.append(c.error_text(error))
-    components += [
-        c.dropdown("project", "Project", [(str(p.pk), f"{p.project_key} - {p.project_name or p.project_key}")
-                                          for p in projects]),
-        c.button("create_project", "Continue"),
+def project_choice(projects: list) -> dict:
+    """A list rather than a dropdown: a workspace may have more projects than a dropdown holds."""
+    items = [c.item(f"create_project:{p.pk}", p.project_key, subtitle=p.project_name) for p in projects]
+    return c.canvas([
+        c.text("Create a Jira issue in which project?", style="header"),
+        c.item_list(items),
         c.button("home", "Cancel", style="secondary"),
-    ]
-    return c.canvas(components)
+    ])
 
 
 def create_form(
@@ -108,11 +105,16 @@ def create_form(
     for spec in form.fields:
         label = f"{spec['name']} *" if spec.get("required") else spec["name"]
         value = str(values.get(spec["id"], spec.get("default") or ""))
-        if spec["kind"] in ("option", "options"):
-            options = [(o["id"], o["name"]) for o in spec["options"]]
-            if not spec.get("required"):
-                options.insert(0, (NONE, "—"))
-            components.append(c.dropdown(spec["id"], label, options, value=value))
+        choices = [(o["id"], o["name"]) for o in spec.get("options") or []]
+        if not spec.get("required"):
+            choices.insert(0, (NONE, "—"))
+        if spec["kind"] in ("option", "options") and len(choices) <= MAX_DROPDOWN:
+            components.append(c.dropdown(spec["id"], label, choices, value=value))
+        elif spec["kind"] in ("option", "options"):  # too many for a dropdown: typed by name
+            names = {o["id"]: o["name"] for o in spec["options"]}
+            hint = f"One of {len(names)}, e.g. {', '.join(list(names.values())[:3])}"
+            components.append(c.input_field(spec["id"], label, value=names.get(value, value), placeholder=hint,
+                                            failed=spec["id"] in errors))
         elif spec["kind"] == "text":
             components.append(c.textarea(spec["id"], label, value=value, failed=spec["id"] in errors))
         else:

@@ -314,6 +314,7 @@ class Card:
     last_activity_at: datetime | None
     fetched_at: datetime | None
     freshness: str  # "updated 3 minutes ago", "not fetched yet"
+    ticket: object = None  # a ticket link's linking.tickets.TicketCard, filled in by the issue page
 
 
 @dataclass(frozen=True)
@@ -409,7 +410,7 @@ def _cards(links: list[ConversationLink], *, details: bool) -> list[Card]:
     now = timezone.now()
     cards_out = []
     for link in links:
-        snapshot = stored.get((link.workspace_id, link.conversation_id))
+        snapshot = None if link.is_ticket else stored.get((link.workspace_id, link.conversation_id))
         bundle = snapshot_bundle(snapshot, link.conversation_id)
         problem = bundle.problem or ("deleted" if link.health == ConversationLink.Health.MISSING else "")
         sections = []
@@ -424,6 +425,7 @@ def _cards(links: list[ConversationLink], *, details: bool) -> list[Card]:
                     app_id=link.workspace.workspace_id,
                     region=link.workspace.region,
                     conversation_id=link.conversation_id,
+                    target_type=link.target_type,
                 ),
                 problem=problem,
                 message=bundle.message,

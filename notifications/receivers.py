@@ -21,6 +21,7 @@ def _link_fields(link) -> dict:
         "issue_key": link.issue_key,
         "workspace_id": link.workspace_id,
         "conversation_id": link.conversation_id,
+        "target_type": link.target_type,
         "link_id": link.pk,
     }
 

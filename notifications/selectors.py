@@ -260,7 +260,7 @@ def dry_run(issue_key: str) -> DryRun:
             fired = []  # planning ignores the connector's own writes
         for rule in fired:
             actions = []
-            for _, kind, params, body, status, error in planned_actions(rule, context, project):
+            for _, kind, params, body, status, error in planned_actions(rule, context, project, typed):
                 planned = PlannedAction(kind, Action(kind).label, params, body=body)
                 if status == Delivery.Status.SKIPPED:
                     planned.skipped = f"{error.rstrip('.')}: it would be skipped."

@@ -3,10 +3,12 @@ request is recorded on the link, Jira's validation errors sit next to their fiel
 cannot browse says so."""
 
 from inbox.fields import NONE, offered_fields
+from inbox.models import CreateIssueForm
 from inbox.services import FormChoice, FormSettings, create_form_save
 from linking.models import ConversationLink, LinkChange
 from notifications.models import NotificationRule
 from sandbox.jira_create import SEVERITY_FIELD
+from tests import factories
 from tests.inbox.conftest import EMPTY_CANVAS, component, texts
 
 TASK, BUG = "10001", "10002"
@@ -214,3 +216,33 @@ def test_on_data_center_the_description_is_wiki_text_with_a_link_back(inbox, jir
     assert jira_dc.issue(key)["fields"]["description"] == (
         f"It burns\n\n[Intercom conversation {inbox.conversation['id']} with Ada Customer|"
         f"https://app.intercom.com/a/inbox/sandbox1/inbox/conversation/{inbox.conversation['id']}]")
+
+
+def test_a_field_with_more_choices_than_a_dropdown_holds_is_typed_by_name(inbox):
+    inbox.jira.priorities.update({str(n): f"P{n}" for n in range(6, 14)})
+    _form(inbox, TASK, ask={"priority"})
+    form = inbox.click("create", inbox.initialize())
+    assert component(form, "priority")["type"] == "input"
+
+    wrong = inbox.click("create_submit", form, {"summary": "Outage", "priority": "urgent-ish"})
+    home = inbox.click("create_submit", form, {"summary": "Outage", "priority": "p7"})
+
+    assert "Pick one of: Highest, High, Medium" in texts(wrong)
+    assert inbox.jira.issue(ConversationLink.objects.get().issue_key)["fields"]["priority_id"] == "7"
+    assert "Created" in texts(home)
+
+
+def test_with_several_projects_the_teammate_picks_one_they_may_use(inbox):
+    ops = inbox.jira.add_project("OPS", "Operations")
+    other = factories.ProjectConnectionFactory(site=inbox.site, workspace=inbox.workspace, project_id=ops["id"],
+                                               project_key="OPS", project_name="Operations")
+    hidden = factories.ProjectConnectionFactory(site=inbox.site, workspace=inbox.workspace, project_key="SEC")
+    CreateIssueForm.objects.create(project=hidden, allowed_admin_ids=["someone-else"])
+
+    choice = inbox.click("create", inbox.initialize())
+    form = inbox.click(f"create_project:{other.pk}", choice)
+    home = inbox.click("create_submit", form, {"summary": "Disk full", "issuetype": TASK})
+
+    assert "OPS Operations" in texts(choice) and "SUP Support" in texts(choice) and "SEC" not in texts(choice)
+    assert "Create a Jira issue in OPS" in texts(form)
+    assert ConversationLink.objects.get().issue_key == "OPS-1" and "Created OPS-1" in texts(home)

@@ -80,6 +80,7 @@ def test_a_jira_user_signs_in_and_sees_exactly_what_their_own_jira_permission_al
     assert f"Your Jira account may not browse {secret['key']}" in refused.content.decode()
     listed = client.get("/api/links/?issue=" + mine["key"]).json()["results"]
     assert [row["conversation_id"] for row in listed] == ["101"]
+    assert connected.jira.violations == []
 
 
 def test_the_viewers_own_jira_permission_decides_after_sign_in(connected, auth, bea, client):
@@ -98,7 +99,8 @@ def test_without_sign_in_a_least_privilege_app_user_cannot_tell_and_the_page_fai
     client.force_login(user)
     response = client.get(f"/issues/{issue['key']}/")
     assert response.status_code == 403
-    assert "Jira could not confirm" in response.content.decode()
+    page = response.content.decode()
+    assert "Jira could not confirm" in page and "sign in with Atlassian, so Jira is asked with your own" in page
 
 
 def test_the_token_is_kept_encrypted_and_refreshed_when_it_expires(connected, auth, bea, client):
