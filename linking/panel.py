@@ -6,7 +6,7 @@ the issue. A Jira user with a local account acts with that account's permissions
 and only when FORGE_UNMAPPED_CAN_VIEW allows it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -21,6 +21,7 @@ from connector.user_tokens import user_client, user_token_for
 from linking.access import AccessDecision, account_may_browse, is_access_admin, unconfirmed
 from linking.selectors import Card, issue_cards
 from linking.services import IssueTarget
+from linking.tickets import ticket_card
 
 User = get_user_model()
 
@@ -143,8 +144,15 @@ def _field(value) -> dict:
 
 
 def card_entry(card: Card) -> dict:
+    ticket = card.ticket
     return {
         "id": card.link.pk,
+        "type": card.link.target_type,
+        "tracker": card.link.is_tracker,
+        "ticket": None if ticket is None else {
+            "title": ticket.title, "number": ticket.number, "category": ticket.category,
+            "state": ticket.state_label, "type": ticket.ticket_type, "problem": ticket.problem,
+        },
         "conversation_id": card.link.conversation_id,
         "url": card.url,
         "linked_at": card.link.created_at.isoformat(),
@@ -168,8 +176,14 @@ def panel_listing(context: PanelContext, *, query: str = "", page: int = 1) -> d
         page=page,
         per_page=PANEL_PAGE_SIZE,
     )
+    # As on the issue page: a ticket link shows the ticket's title and state (read, briefly cached, for this page).
+    shown = [
+        replace(card, ticket=ticket_card(card.link.workspace, card.link.conversation_id)) if card.link.is_ticket
+        else card
+        for card in listing.cards
+    ]
     return {
-        "links": [card_entry(card) for card in listing.cards],
+        "links": [card_entry(card) for card in shown],
         "total": listing.total,
         "matching": listing.matching,
         "page": listing.page,

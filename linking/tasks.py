@@ -25,7 +25,7 @@ from connector.models import IntercomWorkspace, JiraSite
 from deliveries.coordination import Lease
 from deliveries.engine import due_count
 from deliveries.models import TargetType
-from linking import autolink, jira_pace, jira_sync, selectors, services, snapshots, tracker
+from linking import autolink, jira_pace, jira_sync, selectors, services, snapshots, tracker, voice
 from linking.models import ConversationLink, JiraWrite, remote_link_global_id
 
 logger = logging.getLogger(__name__)
@@ -144,6 +144,8 @@ def _perform(write: JiraWrite) -> object:
         return _remote_link_remove_do(write.site_id, write.issue_id, write.workspace_id, write.conversation_id)
     if write.kind == Kind.ISSUE_SEARCH_SYNC:
         return _issue_search_sync_do(write.site_id, write.issue_id)
+    if write.kind == Kind.CUSTOMER_VOICE:
+        return voice.voice_post_for_write(write.site_id, write.issue_id)
     if write.kind == Kind.AUTOLINK_RESOLVE:
         payload = write.payload or {}
         return _autolink_resolve_do(
@@ -479,3 +481,14 @@ def trackers_refresh() -> int:
     for link_id in ids:
         tracker_refresh.delay(link_id)
     return len(ids)
+
+
+# --- the customer's voice (linking/voice.py) -------------------------------------------------------------------
+
+
+@shared_task(name="linking.tasks.customer_voice_post")
+def customer_voice_post(site_id: int, issue_id: str) -> str | None:
+    """Post the issue's waiting customer replies as one Jira comment, once its window has passed."""
+    return _write_run(
+        Kind.CUSTOMER_VOICE, lambda: voice.voice_post_for_write(site_id, issue_id), site_id=site_id, issue_id=issue_id
+    )
