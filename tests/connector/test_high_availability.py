@@ -1,5 +1,6 @@
-"""Redis Sentinel: one URL form understood by every Redis client of the service (limiter and leases, caches,
-health, the Celery broker), and clients that follow the primary when it fails over."""
+"""High availability settings and clients: one Sentinel URL form understood by every Redis client of the service
+(limiter and leases, caches, health, the Celery broker) and clients that follow the primary when it fails over;
+RabbitMQ's quorum queues; PgBouncer's transaction mode."""
 
 import json
 import os
@@ -48,7 +49,8 @@ def _settings(**env) -> dict:
     code = (
         "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps({"
         "'broker': s.CELERY_BROKER_URL, 'options': s.CELERY_BROKER_TRANSPORT_OPTIONS,"
-        "'queues': {q.name: q.queue_arguments for q in getattr(s, 'CELERY_TASK_QUEUES', [])}}))"
+        "'queues': {q.name: q.queue_arguments for q in getattr(s, 'CELERY_TASK_QUEUES', [])},"
+        "'server_side_cursors': not s.DATABASES['default'].get('DISABLE_SERVER_SIDE_CURSORS')}))"
     )
     base = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "REDIS_"))}
     done = subprocess.run(
@@ -76,6 +78,11 @@ def test_rabbitmq_as_the_broker_declares_every_queue_as_a_quorum_queue():
         name: {"x-queue-type": "quorum"} for name in ("webhooks", "deliveries", "default", "housekeeping")
     }
     assert seen["options"] == {"confirm_publish": True}
+
+
+def test_behind_pgbouncer_in_transaction_mode_no_server_side_cursor_is_used():
+    assert _settings()["server_side_cursors"] is True
+    assert _settings(DB_TRANSACTION_POOLING="true")["server_side_cursors"] is False
 
 
 def test_every_kind_of_client_keeps_working_when_the_primary_dies(db, tmp_path, client, settings):
