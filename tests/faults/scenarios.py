@@ -300,7 +300,8 @@ def scenario(name: str) -> dict:
             stack.callback(postgres.stop)
             database_url = postgres.url  # its own cluster: this scenario restarts it
         else:
-            database_url = stack.enter_context(fresh_database("connector_faults"))
+            # Named for this run: fault runs of other checkouts on the same server must never drop it.
+            database_url = stack.enter_context(fresh_database(f"connector_faults_{os.getpid()}"))
         os.environ["DATABASE_URL"] = database_url
         manage(dict(os.environ), "migrate", "--noinput")
         pooled = None
