@@ -66,14 +66,17 @@ def run(scenario: str, **sizes: int) -> dict:
             "WEBHOOK_SWEEP_AFTER_SECONDS": "5",
             "VENDOR_TIMEOUT_SECONDS": "3",
         }
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.faults.scenarios", scenario],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "tests.faults.scenarios", scenario],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+        finally:
+            ha.stop_leftovers(Path(var))  # servers of a child that timed out or crashed
         if done.returncode:
             raise RuntimeError(f"fault scenario {scenario} failed:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
