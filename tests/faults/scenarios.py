@@ -323,7 +323,8 @@ def scenario(name: str) -> dict:
         if pooled:
             result["pgbouncer_transactions"] = ha.pgbouncer_transactions(pooled)
         if broker:
-            result["queue_types"] = ha.rabbitmq_queue_types(broker)
+            types = ha.rabbitmq_queue_types(broker)
+            result["queue_types"] = {q: t for q, t in types.items() if not q.startswith("celery_delayed_")}
         return result
 
 
