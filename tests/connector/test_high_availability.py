@@ -38,8 +38,8 @@ def test_a_wrong_sentinel_url_says_what_is_wrong(url, problem):
 
 
 def test_celery_gets_kombus_form_of_the_same_url():
-    broker, options = celery_broker("sentinel://:pw@h1:26379,h2:26380/2?service_name=m&sentinel_password=sp")
-    assert broker == "sentinel://:pw@h1:26379/2;sentinel://:pw@h2:26380/2"
+    broker, options = celery_broker("sentinel://:pw@h1:26379,[::1]:26380/2?service_name=m&sentinel_password=sp")
+    assert broker == "sentinel://:pw@h1:26379/2;sentinel://:pw@[::1]:26380/2"
     assert options == {"master_name": "m", "sentinel_kwargs": {"password": "sp"}}
     assert celery_broker("redis://127.0.0.1:6379/1") == ("redis://127.0.0.1:6379/1", {})
 
