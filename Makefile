@@ -32,7 +32,8 @@ demo: migrate
 	$(BIN)/python manage.py ensure_admin
 	grep -E '^(web|worker|housekeeping|beat):' Procfile > var/Procfile.demo
 	echo "demo: python -m sandbox.demo --service-url http://127.0.0.1:$(PORT)" >> var/Procfile.demo
-	ALLOW_PRIVATE_URLS=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f var/Procfile.demo -d $(CURDIR) \
+	ALLOW_PRIVATE_URLS=1 ATLASSIAN_AUTH_URL=http://127.0.0.1:8101 ATLASSIAN_API_URL=http://127.0.0.1:8101 \
+		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f var/Procfile.demo -d $(CURDIR) \
 		start --port $(PORT) web worker housekeeping beat demo
 
 # The whole suite against PostgreSQL and Redis (local defaults, or DATABASE_URL / REDIS_URL).

@@ -74,3 +74,16 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.action} {self.target}"
+
+
+class SignInPolicy(models.Model):
+    """How people sign in; one row (pk 1), edited on the People page."""
+
+    # Non-admins (anyone who manages neither people nor connections) must use Sign in with Atlassian.
+    atlassian_required = models.BooleanField(default=False)
+    # Whether Sign in with Atlassian makes an account for a Jira user who has none yet, and with which role.
+    create_accounts = models.BooleanField(default=True)
+    new_account_role = models.ForeignKey(Role, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self) -> str:
+        return "sign-in policy"

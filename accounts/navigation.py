@@ -5,6 +5,7 @@ from django.urls import NoReverseMatch, reverse
 NAV = (
     ("Dashboard", "home", None),
     ("Connections", "connections", "manage_connections"),
+    ("Inbox app", "inbox_app", "manage_connections"),
     ("Rules", "rules", "manage_rules"),
     ("Issues", "issue_search", "view_links"),
     ("Reports", "reports", "export_data"),

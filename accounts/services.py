@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.audit import audit_record, changes
-from accounts.models import ApiToken, Profile, Role
+from accounts.models import ApiToken, Profile, Role, SignInPolicy
 from accounts.permissions import BUILTIN_ROLES, BY_CODE
 
 User = get_user_model()
@@ -149,15 +149,13 @@ def user_create(*, username: str, email: str = "", role: Role | None = None, pas
 @transaction.atomic
 def user_update(*, actor, user, email: str, jira_account_id: str, request=None) -> None:
     """Email and Jira account; a change of the Jira account changes what the person may see in Jira's name."""
-    profile, _ = Profile.objects.get_or_create(user=user)
-    before = {"email": user.email, "jira_account_id": profile.jira_account_id}
-    user.email = email
-    user.save(update_fields=["email"])
-    profile.jira_account_id = jira_account_id
-    profile.save(update_fields=["jira_account_id"])
-    old, new = changes(before, {"email": email, "jira_account_id": jira_account_id})
-    if old or new:
-        audit_record(actor=actor, action="person.update", target=user, before=old, after=new, request=request)
+    user_jira_account_set(user=user, account_id=jira_account_id, actor=actor, request=request)
+    if user.email != email:
+        before = {"email": user.email}
+        user.email = email
+        user.save(update_fields=["email"])
+        audit_record(actor=actor, action="person.update", target=user, before=before, after={"email": email},
+                     request=request)
 
 
 @transaction.atomic
@@ -226,3 +224,121 @@ def api_token_touch(token: ApiToken) -> None:
     if token.last_used_at is None or now - token.last_used_at > timedelta(seconds=API_TOKEN_TOUCH_SECONDS):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+
+
+# --- Sign in with Atlassian ---------------------------------------------------------------------------------
+
+
+class AccountRefused(Exception):
+    """No account may be used for this Jira identity; the message says why and what to do."""
+
+
+def is_admin(user) -> bool:
+    """Who may still sign in with a password when Atlassian sign-in is required."""
+    return bool(
+        user.is_superuser or user.has_perm("accounts.manage_people") or user.has_perm("accounts.manage_connections")
+    )
+
+
+def sign_in_policy() -> SignInPolicy:
+    policy, _ = SignInPolicy.objects.get_or_create(pk=1, defaults={"new_account_role": Role.objects.filter(
+        name="Viewer").first()})
+    return policy
+
+
+def _policy_values(policy: SignInPolicy) -> dict:
+    role = policy.new_account_role
+    return {"atlassian_required": policy.atlassian_required, "create_accounts": policy.create_accounts,
+            "new_account_role": role.name if role else None}
+
+
+@transaction.atomic
+def sign_in_policy_update(
+    *, actor, atlassian_required: bool, create_accounts: bool, new_account_role: Role | None, request=None
+) -> SignInPolicy:
+    policy = sign_in_policy()
+    before = _policy_values(policy)
+    policy.atlassian_required, policy.create_accounts = atlassian_required, create_accounts
+    policy.new_account_role = new_account_role
+    policy.save()
+    old, new = changes(before, _policy_values(policy))
+    if old or new:
+        audit_record(actor=actor, action="sign_in.policy", target=policy, before=old, after=new, request=request)
+    return policy
+
+
+def password_sign_in_allowed(user) -> bool:
+    return is_admin(user) or not sign_in_policy().atlassian_required
+
+
+def _holder(account_id: str, *, other_than=None):
+    holders = User.objects.filter(profile__jira_account_id=account_id)
+    if other_than is not None:
+        holders = holders.exclude(pk=other_than.pk)
+    return holders.order_by("pk").first()
+
+
+@transaction.atomic
+def user_jira_account_set(*, user, account_id: str, actor=None, request=None) -> None:
+    """Map a user to their Jira account (by an admin on the People page, or by their own Atlassian sign-in)."""
+    account_id = account_id.strip()
+    if account_id:
+        holder = _holder(account_id, other_than=user)
+        if holder is not None:
+            raise ValidationError(f"The Jira account {account_id} is already mapped to {holder.username}.")
+    profile, _ = Profile.objects.get_or_create(user=user)
+    if profile.jira_account_id == account_id:
+        return
+    before = {"jira_account_id": profile.jira_account_id}
+    profile.jira_account_id = account_id
+    profile.save(update_fields=["jira_account_id"])
+    audit_record(actor=actor, action="person.update", target=user, before=before,
+                 after={"jira_account_id": account_id}, request=request)
+
+
+def _free_username(email: str, name: str) -> str:
+    base = (email.split("@")[0] if email else "") or "-".join(name.lower().split()) or "jira-user"
+    base = "".join(c for c in base if c.isalnum() or c in "._-+")[:140] or "jira-user"
+    candidate, n = base, 1
+    while User.objects.filter(username__iexact=candidate).exists():
+        n += 1
+        candidate = f"{base}{n}"
+    return candidate
+
+
+@transaction.atomic
+def account_for_jira_identity(*, account_id: str, email: str = "", name: str = "", current_user=None):
+    """The local account of someone who signed in with Atlassian as `account_id`.
+
+    Someone already signed in maps their own account; otherwise the account mapped to that Jira account is
+    used, or (when the policy allows) a new one is made with the policy's role. Accounts are never matched by
+    email: whoever controls an email address in Jira must not get a local account that merely shares it.
+    """
+    if not account_id:
+        raise AccountRefused("Jira did not say which account signed in. Try again.")
+    if current_user is not None and current_user.is_authenticated:
+        try:
+            user_jira_account_set(user=current_user, account_id=account_id, actor=current_user)
+        except ValidationError as exc:
+            raise AccountRefused(f"{exc.messages[0]} Ask an administrator to fix the mapping.") from None
+        return current_user
+    user = _holder(account_id)
+    if user is not None:
+        if not user.is_active:
+            raise AccountRefused(f"The account {user.username} is deactivated. Ask an administrator.")
+        return user
+    policy = sign_in_policy()
+    if not policy.create_accounts:
+        raise AccountRefused(
+            "No account of this service is mapped to your Jira account. Ask an administrator to create one on "
+            f"the People page with your Jira account id: {account_id}."
+        )
+    user = User.objects.create_user(username=_free_username(email, name), email=email, password=None)
+    if policy.new_account_role is not None:
+        user.groups.set([policy.new_account_role])
+    Profile.objects.create(user=user, jira_account_id=account_id)
+    audit_record(actor=None, action="person.create", target=user, label=user.username, after={
+        "email": email, "role": policy.new_account_role.name if policy.new_account_role else None,
+        "jira_account_id": account_id, "by": "Sign in with Atlassian",
+    })
+    return user

@@ -25,6 +25,8 @@ BENCHMARKS: dict[str, str] = {
     "end_to_end": "bench.fanout:run_end_to_end",
     "fanout_1k_slow": "bench.fanout:run_fanout_1k_slow",
     "fanout_10k": "bench.fanout:run_fanout_10k",
+    "worker_profile": "bench.fanout:run_worker_profile",
+    "scale_out": "bench.scale_out:run",
 }
 
 

@@ -44,6 +44,19 @@ def run_fanout_1k_slow() -> dict:
     return _in_child("fanout", conversations=sized(1_000, 200), limit=167)
 
 
+def run_worker_profile(rounds: int = 1) -> list[dict]:
+    """A fan-out of 2,000 notes with the worker under the profiler (WORKER_PROFILE): where its CPU goes, written
+    to bench/profile-worker.txt. Once, whatever the rounds: its figures are not judged (the profiler's own
+    cost is in them)."""
+    path = Path(__file__).resolve().parent / "profile-worker.txt"
+    figures = _in_child("fanout", conversations=2_000, limit=1666, profile=str(path))
+    figures.pop("targets", None)
+    return [{**figures, "profile": str(path)}]
+
+
+run_worker_profile.own_rounds = True
+
+
 def run_end_to_end() -> dict:
     return _in_child("end_to_end", samples=sized(60, 20))
 
@@ -88,11 +101,12 @@ def _simulator(limit: int):
 
 
 @contextmanager
-def _worker_and_beat():
+def _worker_and_beat(profile: str = ""):
     var = Path(os.environ["VAR_DIR"])
     worker = celery_worker_command(name="bench", loglevel="WARNING")
     beat = celery_beat_command(var / "beat-schedule", loglevel="WARNING")
-    with process(worker, var / "worker.log") as w, process(beat, var / "beat.log"):
+    worker_env = {**os.environ, "WORKER_PROFILE": profile or os.environ.get("WORKER_PROFILE", "")}
+    with process(worker, var / "worker.log", env=worker_env) as w, process(beat, var / "beat.log"):
         _wait_for_ready(w)
         yield w
 
@@ -194,11 +208,11 @@ def _post(site, payload: dict) -> int:
     return response.status_code
 
 
-def fanout(conversations: int, limit: int) -> dict:
+def fanout(conversations: int, limit: int, profile: str = "") -> dict:
     from deliveries.models import Delivery  # Django is set up in the child
 
     floor = conversations / limit * 10
-    with _simulator(limit) as (sim_url, control, simulator), _worker_and_beat() as worker:
+    with _simulator(limit) as (sim_url, control, simulator), _worker_and_beat(profile) as worker:
         site, payload, _ids = _world(sim_url, control, conversations)
         sampler = RssSampler(worker.pid)
         sampler.start()

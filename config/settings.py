@@ -430,8 +430,18 @@ LOGGING = {
 # Each area below keeps its own settings in its own section (issues 12-16), so parallel work merges cleanly.
 
 # --- Intercom Inbox app (issue 12) ---
+# Intercom waits only seconds for a canvas; each Jira call made while it waits gives up after this long, so the
+# teammate sees an error canvas with a retry instead of nothing.
+INBOX_VENDOR_TIMEOUT_SECONDS = envfloat("INBOX_VENDOR_TIMEOUT_SECONDS", 4.0)
+# A canvas request carries the conversation (its first message) and, on submit, the canvas shown: well below this.
+INBOX_MAX_BODY_BYTES = envint("INBOX_MAX_BODY_BYTES", 512 * 1024, minimum=16 * 1024)
 
 # --- Intercom tickets and the customer's voice (issue 12) ---
+# Mirror the conversations and customer tickets linked to tracker tickets in Intercom (linking/tracker.py).
+TRACKER_REFRESH_SECONDS = envint("TRACKER_REFRESH_SECONDS", 300, minimum=30)
+CELERY_BEAT_SCHEDULE["refresh-tracker-tickets"] = {
+    "task": "linking.tasks.trackers_refresh", "schedule": float(TRACKER_REFRESH_SECONDS),
+}
 
 # --- Forge panel and Sign in with Atlassian (issue 13) ---
 # The Forge app's id (its manifest's app.id, "ari:cloud:ecosystem::app/<uuid>" or the bare uuid): the audience
@@ -463,6 +473,20 @@ CELERY_BEAT_SCHEDULE["refresh-snapshots"] = {
 }
 
 # --- Operations: dashboard, alerts, audit (issue 14) ---
+# Alerts by email use Django's mail settings; where they go, and the webhook, are set on the Alerts page.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "connector@localhost")
+# How often beat checks what is wrong (connections, failed deliveries, silent sites, workers) and alerts.
+ALERTS_CHECK_SECONDS = envint("ALERTS_CHECK_SECONDS", 60, minimum=10)
+CELERY_BEAT_SCHEDULE["operations-alerts-check"] = {
+    "task": "operations.tasks.alerts_check", "schedule": float(ALERTS_CHECK_SECONDS),
+}
 
 # --- Deployment, metrics and one beat (issue 15) ---
 # Beat runs the periodic tasks only while it holds this lease in Redis (config/beat.py): a second beat (a
@@ -503,3 +527,6 @@ if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
 
 # --- Delivery path CPU and benchmarks (issue 16) ---
+# A file path: the worker writes a CPU profile of all its threads there when it shuts down (config/profiling.py).
+WORKER_PROFILE = os.environ.get("WORKER_PROFILE", "")
+WORKER_PROFILE_CLOCK = "wall" if os.environ.get("WORKER_PROFILE_CLOCK") == "wall" else "cpu"

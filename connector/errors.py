@@ -33,13 +33,21 @@ class VendorError(Exception):
     """A failed call to Jira or Intercom; `kind` (a VendorErrorKind) says what the caller may do about it."""
 
     def __init__(
-        self, message: str, *, kind: VendorErrorKind | str, status: int | None = None, retry_at: float | None = None
+        self,
+        message: str,
+        *,
+        kind: VendorErrorKind | str,
+        status: int | None = None,
+        retry_at: float | None = None,
+        field_errors: Mapping[str, str] | None = None,
     ):
         super().__init__(message)
         self.message = message
         self.kind = VendorErrorKind(kind)
         self.status = status
         self.retry_at = retry_at
+        # The vendor's per-field complaints (Jira's `errors: {field: message}`), for forms to show by the field.
+        self.field_errors = dict(field_errors or {})
 
     @property
     def retryable(self) -> bool:
@@ -101,7 +109,12 @@ def retry_at_from_headers(headers: Mapping[str, str] | None, *, status: int) -> 
 
 
 def error_for_status(
-    status: int, message: str, *, headers: Mapping[str, str] | None = None, safe_to_repeat: bool = True
+    status: int,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    safe_to_repeat: bool = True,
+    field_errors: Mapping[str, str] | None = None,
 ) -> VendorError:
     """The VendorError for an answer with a failing status (`message`: the vendor's words, or a fallback).
 
@@ -111,7 +124,13 @@ def error_for_status(
     kind = kind_for_status(status)
     if status in GATEWAY_STATUSES and not safe_to_repeat:
         kind = VendorErrorKind.AMBIGUOUS
-    return VendorError(message, kind=kind, status=status, retry_at=retry_at_from_headers(headers, status=status))
+    return VendorError(
+        message,
+        kind=kind,
+        status=status,
+        retry_at=retry_at_from_headers(headers, status=status),
+        field_errors=field_errors,
+    )
 
 
 def error_for_transport(*, sent: bool, unreachable: str, no_answer: str, safe_to_repeat: bool = False) -> VendorError:

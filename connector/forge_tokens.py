@@ -41,7 +41,6 @@ class Invocation:
     project_id: str
     project_key: str
     api_base_url: str  # where the forwarded user token may be used (Atlassian's API gateway for this site)
-    module_key: str
 
 
 def app_audience(app_id: str) -> str:
@@ -154,7 +153,6 @@ def _invocation(claims: dict) -> Invocation:
         project_id=_text(project.get("id")),
         project_key=_text(project.get("key")),
         api_base_url=_text(app.get("apiBaseUrl")),
-        module_key=_text(context.get("moduleKey")),
     )
     if not invocation.account_id:
         raise InvalidInvocation("The token names no user: the panel is only for signed-in Jira users.")

@@ -49,6 +49,16 @@ def _error_message(response: requests.Response, fallback: str) -> str:
     return fallback
 
 
+def _field_errors(response: requests.Response) -> dict[str, str]:
+    """Jira's `errors: {field id: message}` of a refused write (ErrorCollection), or {}."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return {str(k): str(v) for k, v in errors.items()} if isinstance(errors, dict) else {}
+
+
 def avatar_url(user: dict) -> str:
     """The 48x48 avatar of a Jira user (as /myself describes it), else any size it has, else ""."""
     urls = user.get("avatarUrls") or {}
@@ -94,7 +104,7 @@ class JiraClient:
         self._jira.timeout = timeout  # the library truncates to whole seconds; requests takes floats
 
     @classmethod
-    def for_site(cls, site) -> "JiraClient":
+    def for_site(cls, site, *, timeout: float | None = None) -> "JiraClient":
         from django.conf import settings
 
         return cls(
@@ -102,7 +112,7 @@ class JiraClient:
             deployment=site.deployment,
             email=site.account_email,
             token=site.api_token,
-            timeout=settings.VENDOR_TIMEOUT_SECONDS,
+            timeout=timeout or settings.VENDOR_TIMEOUT_SECONDS,
         )
 
     @classmethod
@@ -145,7 +155,7 @@ class JiraClient:
             return None
         if status >= 400:
             message = _error_message(response, f"Jira refused to {what}")
-            raise error_for_status(status, message, headers=response.headers)
+            raise error_for_status(status, message, headers=response.headers, field_errors=_field_errors(response))
         if 300 <= status < 400:
             raise VendorError(
                 f"Jira redirected instead of answering ({status}); check the base URL",
@@ -306,11 +316,31 @@ class JiraClient:
     def fields(self) -> list[dict]:
         return self._request("GET", "field", "list fields") or []
 
+    def create_meta_issue_types(self, project_id_or_key: str) -> list[dict]:
+        """The issue types the app user may create in the project (Cloud answers `issueTypes`, DC `values`)."""
+        body = self._request(
+            "GET", f"issue/createmeta/{project_id_or_key}/issuetypes", "list the project's issue types",
+            params={"maxResults": 200},
+        ) or {}
+        return list(body.get("issueTypes") or body.get("values") or [])
+
+    def create_meta_fields(self, project_id_or_key: str, issue_type_id: str) -> list[dict]:
+        """The fields of the create screen for one issue type (Cloud answers `fields`, DC `values`)."""
+        body = self._request(
+            "GET", f"issue/createmeta/{project_id_or_key}/issuetypes/{issue_type_id}", "read the create screen",
+            params={"maxResults": 200},
+        ) or {}
+        return list(body.get("fields") or body.get("values") or [])
+
     def get_property(self, issue_id: str, key: str) -> object | None:
         body = self._request("GET", f"issue/{issue_id}/properties/{key}", "read an issue property", ok_missing=True)
         return None if body is None else body.get("value")
 
     # --- writes ---------------------------------------------------------------------------------------------
+
+    def create_issue(self, fields: dict) -> dict:
+        """A new issue ({"id", "key", "self"}); Jira's refusal keeps its per-field messages in `field_errors`."""
+        return self._request("POST", "issue", "create the issue", json={"fields": fields})
 
     def set_field(self, issue_id: str, field_id: str, value) -> None:
         self._request("PUT", f"issue/{issue_id}", "edit the issue", json={"fields": {field_id: value}})

@@ -1,6 +1,7 @@
 import secrets
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -61,6 +62,36 @@ class JiraSite(Connection):
     # Which Jira this is, pinned when it is first verified (Cloud: its cloud id; Data Center: its server title).
     # Links are keyed by issue id, so a new base URL must lead to the same Jira, never to another one.
     jira_instance_id = models.CharField(max_length=255, blank=True)
+    # Sign in with Atlassian: the OAuth 2.0 client registered for this site (Cloud: an OAuth 2.0 (3LO) app in
+    # Atlassian's developer console; Data Center: an incoming application link). Empty: no such sign-in.
+    oauth_client_id = models.CharField(max_length=255, blank=True)
+    oauth_client_secret = EncryptedTextField(blank=True)
+
+    @property
+    def atlassian_sign_in(self) -> bool:
+        return bool(self.oauth_client_id and self.oauth_client_secret)
+
+
+class JiraUserToken(models.Model):
+    """A person's own OAuth 2.0 token for one Jira site, from Sign in with Atlassian: access checks ask Jira
+    with it, as that person. Tokens are encrypted at rest and never shown."""
+
+    site = models.ForeignKey(JiraSite, on_delete=models.CASCADE, related_name="user_tokens")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jira_tokens")
+    account_id = models.CharField(max_length=128)  # Cloud: the Atlassian account id; Data Center: the user key
+    access_token = EncryptedTextField()
+    refresh_token = EncryptedTextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Cloud: Atlassian's API gateway for this site (…/ex/jira/<cloud id>); Data Center: the site's base URL.
+    api_base_url = models.URLField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "user"], name="uniq_user_token_per_site")]
+
+    def __str__(self) -> str:
+        return f"Jira token of {self.user} on {self.site}"
 
 
 class IntercomWorkspace(Connection):

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from connector import api
+from connector import api, atlassian_sign_in
 from connector.connections import views as cv
 
 router = SimpleRouter()
@@ -18,6 +18,9 @@ urlpatterns = [
     path("connections/jira/<int:pk>/check/", cv.jira_site_check, name="jira_site_check"),
     path("connections/jira/<int:pk>/revoke/", cv.jira_site_revoke, name="jira_site_revoke"),
     path("connections/jira/<int:pk>/webhook-secret/", cv.jira_webhook_secret, name="jira_webhook_secret"),
+    path("connections/jira/<int:pk>/sign-in/", atlassian_sign_in.site_sign_in_settings, name="jira_site_sign_in"),
+    path("sign-in/atlassian/callback", atlassian_sign_in.sign_in_callback, name="atlassian_callback"),
+    path("sign-in/atlassian/<int:site_id>/", atlassian_sign_in.sign_in_start, name="atlassian_sign_in"),
     path(
         "connections/jira/<int:pk>/register-webhook/",
         cv.jira_webhook_register,

@@ -49,6 +49,15 @@ class LocalRateLimiter:
                 del self._counts[key]
             return 0.0
 
+    def acquire_many(self, workspace_id: str, wanted: int, *, now: float | None = None) -> tuple[int, float]:
+        taken = 0
+        while taken < wanted:
+            wait = self.acquire(workspace_id, now=now)
+            if wait > 0:
+                return taken, wait
+            taken += 1
+        return taken, 0.0
+
     def observe(self, workspace_id: str, headers: Mapping[str, str], *, now: float | None = None) -> None:
         limit = _number(_header(headers, "X-RateLimit-Limit"))
         if limit:

@@ -42,13 +42,17 @@ from connector.intercom_client import IntercomClient, client_for
 from connector.models import IntercomWorkspace
 from deliveries.coordination import Lease, limiter
 from deliveries.metrics import rate_limit_wait_record
-from deliveries.models import Action, Delivery, DeliveryAttempt
+from deliveries.models import TICKET_ONLY, Action, Delivery, DeliveryAttempt, TargetType
+from deliveries.ratelimit import _header
+from deliveries.signals import ticket_created
+from deliveries.tickets import perform_ticket
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
 LEASE_SECONDS = 15.0
 CLAIM_BATCH = 32  # rows claimed per statement; never more than free senders and rate-limit slots
 OUTAGES = (redis.RedisError, DatabaseError)
+OBSERVE_SECONDS = 0.5  # how stale the limiter's view of "remaining" may get during a fan-out
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Outcome:
     error: VendorError | None = None
     crash: Exception | None = None
     note: str = ""  # e.g. "already in the conversation" after a verification
+    skipped: bool = False  # nothing that can ever be done (the note says why): recorded as skipped
     started_at: datetime | None = None
     duration_ms: int | None = None
 
@@ -104,14 +109,16 @@ def claim_batch(workspace_id: int, limit: int) -> list[Delivery]:
     now = timezone.now()
     table = Delivery._meta.db_table
     lock = database.skip_locked()
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
+    columns = ", ".join(f"{table}.{f.column}" for f in Delivery._meta.concrete_fields)
+    with transaction.atomic():
+        # One statement claims the rows and returns them whole (raw() applies the fields' converters).
+        claimed = Delivery.objects.raw(
             f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 WHERE id IN ("  # noqa: S608
-            f"SELECT d.id {_due_in_order(table)} ORDER BY d.next_attempt_at, d.id LIMIT %s {lock}) RETURNING id",
+            f"SELECT d.id {_due_in_order(table)} ORDER BY d.next_attempt_at, d.id LIMIT %s {lock}) "
+            f"RETURNING {columns}",
             [Status.SENDING, now, workspace_id, Status.PENDING, now, Status.PENDING, Status.SENDING, limit],
         )
-        ids = [row[0] for row in cursor.fetchall()]
-        deliveries = list(Delivery.objects.filter(pk__in=ids).order_by("created_at", "id")) if ids else []
+        deliveries = sorted(claimed, key=lambda d: (d.created_at, d.pk))
         for delivery in deliveries:
             if delivery.coalesce_key:
                 _absorb_coalesced(delivery)
@@ -174,6 +181,9 @@ def finish(outcome: Outcome) -> str:
             next_attempt_at=now + timedelta(seconds=_backoff(d.attempts)),
             verify=True,
         )
+    elif outcome.skipped:
+        status = Status.SKIPPED
+        fields.update(last_error=outcome.note[:2000], verify=False)
     elif outcome.error is None:
         status = Status.SENT
         del fields["claimed_at"]  # kept: when the call that sent it was claimed
@@ -199,7 +209,7 @@ def finish(outcome: Outcome) -> str:
                 )[:2000]
         elif err.kind == VendorErrorKind.NOT_FOUND:
             status = Status.FAILED
-            fields["last_error"] = "The conversation no longer exists in Intercom."
+            fields["last_error"] = f"The {d.target_type} no longer exists in Intercom."
         else:
             status = Status.FAILED
     if Delivery.objects.filter(pk=d.pk, status=Status.SENDING).update(status=status, **fields):
@@ -286,6 +296,13 @@ def perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> Ou
 def _perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> Outcome:
     """Make the call(s) for one delivery. `take_slot()` blocks for another rate-limit slot (extra calls)."""
     try:
+        if d.target_type == TargetType.TICKET:
+            result = perform_ticket(
+                d, client, admin_id, take_slot, same_text=lambda a, b: _text(a) == _text(b), snooze_until=_snooze_until
+            )
+            return Outcome(d, part_id=result.part_id, note=result.note, skipped=result.skipped)
+        if d.action in TICKET_ONLY:
+            return Outcome(d, note="Only tickets have a state and ticket attributes.", skipped=True)
         if d.verify or d.action == Action.REOPEN:
             conversation = client.conversation(d.conversation_id)
             if d.verify:
@@ -327,6 +344,28 @@ def _perform(d: Delivery, client: IntercomClient, admin_id: str, take_slot) -> O
 
 
 # --- the pump -------------------------------------------------------------------------------------------------
+
+
+class HeadersSampler:
+    """Hands a response's rate-limit headers to the shared limiter when they can say something new: a
+    different limit or window reset, or OBSERVE_SECONDS since the last time (what is left in the window, which
+    counts other apps' calls). During a fan-out every response carries nearly the same headers; sending each
+    to Redis cost a round trip per note and taught the limiter nothing."""
+
+    def __init__(self, rl, key: str):
+        self.rl, self.key = rl, key
+        self._last: tuple = ()
+        self._at = float("-inf")
+        self._lock = threading.Lock()
+
+    def __call__(self, headers) -> None:
+        seen = (_header(headers, "X-RateLimit-Limit"), _header(headers, "X-RateLimit-Reset"))
+        now = time.monotonic()
+        with self._lock:
+            if seen == self._last and now - self._at < OBSERVE_SECONDS:
+                return
+            self._last, self._at = seen, now
+        self.rl.observe(self.key, headers)
 
 
 def _mark_broken(workspace: IntercomWorkspace, error: VendorError) -> None:
@@ -375,7 +414,7 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
     rl = limiter()
     key = str(workspace.pk)
     client = client_for(workspace)
-    client.on_headers = lambda headers: rl.observe(key, headers)  # one pump per workspace holds the client
+    client.on_headers = HeadersSampler(rl, key)  # one pump per workspace holds the client
     admin_id = workspace.app_admin_id
     counts: dict[str, int] = {}
     stop = threading.Event()
@@ -397,7 +436,7 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
         sent = []
         for future in futures:
             outcome = future.result()
-            if outcome.error is None and outcome.crash is None:
+            if outcome.error is None and outcome.crash is None and not outcome.skipped:
                 sent.append(outcome)
                 continue
             if outcome.error is not None and outcome.error.kind == VendorErrorKind.RATE_LIMITED:
@@ -409,16 +448,9 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
             counts[status] = counts.get(status, 0) + 1
         if sent:
             counts[Status.SENT] = counts.get(Status.SENT, 0) + finish_sent(sent)
-
-    def take_slots(wanted: int) -> tuple[int, float]:
-        """Up to `wanted` rate-limit slots now; with the wait before the next one when fewer."""
-        taken = 0
-        while taken < wanted:
-            delay = rl.acquire(key)
-            if delay > 0:
-                return taken, delay
-            taken += 1
-        return taken, 0.0
+            for o in sent:
+                if o.delivery.action == Action.TRACKER_CREATE and o.part_id:
+                    ticket_created.send_robust(sender=Delivery, delivery_id=o.delivery.pk, ticket_id=o.part_id)
 
     in_flight: set[Future] = set()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"deliver-{key}") as executor:
@@ -442,7 +474,7 @@ def _run(workspace: IntercomWorkspace, lease: Lease, concurrency: int, max_secon
                 continue
             # Slots for exactly the rows that are due (no budget wasted), then claim: a row is only "sending"
             # while its call can really go out.
-            slots, delay = take_slots(due)
+            slots, delay = rl.acquire_many(key, due)
             if slots == 0:
                 rate_limit_wait_record(key, min(delay, 0.5))
                 if in_flight:

@@ -15,10 +15,30 @@ class Action(models.TextChoices):
     SNOOZE = "snooze", "Snooze"
     ASSIGN = "assign", "Assign"
     TAG = "tag", "Add a tag"
+    TICKET_STATE = "ticket_state", "Set the ticket state"
+    TICKET_ATTRIBUTE = "ticket_attribute", "Set a ticket attribute"
+    # Tracker tickets (one per issue, linking.tracker): created and kept in step by the connector, not by rules.
+    TRACKER_CREATE = "tracker_create", "Create the tracker ticket"
+    TRACKER_SYNC = "tracker_sync", "Keep the tracker ticket in step"
+
+
+# What rules may ask for; the tracker actions are planned by the connector itself.
+RULE_ACTIONS = [a for a in Action.values if a not in (Action.TRACKER_CREATE, Action.TRACKER_SYNC)]
+TICKET_ONLY = {Action.TICKET_STATE, Action.TICKET_ATTRIBUTE, Action.TRACKER_CREATE, Action.TRACKER_SYNC}
+
+
+class TargetType(models.TextChoices):
+    """What a link (and so a delivery) points at in Intercom: a conversation or a ticket (API 2.14)."""
+
+    CONVERSATION = "conversation", "Conversation"
+    TICKET = "ticket", "Ticket"
 
 
 class Delivery(models.Model):
-    """One action in one conversation for one cause; the row is the truth, the broker only a hint."""
+    """One action in one conversation or ticket for one cause; the row is the truth, the broker only a hint.
+
+    `conversation_id` holds the ticket's id when `target_type` is ticket (a tracker still to be created has
+    "new:<issue id>")."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -32,6 +52,7 @@ class Delivery(models.Model):
         RULE = "rule", "Rule"
         COMMENT = "comment", "Comment from Jira user"
         TEST = "test", "Test note"
+        TRACKER = "tracker", "Tracker ticket"
 
     idempotency_key = models.CharField(max_length=255, unique=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.RULE)
@@ -42,9 +63,12 @@ class Delivery(models.Model):
     )
     workspace = models.ForeignKey(IntercomWorkspace, on_delete=models.CASCADE, related_name="deliveries")
     conversation_id = models.CharField(max_length=64)
+    target_type = models.CharField(
+        max_length=12, choices=TargetType.choices, default=TargetType.CONVERSATION, db_default=TargetType.CONVERSATION
+    )
     issue_id = models.CharField(max_length=32, blank=True)
     issue_key = models.CharField(max_length=64, blank=True)
-    action = models.CharField(max_length=10, choices=Action.choices)
+    action = models.CharField(max_length=20, choices=Action.choices)
     params = models.JSONField(default=dict, blank=True)
     body = models.TextField(blank=True)  # rendered, sanitised HTML
     purged_at = models.DateTimeField(null=True, blank=True)  # when the body was emptied after RETENTION_DAYS
@@ -60,6 +84,9 @@ class Delivery(models.Model):
     last_error = models.TextField(blank=True)
     part_id = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Who asked for it when that is not a connector user: the Intercom teammate who linked from the Inbox. A
+    # database default, so rows planned with INSERT … SELECT (delivery_create_for_links) need not name it.
+    requested_by_name = models.CharField(max_length=255, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,7 +9,8 @@ How it works, and why:
 - We mirror Intercom's windows: one Redis counter per window, windows `[phase + k·W, phase + (k+1)·W)`.
   The phase is learned from `X-RateLimit-Reset` (reset mod W), the limit from `X-RateLimit-Limit`. Until a
   header is seen we use a conservative default limit and windows aligned to unix multiples of W.
-- `acquire` is one Lua script, so checking and taking a slot is atomic across all workers.
+- `acquire` is one Lua script, so checking and taking a slot is atomic across all workers; `acquire_many`
+  takes the slots for a batch of calls in one round trip, exactly as that many `acquire`s would.
 - Intercom counts a call when it *arrives*, which is a little after we took the slot (Redis round trip,
   thread scheduling, TLS, network). A call taken near the end of window k may therefore be counted in
   k+1. Instead of refusing calls near the end (a guard band wastes throughput whenever we are not
@@ -87,6 +88,45 @@ for _, s in ipairs(charged) do
   redis.call('EXPIRE', k, math.ceil(period * 3) + 1)
 end
 return '0'
+"""
+
+# As _ACQUIRE, for up to ARGV[7] slots at once: the same slots as that many calls of _ACQUIRE at this moment,
+# in one round trip. Returns {slots taken, seconds to wait for the next one ('0' when all were taken)}.
+_ACQUIRE_MANY = _LUA_HELPERS + """
+local now = clock(ARGV[1])
+local cfg = redis.call('HMGET', KEYS[1], 'limit', 'phase', 'blocked_until')
+local limit = tonumber(cfg[1]) or tonumber(ARGV[2])
+local cap = tonumber(ARGV[3])
+if cap > 0 and cap < limit then limit = cap end
+local blocked = tonumber(cfg[3]) or 0
+if now < blocked then return {'0', wait(blocked - now)} end
+local period, head, tail = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local wanted = tonumber(ARGV[7])
+local phase = tonumber(cfg[2]) or 0
+local start = phase + math.floor((now - phase) / period) * period
+-- Each window a call would be charged to bounds how many can go now; the tightest one says when more can.
+local free, next_at = limit - count(KEYS[2], start), start + period + head
+local charged = {start}
+if now - start < head then
+  local f = limit - count(KEYS[2], start - period)
+  if f < free then free, next_at = f, start + head end
+  table.insert(charged, start - period)
+end
+if start + period - now < tail then
+  local f = limit - count(KEYS[2], start + period)
+  if f < free then free, next_at = f, start + 2 * period + head end
+  table.insert(charged, start + period)
+end
+local taken = math.max(0, math.min(free, wanted))
+if taken > 0 then
+  for _, s in ipairs(charged) do
+    local k = wkey(KEYS[2], s)
+    redis.call('INCRBY', k, taken)
+    redis.call('EXPIRE', k, math.ceil(period * 3) + 1)
+  end
+end
+if taken == wanted then return {tostring(taken), '0'} end
+return {tostring(taken), wait(next_at - now)}
 """
 
 # KEYS[1] config hash, KEYS[2] window key prefix.
@@ -196,6 +236,7 @@ class WorkspaceRateLimiter:
         self.tail_guard = float(tail_guard)
         self.config_ttl = int(config_ttl)
         self._acquire = redis_client.register_script(_ACQUIRE)
+        self._acquire_many = redis_client.register_script(_ACQUIRE_MANY)
         self._observe = redis_client.register_script(_OBSERVE)
         self._block = redis_client.register_script(_BLOCK)
 
@@ -219,6 +260,18 @@ class WorkspaceRateLimiter:
                   repr(self.head_guard), repr(self.tail_guard), int(reserve)],
         )
         return 0.0 if result in ("0", b"0") else float(result)
+
+    def acquire_many(self, workspace_id: str, wanted: int, *, now: float | None = None) -> tuple[int, float]:
+        """Take up to `wanted` slots in one round trip: (slots taken, seconds to wait before asking for more;
+        0.0 when all were taken)."""
+        if wanted < 1:
+            return 0, 0.0
+        taken, wait = self._acquire_many(
+            keys=self._keys(workspace_id),
+            args=[self._now_arg(now), self.default_limit, self.cap or 0, repr(self.window_seconds),
+                  repr(self.head_guard), repr(self.tail_guard), int(wanted)],
+        )
+        return int(taken), float(wait)
 
     def acquire_blocking(
         self,

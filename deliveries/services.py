@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from connector import database
 from deliveries import engine
-from deliveries.models import Delivery, DeliveryAttempt
+from deliveries.models import TICKET_ONLY, Delivery, DeliveryAttempt, TargetType
 from deliveries.selectors import RESENDABLE
 
 logger = logging.getLogger(__name__)
@@ -59,18 +59,31 @@ def delivery_create_many(rows: list[dict]) -> int:
 
 
 def delivery_create_for_links(links: QuerySet, *, key_prefix: str, coalesce_prefix: str, values: dict) -> int:
-    """One row per link in `links` (any queryset with workspace_id and conversation_id), in one INSERT … SELECT
-    with ON CONFLICT DO NOTHING on the key: the same few queries for 1 or 10,000 links, nothing held in memory,
-    and planning the same event twice adds nothing. Returns how many rows were new; pumps are the caller's
-    (it knows the workspaces)."""
+    """One row per link in `links` (any queryset with workspace_id, conversation_id and target_type), in one
+    INSERT … SELECT with ON CONFLICT DO NOTHING on the key: the same few queries for 1 or 10,000 links, nothing
+    held in memory, and planning the same event twice adds nothing. Returns how many rows were new; pumps are
+    the caller's (it knows the workspaces).
+
+    The key of a conversation's row is what it always was; a ticket's adds ":ticket", so a ticket and a
+    conversation with the same id never share a key. Actions only tickets have (`TICKET_ONLY`) skip
+    conversations: the SELECT keeps ticket links only."""
     table = Delivery._meta
     col = {f.name: f.column for f in table.concrete_fields}
-    source_sql, source_params = links.order_by().values("workspace_id", "conversation_id").query.sql_with_params()
+    if values["action"] in TICKET_ONLY:
+        links = links.filter(target_type=TargetType.TICKET)
+    source = links.order_by().values("workspace_id", "conversation_id", "target_type")
+    source_sql, source_params = source.query.sql_with_params()
     # (column, SQL expression, parameters); identifiers come from model metadata, values are parameters.
     select = [
-        ("idempotency_key", "%s || CAST(l.workspace_id AS TEXT) || ':' || l.conversation_id", [key_prefix]),
+        (
+            "idempotency_key",
+            "%s || CAST(l.workspace_id AS TEXT) || ':' || l.conversation_id "
+            "|| CASE WHEN l.target_type = %s THEN '' ELSE ':' || l.target_type END",
+            [key_prefix, TargetType.CONVERSATION],
+        ),
         ("workspace", "l.workspace_id", []),
         ("conversation_id", "l.conversation_id", []),
+        ("target_type", "l.target_type", []),
         ("coalesce_key", "%s || l.conversation_id" if coalesce_prefix else "''",
          [coalesce_prefix] if coalesce_prefix else []),
     ]

@@ -1,8 +1,10 @@
 """Access follows Jira: a user sees an issue's conversations only if their own Jira account may browse it.
 
-Checked with Jira's permission API as the app user, cached briefly per (site, account, issue). Admins (who
-manage the connections and can see everything through the app user anyway) are not asked about. Fails
-closed: when Jira cannot answer, the conversations stay hidden and the page says why.
+Who signed in with Atlassian is checked with their own token (Jira answers about its caller's permissions,
+which needs no admin rights); anyone else through the Jira account id an admin mapped, asked about by the app
+user (on Cloud that needs Administer Jira). Cached briefly per (site, account, issue). Admins (who manage the
+connections and can see everything through the app user anyway) are not asked about. Fails closed: when Jira
+cannot answer, the conversations stay hidden and the page says why.
 """
 
 from collections import defaultdict
@@ -13,15 +15,16 @@ from typing import TypeVar
 
 from django.core.cache import cache
 
-from connector.errors import VendorError
+from connector.errors import VendorError, VendorErrorKind
 from connector.jira_client import JiraClient
 from connector.models import JiraSite
+from connector.user_tokens import user_client, user_token_for
 
 CACHE_SECONDS = 120
 LIST_BATCH = 200  # issues asked about per permission check while filtering a list
 NOT_MAPPED = (
     "Your account is not mapped to a Jira account, so we cannot tell which issues you may see in Jira. "
-    "Ask an administrator to set your Jira account id on your profile."
+    "Sign out and sign in with Atlassian, or ask an administrator to set your Jira account on the People page."
 )
 
 Row = TypeVar("Row")
@@ -41,6 +44,10 @@ def _account_id(user) -> str:
         return ""
 
 
+def _has_jira_identity(user) -> bool:
+    return bool(_account_id(user)) or (user.is_authenticated and user.jira_tokens.exists())
+
+
 def is_access_admin(user) -> bool:
     return bool(user.is_superuser or user.has_perm("accounts.manage_connections"))
 
@@ -49,7 +56,8 @@ def browsable_issue_ids(user, site: JiraSite, issue_ids: list[str]) -> set[str]:
     """Which of these issues the user's Jira account may browse (all of them for admins). May raise VendorError."""
     if is_access_admin(user):
         return set(issue_ids)
-    account = _account_id(user)
+    token = user_token_for(site, user)
+    account = token.account_id if token else _account_id(user)
     if not account or not issue_ids:
         return set()
     allowed, unknown = set(), []
@@ -60,22 +68,36 @@ def browsable_issue_ids(user, site: JiraSite, issue_ids: list[str]) -> set[str]:
         elif cached:
             allowed.add(issue_id)
     if unknown:
-        granted = JiraClient.for_site(site).can_browse(account, unknown)
+        if token is not None:  # as the person themselves: no admin rights needed
+            granted = user_client(token).browsable_as_caller(unknown)
+        else:
+            granted = JiraClient.for_site(site).can_browse(account, unknown)
         for issue_id in unknown:
             cache.set(_key(site, account, issue_id), issue_id in granted, CACHE_SECONDS)
         allowed |= granted & set(unknown)
     return allowed
 
 
+def unconfirmed(issue_key: str, exc: VendorError, *, own_token: bool) -> str:
+    """Why Jira's answer is missing, and what to do: a refusal of the app user's check is not cured by waiting."""
+    reason = f"Jira could not confirm that you may see {issue_key} ({exc})."
+    if exc.kind == VendorErrorKind.AUTH and not own_token:
+        return (
+            f"{reason} Sign out and sign in with Atlassian, so Jira is asked with your own account; or an admin "
+            "gives the app user Administer Jira, which checking other people's permissions needs on Jira Cloud."
+        )
+    return f"{reason} Try again later."
+
+
 def issue_access(user, site: JiraSite, issue_id: str, issue_key: str) -> AccessDecision:
     if is_access_admin(user):
         return AccessDecision(True)
-    if not _account_id(user):
+    if not _has_jira_identity(user):
         return AccessDecision(False, NOT_MAPPED)
     try:
         allowed = issue_id in browsable_issue_ids(user, site, [issue_id])
     except VendorError as exc:
-        return AccessDecision(False, f"Jira could not confirm that you may see {issue_key} ({exc}). Try again later.")
+        return AccessDecision(False, unconfirmed(issue_key, exc, own_token=user_token_for(site, user) is not None))
     if not allowed:
         return AccessDecision(
             False,
@@ -104,7 +126,7 @@ def account_may_browse(
 
 def list_access_notice(user) -> str:
     """Why a list of issues is empty for this user whatever is linked, or "" when it follows their Jira account."""
-    return "" if is_access_admin(user) or _account_id(user) else NOT_MAPPED
+    return "" if is_access_admin(user) or _has_jira_identity(user) else NOT_MAPPED
 
 
 def visible_rows(
@@ -117,7 +139,7 @@ def visible_rows(
     """
     if is_access_admin(user):
         return list(islice(rows, limit))
-    if not _account_id(user):
+    if not _has_jira_identity(user):
         return []
     sites = {site.pk: site for site in JiraSite.objects.all()}
     shown: list[Row] = []

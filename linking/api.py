@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.access import HasPermission
 from connector.errors import VendorError
+from deliveries.models import TargetType
 from linking import comments, selectors, services
 from linking.access import browsable_issue_ids, issue_access
 from linking.models import ConversationLink
@@ -34,16 +35,27 @@ class LinkSerializer(serializers.ModelSerializer):
             "project_key",
             "workspace_id",
             "conversation_id",
+            "target_type",
+            "is_tracker",
             "source",
             "created_by",
+            "teammate_name",
             "created_at",
             "health",
         ]
+        read_only_fields = ["teammate_name"]
 
 
 class LinkCreateSerializer(serializers.Serializer):
     issue = serializers.CharField(max_length=64, help_text="Issue key, e.g. SUP-12")
-    conversation = serializers.CharField(max_length=2048, help_text="Conversation URL or id")
+    conversation = serializers.CharField(max_length=2048, help_text="Conversation or ticket URL, or an id")
+    target_type = serializers.ChoiceField(
+        choices=TargetType.choices, default=TargetType.CONVERSATION,
+        help_text="What a bare id is (a URL says it itself): conversation or ticket (the ticket's API id)",
+    )
+    tracker = serializers.BooleanField(
+        default=False, help_text="Make this ticket the issue's tracker ticket (one per issue and workspace)"
+    )
     site = serializers.IntegerField(required=False, help_text="Jira site id when several sites share a key")
 
 
@@ -121,17 +133,27 @@ class LinkListCreate(APIView):
         if not project.linking_enabled:
             return Response({"detail": f"Linking is turned off for project {project.project_key}."}, status=409)
         try:
-            ref = services.conversation_ref_for_workspace(data.validated_data["conversation"], project.workspace)
+            ref = services.conversation_ref_for_workspace(
+                data.validated_data["conversation"], project.workspace, target_type=data.validated_data["target_type"]
+            )
         except services.LinkError as exc:
             return Response({"conversation": [str(exc)]}, status=400)
-        with transaction.atomic():
-            link, created = services.link_create(
-                target=target,
-                workspace=project.workspace,
-                conversation_id=ref.conversation_id,
-                source="api",
-                user=request.user,
-            )
+        tracker = data.validated_data["tracker"]
+        if tracker and ref.target_type != TargetType.TICKET:
+            return Response({"tracker": ["Only a ticket can be the issue's tracker."]}, status=400)
+        try:
+            with transaction.atomic():
+                link, created = services.link_create(
+                    target=target,
+                    workspace=project.workspace,
+                    conversation_id=ref.conversation_id,
+                    target_type=ref.target_type,
+                    is_tracker=tracker,
+                    source="api",
+                    user=request.user,
+                )
+        except services.LinkError as exc:
+            return Response({"tracker": [str(exc)]}, status=409)
         return Response(LinkSerializer(link).data, status=201 if created else 200)
 
 

@@ -8,4 +8,4 @@ class LinkingConfig(AppConfig):
     def ready(self) -> None:
         # Registers the tasks services enqueue by name: a registered task is sent as .delay() would send it
         # (and runs inline under task_always_eager); linking.tasks imports services, so not the reverse.
-        from linking import tasks  # noqa: F401
+        from linking import receivers, tasks  # noqa: F401

@@ -133,6 +133,7 @@ def comment_post(
             "source": Delivery.Source.COMMENT,
             "workspace_id": link.workspace_id,
             "conversation_id": link.conversation_id,
+            "target_type": link.target_type,
             "issue_id": link.issue_id,
             "issue_key": link.issue_key,
             "action": MESSAGE_TYPES[message_type],

@@ -1,4 +1,4 @@
-"""Parse what people paste for an Intercom conversation: a bare id or an inbox URL of any known shape.
+"""Parse what people paste for an Intercom conversation or ticket: a bare id or an inbox URL of any known shape.
 
 Shapes seen in the wild:
 - old:     https://app.intercom.io/a/apps/<app>/inbox/inbox/all/conversations/<id>
@@ -6,6 +6,10 @@ Shapes seen in the wild:
 - current: https://app.intercom.com/a/inbox/<app>/inbox/shared/all/conversation/<id>#part_id=comment-<n>
            https://app.intercom.com/a/inbox/<app>/inbox/conversation/<id>?view=List
 - regions: app.eu.intercom.com, app.au.intercom.com (and their .io twins)
+- tickets: the same layouts with ticket(s)/<id> instead of conversation(s)/<id>, e.g.
+           https://app.intercom.com/a/inbox/<app>/inbox/shared/all/ticket/<id>
+           https://app.intercom.com/a/apps/<app>/tickets/<id>
+  (the id in the URL is the ticket's API id, which the ticket endpoints take)
 Anything else, including look-alike hosts, credentials in the URL and non-ASCII digits, is refused.
 """
 
@@ -27,7 +31,9 @@ _ID = re.compile(r"[0-9]{1,24}")
 _APP = re.compile(r"[a-z0-9]{1,32}")
 # Both layouts put the app id right after /a/apps/ or /a/inbox/; the id is the segment after
 # conversation(s)/, wherever the inbox view path in between goes.
-_PATH = re.compile(r"^/a/(?:apps|inbox)/(?P<app>[^/]+)(?:/[^/]+)*?/conversations?/(?P<id>[^/]+)/?$", re.ASCII)
+_PATH = re.compile(
+    r"^/a/(?:apps|inbox)/(?P<app>[^/]+)(?:/[^/]+)*?/(?P<kind>conversation|ticket)s?/(?P<id>[^/]+)/?$", re.ASCII
+)
 _URL_IN_TEXT = re.compile(r"https?://app\.(?:(?:eu|au)\.)?intercom\.(?:io|com)/a/[^\s\"'<>\]\[|)(}{]+", re.ASCII)
 
 
@@ -37,12 +43,14 @@ class ConversationRefError(ValueError):
 
 @dataclass(frozen=True)
 class ConversationRef:
-    conversation_id: str
+    conversation_id: str  # a ticket's id when target_type is "ticket"
     app_id: str | None = None  # None for a bare id: it belongs to whichever workspace the project uses
     region: str | None = None
+    target_type: str = "conversation"  # or "ticket"
 
 
-def parse_conversation_ref(text: str) -> ConversationRef:
+def parse_conversation_ref(text: str, *, target_type: str = "conversation") -> ConversationRef:
+    """`target_type` says what a bare id is; a URL says it itself."""
     if not isinstance(text, str):
         raise ConversationRefError("Paste a conversation URL or id.")
     text = text.strip()
@@ -51,7 +59,7 @@ def parse_conversation_ref(text: str) -> ConversationRef:
     if len(text) > MAX_INPUT:
         raise ConversationRefError("That is far too long to be a conversation URL.")
     if _ID.fullmatch(text):
-        return ConversationRef(conversation_id=_normal_id(text))
+        return ConversationRef(conversation_id=_normal_id(text), target_type=target_type)
     if any(ch.isspace() or ord(ch) < 32 for ch in text):
         raise ConversationRefError("A conversation URL cannot contain spaces or control characters.")
     try:
@@ -69,13 +77,14 @@ def parse_conversation_ref(text: str) -> ConversationRef:
         raise ConversationRefError(f"“{host or text[:60]}” is not an Intercom inbox host.")
     match = _PATH.match(parts.path)
     if not match:
-        raise ConversationRefError("That Intercom link does not point at a conversation.")
+        raise ConversationRefError("That Intercom link does not point at a conversation or a ticket.")
     app_id, conversation_id = match.group("app").lower(), match.group("id")
     if not _APP.fullmatch(app_id):
         raise ConversationRefError("That Intercom link has no valid workspace id.")
+    kind = match.group("kind")
     if not _ID.fullmatch(conversation_id):
-        raise ConversationRefError("That Intercom link has no valid conversation id.")
-    return ConversationRef(conversation_id=_normal_id(conversation_id), app_id=app_id, region=region)
+        raise ConversationRefError(f"That Intercom link has no valid {kind} id.")
+    return ConversationRef(conversation_id=_normal_id(conversation_id), app_id=app_id, region=region, target_type=kind)
 
 
 def _normal_id(digits: str) -> str:
@@ -94,11 +103,12 @@ def find_conversation_refs(text: str) -> list[ConversationRef]:
             ref = parse_conversation_ref(candidate)
         except ConversationRefError:
             continue
-        found.setdefault((ref.app_id, ref.conversation_id), ref)
+        found.setdefault((ref.app_id, ref.target_type, ref.conversation_id), ref)
     return list(found.values())
 
 
-def conversation_web_url(*, app_id: str, region: str, conversation_id: str) -> str:
-    """Where a person opens the conversation in the Intercom inbox."""
+def conversation_web_url(*, app_id: str, region: str, conversation_id: str, target_type: str = "conversation") -> str:
+    """Where a person opens the conversation (or ticket) in the Intercom inbox."""
     host = WEB_HOSTS.get(region, WEB_HOSTS["us"])
-    return f"https://{host}/a/inbox/{app_id}/inbox/conversation/{conversation_id}"
+    kind = "ticket" if target_type == "ticket" else "conversation"
+    return f"https://{host}/a/inbox/{app_id}/inbox/{kind}/{conversation_id}"

@@ -3,8 +3,10 @@ issue property with the linked ids. Called from tasks only (vendor calls never r
 
 from connector.jira_client import JiraClient
 from connector.models import JiraSite
+from deliveries.models import TargetType
+from linking import intercom_reads
 from linking.conversation_urls import conversation_web_url
-from linking.models import ConversationLink, SiteSearchSettings
+from linking.models import ConversationLink, CustomerReply, SiteSearchSettings
 from linking.snapshots import ConversationBundle, customer_name, subject_text
 
 PROPERTY_KEY = "jira-intercom-connector.links"
@@ -37,6 +39,27 @@ def remote_link_write(
     )
 
 
+def ticket_remote_link_write(client: JiraClient, link: ConversationLink) -> None:
+    """A ticket's remote link: its title and state; struck through once resolved. Reads the ticket (Intercom)."""
+    workspace = link.workspace
+    ticket = intercom_reads.read(workspace, lambda c: c.ticket(link.conversation_id), max_wait=30.0)
+    state = (ticket.get("ticket_state") or {})
+    title = str((ticket.get("ticket_attributes") or {}).get("_default_title_") or f"Ticket {link.conversation_id}")
+    kind = "Tracker ticket" if link.is_tracker else f"{ticket.get('category') or 'Customer'} ticket"
+    client.upsert_remote_link(
+        link.issue_id,
+        global_id=link.global_id,
+        url=conversation_web_url(
+            app_id=workspace.workspace_id or "", region=workspace.region, conversation_id=link.conversation_id,
+            target_type=TargetType.TICKET,
+        ),
+        title=f"Intercom: {title}"[:250],
+        summary=f"{kind} #{ticket.get('ticket_id') or link.conversation_id} · {state.get('external_label') or ''}",
+        resolved=state.get("category") == "resolved",
+        icon_url=ICON_URL,
+    )
+
+
 def issue_search_values(site: JiraSite, issue_id: str) -> tuple[int, dict]:
     """The count (reachable links only) and the property value, from the database as it is now."""
     links = list(
@@ -44,10 +67,20 @@ def issue_search_values(site: JiraSite, issue_id: str) -> tuple[int, dict]:
         .select_related("workspace")
         .order_by("created_at", "id")
     )
+    conversations = [link for link in links if not link.is_ticket]
+    tickets = [link for link in links if link.is_ticket]
     value = {
         "count": len(links),
-        "conversationIds": [link.conversation_id for link in links],
-        "conversations": [{"workspaceId": link.workspace.workspace_id, "id": link.conversation_id} for link in links],
+        "conversationIds": [link.conversation_id for link in conversations],
+        "conversations": [
+            {"workspaceId": link.workspace.workspace_id, "id": link.conversation_id} for link in conversations
+        ],
+        "tickets": [
+            {"workspaceId": link.workspace.workspace_id, "id": link.conversation_id, "tracker": link.is_tracker}
+            for link in tickets
+        ],
+        # "Most asked about": the customers' replies in linked conversations since they were linked.
+        "customerReplies": CustomerReply.objects.filter(site=site, issue_id=issue_id).count(),
     }
     return len(links), value
 
@@ -55,7 +88,9 @@ def issue_search_values(site: JiraSite, issue_id: str) -> tuple[int, dict]:
 def issue_search_write(client: JiraClient, site: JiraSite, issue_id: str) -> int:
     count, value = issue_search_values(site, issue_id)
     client.set_property(issue_id, PROPERTY_KEY, value)
-    field_id = SiteSearchSettings.objects.filter(site=site).values_list("count_field_id", flat=True).first()
-    if field_id:
-        client.set_field(issue_id, field_id, count)
+    search = SiteSearchSettings.objects.filter(site=site).first()
+    if search and search.count_field_id:
+        client.set_field(issue_id, search.count_field_id, count)
+    if search and search.replies_field_id:
+        client.set_field(issue_id, search.replies_field_id, value["customerReplies"])
     return count

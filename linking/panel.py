@@ -6,21 +6,22 @@ the issue. A Jira user with a local account acts with that account's permissions
 and only when FORGE_UNMAPPED_CAN_VIEW allows it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 
 from connector.connections.selectors import project_connection_for
-from connector.errors import VendorError
+from connector.errors import VendorError, VendorErrorKind
 from connector.forge_tokens import Invocation
 from connector.jira_client import JiraClient
 from connector.models import JiraSite, ProjectConnection
-from linking.access import AccessDecision, account_may_browse, is_access_admin
-from linking.selectors import MAX_PER_PAGE, Card, issue_cards
+from connector.user_tokens import user_client, user_token_for
+from linking.access import AccessDecision, account_may_browse, is_access_admin, unconfirmed
+from linking.selectors import Card, issue_cards
 from linking.services import IssueTarget
+from linking.tickets import ticket_card
 
 User = get_user_model()
 
@@ -59,15 +60,9 @@ def site_for(invocation: Invocation) -> JiraSite:
     return site
 
 
-def viewer_account(site: JiraSite, account_id: str):
-    """The active local account mapped to this Jira account, or None."""
-    del site  # one Jira account id per person today; kept for when accounts are mapped per site
-    return (
-        User.objects.filter(is_active=True, profile__jira_account_id=account_id)
-        .filter(~Q(profile__jira_account_id=""))
-        .order_by("pk")
-        .first()
-    )
+def viewer_account(account_id: str):
+    """The active local account mapped to this Jira account (the token always names one), or None."""
+    return User.objects.filter(is_active=True, profile__jira_account_id=account_id).order_by("pk").first()
 
 
 def user_client_for(invocation: Invocation, site: JiraSite, user_token: str) -> JiraClient | None:
@@ -97,7 +92,7 @@ def panel_context(invocation: Invocation, issue: str, *, user_token: str = "") -
         raise PanelRefused(
             f"Project {invocation.project_key or invocation.issue_key} is not connected to an Intercom workspace.", 404
         )
-    user = viewer_account(site, invocation.account_id)
+    user = viewer_account(invocation.account_id)
     if user is None and not settings.FORGE_UNMAPPED_CAN_VIEW:
         raise PanelRefused(
             "Your Jira account is not mapped to an account of the connector. Sign in to the connector with "
@@ -123,12 +118,19 @@ def _access(invocation: Invocation, site: JiraSite, user, user_token: str) -> Ac
     if user is not None and is_access_admin(user):
         return AccessDecision(True)
     key = invocation.issue_key or invocation.issue_id
+    client = None
     try:
-        allowed = account_may_browse(
-            site, invocation.account_id, invocation.issue_id, user_client=user_client_for(invocation, site, user_token)
-        )
+        client = user_client_for(invocation, site, user_token)
+        stored = user_token_for(site, user) if client is None and user is not None else None
+        if stored is not None and stored.account_id == invocation.account_id:  # their Sign in with Atlassian token
+            client = user_client(stored)
+        allowed = account_may_browse(site, invocation.account_id, invocation.issue_id, user_client=client)
     except VendorError as exc:
-        return AccessDecision(False, f"Jira could not confirm that you may see {key} ({exc}). Try again later.")
+        if exc.kind == VendorErrorKind.AUTH and client is None:
+            return AccessDecision(False, f"Jira could not confirm that you may see {key} ({exc}). The app sent no "
+                                         "user token: an admin keeps appUserToken enabled in the Forge app's manifest "
+                                         "(docs/forge.md), or gives the connector's app user Administer Jira.")
+        return AccessDecision(False, unconfirmed(key, exc, own_token=True))
     if not allowed:
         return AccessDecision(
             False, f"Your Jira account may not browse {key}, so its linked conversations are hidden from you too."
@@ -142,8 +144,15 @@ def _field(value) -> dict:
 
 
 def card_entry(card: Card) -> dict:
+    ticket = card.ticket
     return {
         "id": card.link.pk,
+        "type": card.link.target_type,
+        "tracker": card.link.is_tracker,
+        "ticket": None if ticket is None else {
+            "title": ticket.title, "number": ticket.number, "category": ticket.category,
+            "state": ticket.state_label, "type": ticket.ticket_type, "problem": ticket.problem,
+        },
         "conversation_id": card.link.conversation_id,
         "url": card.url,
         "linked_at": card.link.created_at.isoformat(),
@@ -154,18 +163,33 @@ def card_entry(card: Card) -> dict:
     }
 
 
-def panel_entries(context: PanelContext, *, query: str = "", sort: str = "linked", page: int = 1) -> list[dict]:
+PANEL_PAGE_SIZE = 50
+
+
+def panel_listing(context: PanelContext, *, query: str = "", page: int = 1) -> dict:
     """A page of the issue's linked conversations as cards, from stored snapshots (never calls Intercom)."""
     listing = issue_cards(
         context.site,
         context.target.issue_id,
         details=context.project.conversation_view,
         query=query,
-        sort=sort,
         page=page,
-        per_page=MAX_PER_PAGE,
+        per_page=PANEL_PAGE_SIZE,
     )
-    return [card_entry(card) for card in listing.cards]
+    # As on the issue page: a ticket link shows the ticket's title and state (read, briefly cached, for this page).
+    shown = [
+        replace(card, ticket=ticket_card(card.link.workspace, card.link.conversation_id)) if card.link.is_ticket
+        else card
+        for card in listing.cards
+    ]
+    return {
+        "links": [card_entry(card) for card in shown],
+        "total": listing.total,
+        "matching": listing.matching,
+        "page": listing.page,
+        "pages": listing.pages,
+        "query": listing.query,
+    }
 
 
 def panel_permissions(context: PanelContext) -> dict:

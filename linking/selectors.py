@@ -212,11 +212,17 @@ def report_choices() -> dict[str, list[str]]:
 
 def link_count_history(site_id: int, issue_id: str) -> list[tuple[datetime, int]]:
     """(when, links after that change) for every link and unlink of one issue, oldest first."""
-    count, series = 0, []
+    return [(change.at, count) for change, count in link_change_list(site_id, issue_id)]
+
+
+def link_change_list(site_id: int, issue_id: str) -> list[tuple[LinkChange, int]]:
+    """Every link and unlink of one issue, oldest first, with the number of links after it (who did it is
+    on the change: a connector user or an Intercom teammate)."""
+    count, rows = 0, []
     for change in LinkChange.objects.filter(site_id=site_id, issue_id=issue_id).order_by("at", "id"):
         count += 1 if change.kind == LinkChange.Kind.ADDED else -1
-        series.append((change.at, max(count, 0)))
-    return series
+        rows.append((change, max(count, 0)))
+    return rows
 
 
 def link_history_subject(key: str) -> tuple[int, str] | None:
@@ -308,6 +314,7 @@ class Card:
     last_activity_at: datetime | None
     fetched_at: datetime | None
     freshness: str  # "updated 3 minutes ago", "not fetched yet"
+    ticket: object = None  # a ticket link's linking.tickets.TicketCard, filled in by the issue page
 
 
 @dataclass(frozen=True)
@@ -403,7 +410,7 @@ def _cards(links: list[ConversationLink], *, details: bool) -> list[Card]:
     now = timezone.now()
     cards_out = []
     for link in links:
-        snapshot = stored.get((link.workspace_id, link.conversation_id))
+        snapshot = None if link.is_ticket else stored.get((link.workspace_id, link.conversation_id))
         bundle = snapshot_bundle(snapshot, link.conversation_id)
         problem = bundle.problem or ("deleted" if link.health == ConversationLink.Health.MISSING else "")
         sections = []
@@ -418,6 +425,7 @@ def _cards(links: list[ConversationLink], *, details: bool) -> list[Card]:
                     app_id=link.workspace.workspace_id,
                     region=link.workspace.region,
                     conversation_id=link.conversation_id,
+                    target_type=link.target_type,
                 ),
                 problem=problem,
                 message=bundle.message,

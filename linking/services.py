@@ -19,6 +19,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from connector.errors import VendorError
 from connector.jira_events import project_key_of
 from connector.models import IntercomWorkspace, JiraSite
+from deliveries.models import TargetType
 from linking import cards, signals, snapshots
 from linking.conversation_urls import ConversationRef, ConversationRefError, parse_conversation_ref
 from linking.models import ConversationLink, IssueSnapshot, JiraWrite, LinkChange, SiteSearchSettings, VisibleFields
@@ -44,10 +45,13 @@ class IssueTarget:
     status_category: str = ""
 
 
-def conversation_ref_for_workspace(text: str, workspace: IntercomWorkspace) -> ConversationRef:
-    """Parse pasted text and make sure it names a conversation of this workspace."""
+def conversation_ref_for_workspace(
+    text: str, workspace: IntercomWorkspace, *, target_type: str = TargetType.CONVERSATION
+) -> ConversationRef:
+    """Parse pasted text and make sure it names a conversation (or ticket) of this workspace; `target_type`
+    says what a bare id is."""
     try:
-        ref = parse_conversation_ref(text)
+        ref = parse_conversation_ref(text, target_type=target_type)
     except ConversationRefError as exc:
         raise LinkError(str(exc)) from None
     if ref.app_id and workspace.workspace_id and ref.app_id != workspace.workspace_id.lower():
@@ -99,9 +103,15 @@ def link_create(
     source: str,
     user=None,
     origin: str = "",
+    target_type: str = TargetType.CONVERSATION,
+    is_tracker: bool = False,
+    teammate_id: str = "",
+    teammate_name: str = "",
 ) -> tuple[ConversationLink, bool]:
-    """Link a conversation to an issue; linking again is a no-op that returns the existing link."""
-    existing = _find(target.site, target.issue_id, workspace, conversation_id)
+    """Link a conversation or ticket to an issue; linking again is a no-op that returns the existing link. A
+    ticket can be the issue's tracker (`is_tracker`, linking.tracker). A link made from the Intercom Inbox names
+    the teammate (`teammate_id`, `teammate_name`) instead of a connector user."""
+    existing = _find(target.site, target.issue_id, workspace, conversation_id, target_type)
     if existing:
         return existing, False
     try:
@@ -113,48 +123,81 @@ def link_create(
                 project_key=target.project_key or project_key_of(target.issue_key),
                 workspace=workspace,
                 conversation_id=conversation_id,
+                target_type=target_type,
+                is_tracker=is_tracker,
                 source=source,
                 origin=origin,
                 created_by=user if getattr(user, "is_authenticated", False) else None,
+                teammate_id=teammate_id,
+                teammate_name=teammate_name,
             )
-    except IntegrityError:  # a concurrent request made the same link first
-        return _find(target.site, target.issue_id, workspace, conversation_id), False
+    except IntegrityError:  # a concurrent request made the same link first (or the issue has a tracker already)
+        existing = _find(target.site, target.issue_id, workspace, conversation_id, target_type)
+        if existing is None:
+            raise LinkError("This issue already has a tracker ticket in that workspace.") from None
+        return existing, False
     LinkChange.objects.create(
-        site=target.site, issue_id=target.issue_id, conversation_id=conversation_id, kind=LinkChange.Kind.ADDED
+        site=target.site,
+        issue_id=target.issue_id,
+        conversation_id=conversation_id,
+        kind=LinkChange.Kind.ADDED,
+        by_name=link.made_by,
     )
     issue_snapshot_store(target)
-    snapshots.snapshots_ensure(workspace.pk, [conversation_id])
+    if target_type == TargetType.CONVERSATION:  # tickets have no conversation snapshot (linking/tickets.py)
+        snapshots.snapshots_ensure(workspace.pk, [conversation_id])
     snapshots_refresh_soon()
     _after_commit(link, created=True, user=link.created_by, reason=source)
     logger.info("linking.link_created", extra={"link_id": link.pk, "issue": link.issue_key, "source": source})
     return link, True
 
 
-def link_delete(*, link: ConversationLink, user=None, reason: str = "unlinked") -> bool:
-    """Unlink; returns False when it was already gone (unlinking twice is harmless)."""
+def link_delete(*, link: ConversationLink, user=None, reason: str = "unlinked", teammate_name: str = "") -> bool:
+    """Unlink; returns False when it was already gone (unlinking twice is harmless). `teammate_name`: the
+    Intercom teammate who unlinked from the Inbox."""
     deleted, _ = ConversationLink.objects.filter(pk=link.pk).delete()
     if not deleted:
         return False
+    by_name = teammate_name
+    if getattr(user, "is_authenticated", False):
+        by_name = user.get_full_name() or user.username
     LinkChange.objects.create(
         site_id=link.site_id,
         issue_id=link.issue_id,
         conversation_id=link.conversation_id,
         kind=LinkChange.Kind.REMOVED,
+        by_name=by_name,
     )
-    _after_commit(link, created=False, user=user, reason=reason, remove_remote=reason != "issue_deleted")
+    _after_commit(
+        link,
+        created=False,
+        user=user,
+        reason=reason,
+        remove_remote=reason != "issue_deleted",
+        teammate_name=teammate_name,
+    )
     logger.info("linking.link_removed", extra={"issue": link.issue_key, "conversation": link.conversation_id})
     return True
 
 
-def _find(site, issue_id, workspace, conversation_id) -> ConversationLink | None:
+def _find(site, issue_id, workspace, conversation_id, target_type=TargetType.CONVERSATION) -> ConversationLink | None:
     return ConversationLink.objects.filter(
-        site=site, issue_id=issue_id, workspace=workspace, conversation_id=conversation_id
+        site=site, issue_id=issue_id, workspace=workspace, conversation_id=conversation_id, target_type=target_type
     ).first()
 
 
-def _after_commit(link: ConversationLink, *, created: bool, user, reason: str, remove_remote: bool = True) -> None:
+def link_target_code(link_or_type, conversation_id: str = "") -> str:
+    """How a JiraWrite names a link's remote link: the conversation id as before, "ticket:<id>" for a ticket."""
+    if isinstance(link_or_type, ConversationLink):
+        link_or_type, conversation_id = link_or_type.target_type, link_or_type.conversation_id
+    return conversation_id if link_or_type == TargetType.CONVERSATION else f"{link_or_type}:{conversation_id}"
+
+
+def _after_commit(
+    link: ConversationLink, *, created: bool, user, reason: str, remove_remote: bool = True, teammate_name: str = ""
+) -> None:
     site_id, issue_id = link.site_id, link.issue_id
-    conversation = {"workspace_id": link.workspace_id, "conversation_id": link.conversation_id}
+    conversation = {"workspace_id": link.workspace_id, "conversation_id": link_target_code(link)}
     if created:
         jira_write_later(JiraWrite.Kind.REMOTE_LINK_SYNC, site_id=site_id, issue_id=issue_id, **conversation)
     elif remove_remote:
@@ -162,7 +205,10 @@ def _after_commit(link: ConversationLink, *, created: bool, user, reason: str, r
     if created or remove_remote:  # a deleted issue has nothing left to update in Jira
         jira_write_later(JiraWrite.Kind.ISSUE_SEARCH_SYNC, site_id=site_id, issue_id=issue_id)
     signal = signals.link_created if created else signals.link_removed
-    transaction.on_commit(lambda: signal.send(sender=ConversationLink, link=link, user=user, reason=reason))
+    teammate_name = link.teammate_name if created else teammate_name
+    transaction.on_commit(
+        lambda: signal.send(sender=ConversationLink, link=link, user=user, reason=reason, teammate_name=teammate_name)
+    )
 
 
 # --- reactions to Jira and Intercom events ------------------------------------------------------------------
@@ -193,7 +239,11 @@ def issue_links_drop(*, site: JiraSite, issue_id: str) -> int:
 
 def links_mark_missing(*, workspace: IntercomWorkspace, conversation_id: str) -> list[ConversationLink]:
     """The conversation was deleted in Intercom: flag its links (the issue view offers to unlink them)."""
-    links = list(ConversationLink.objects.filter(workspace=workspace, conversation_id=conversation_id))
+    links = list(
+        ConversationLink.objects.filter(
+            workspace=workspace, conversation_id=conversation_id, target_type=TargetType.CONVERSATION
+        )
+    )
     now = timezone.now()
     for link in links:
         if link.health != ConversationLink.Health.MISSING:

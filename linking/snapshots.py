@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from connector.errors import VendorError, VendorErrorKind
 from connector.models import IntercomWorkspace
+from deliveries.models import TargetType
 from linking import intercom_reads
 from linking.models import ConversationLink, ConversationSnapshot
 
@@ -181,7 +182,8 @@ def snapshots_ensure_for_links(*, limit: int) -> int:
                 ConversationSnapshot.objects.filter(
                     workspace_id=OuterRef("workspace_id"), conversation_id=OuterRef("conversation_id")
                 )
-            )
+            ),
+            target_type=TargetType.CONVERSATION,
         )
         .order_by()
         .values_list("workspace_id", "conversation_id")

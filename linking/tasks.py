@@ -22,7 +22,8 @@ from connector.jira_client import JiraClient
 from connector.models import IntercomWorkspace, JiraSite
 from deliveries.coordination import Lease
 from deliveries.engine import due_count
-from linking import autolink, jira_sync, selectors, services, snapshots
+from deliveries.models import TargetType
+from linking import autolink, jira_sync, selectors, services, snapshots, tracker
 from linking.models import ConversationLink, JiraWrite, remote_link_global_id
 
 logger = logging.getLogger(__name__)
@@ -43,14 +44,34 @@ def _write_run(kind: str, perform: Callable[[], object], **key) -> object:
     return result
 
 
+def _link_filter(conversation_id: str) -> dict:
+    """The link a JiraWrite's conversation code names: "<id>" a conversation, "ticket:<id>" a ticket."""
+    kind, _, ticket_id = conversation_id.partition(":")
+    if ticket_id:
+        return {"target_type": kind, "conversation_id": ticket_id}
+    return {"target_type": "conversation", "conversation_id": conversation_id}
+
+
 def _remote_link_sync(site_id: int, issue_id: str, workspace_id: int, conversation_id: str) -> str | None:
     natural = {"site_id": site_id, "issue_id": issue_id, "workspace_id": workspace_id,
                "conversation_id": conversation_id}
 
     def perform() -> str | None:
-        link = ConversationLink.objects.select_related("site", "workspace").filter(**natural).first()
+        link = (
+            ConversationLink.objects.select_related("site", "workspace")
+            .filter(site_id=site_id, issue_id=issue_id, workspace_id=workspace_id, **_link_filter(conversation_id))
+            .first()
+        )
         if link is None:
             return None
+        if link.is_ticket:
+            try:
+                jira_sync.ticket_remote_link_write(JiraClient.for_site(link.site), link)
+            except VendorError as exc:
+                if exc.kind == VendorErrorKind.NOT_FOUND:
+                    return "missing"
+                raise
+            return "ok"
         # What was last stored: the remote link never waits for Intercom; a refresh that changes what it shows
         # asks for this write again.
         snapshot = snapshots.snapshot_for(link.workspace, link.conversation_id)
@@ -73,13 +94,18 @@ def _remote_link_remove(site_id: int, issue_id: str, workspace_id: int, conversa
                "conversation_id": conversation_id}
 
     def perform() -> str | None:
-        if ConversationLink.objects.filter(**natural).exists():
+        target = _link_filter(conversation_id)
+        if ConversationLink.objects.filter(
+            site_id=site_id, issue_id=issue_id, workspace_id=workspace_id, **target
+        ).exists():
             return "relinked"
         site = JiraSite.objects.filter(pk=site_id).first()
         workspace = IntercomWorkspace.objects.filter(pk=workspace_id).first()
         if site is None or workspace is None:
             return None
-        global_id = remote_link_global_id(workspace.workspace_id or str(workspace.pk), conversation_id)
+        global_id = remote_link_global_id(
+            workspace.workspace_id or str(workspace.pk), target["conversation_id"], target["target_type"]
+        )
         try:
             JiraClient.for_site(site).delete_remote_link(issue_id, global_id=global_id)
         except VendorError as exc:
@@ -133,11 +159,10 @@ def _autolink_resolve_issue(site_id: int, issue_id: str, text: str, origin: str)
 @shared_task(name="linking.tasks.remote_link_sync")
 def remote_link_sync(link_id: int) -> str | None:
     """Create or refresh the Jira remote link of one conversation link (title, state, resolved)."""
-    link = ConversationLink.objects.filter(pk=link_id).values("site_id", "issue_id", "workspace_id",
-                                                                "conversation_id").first()
+    link = ConversationLink.objects.filter(pk=link_id).first()
     if link is None:
         return None
-    return _remote_link_sync(**link)
+    return _remote_link_sync(link.site_id, link.issue_id, link.workspace_id, services.link_target_code(link))
 
 
 @shared_task(name="linking.tasks.remote_link_remove")
@@ -210,7 +235,7 @@ def link_health_sweep(batch: int | None = None) -> dict:
     stale_before = timezone.now() - timedelta(hours=settings.LINK_HEALTH_MIN_AGE_HOURS)
     links = list(
         ConversationLink.objects.select_related("workspace")
-        .filter(Q(checked_at__isnull=True) | Q(checked_at__lt=stale_before))
+        .filter(Q(checked_at__isnull=True) | Q(checked_at__lt=stale_before), target_type=TargetType.CONVERSATION)
         .order_by(F("checked_at").asc(nulls_first=True), "id")[:batch]
     )
     result = {"checked": 0, "missing": 0, "restored": 0, "skipped": 0}
@@ -300,10 +325,54 @@ def _snapshot_refresh(snapshot) -> bool:
 def remote_links_refresh_for_conversation(workspace_id: int, conversation_id: str) -> int:
     """A conversation closed or reopened: refresh the resolved flag of its remote links."""
     ids = list(
-        ConversationLink.objects.filter(workspace_id=workspace_id, conversation_id=conversation_id).values_list(
+        ConversationLink.objects.filter(
+            workspace_id=workspace_id, conversation_id=conversation_id, target_type=TargetType.CONVERSATION
+        ).values_list(
             "pk", flat=True
         )
     )
     for link_id in ids:
         remote_link_sync.delay(link_id)
+    return len(ids)
+
+
+# --- tracker tickets (linking/tracker.py) ---------------------------------------------------------------------
+
+
+@shared_task(name="linking.tasks.tracker_adopt")
+def tracker_adopt(delivery_id: int, ticket_id: str) -> int | None:
+    """The engine created a tracker ticket: link it to its issue as the tracker."""
+    link = tracker.tracker_adopt(delivery_id=delivery_id, ticket_id=ticket_id)
+    return link.pk if link else None
+
+
+@shared_task(name="linking.tasks.tracker_auto_create")
+def tracker_auto_create(link_id: int) -> int | None:
+    """An issue got a link: create its tracker ticket when the project wants one made automatically."""
+    link = ConversationLink.objects.select_related("site", "workspace").filter(pk=link_id).first()
+    if link is None:
+        return None
+    delivery = tracker.tracker_auto_create(link)
+    return delivery.pk if delivery else None
+
+
+@shared_task(name="linking.tasks.tracker_refresh")
+def tracker_refresh(link_id: int) -> dict | None:
+    """Mirror one tracker ticket's linked conversations and tickets as links of its issue."""
+    link = ConversationLink.objects.select_related("site", "workspace").filter(pk=link_id, is_tracker=True).first()
+    if link is None or not link.workspace.is_usable:
+        return None
+    try:
+        return tracker.tracker_refresh(link)
+    except VendorError as exc:  # the next round tries again
+        logger.warning("linking.tracker_refresh_failed", extra={"link_id": link_id, "error": str(exc)})
+        return None
+
+
+@shared_task(name="linking.tasks.trackers_refresh")
+def trackers_refresh() -> int:
+    """Periodic: refresh every tracker ticket's mirror (each call within the workspace's rate limit)."""
+    ids = tracker.tracker_links()
+    for link_id in ids:
+        tracker_refresh.delay(link_id)
     return len(ids)

@@ -1,6 +1,7 @@
 """Import links from ToolsPlus (issue property `intercom.conversation.links`), idempotently.
 
-Both formats it has used: `{"count": n, "conversationIds": ["1", ...]}` and the legacy `[{"id": "1"}, ...]`.
+Both formats it has used: `{"count": n, "conversationIds": ["1", ...]}` and the legacy `[{"id": "1"}, ...]`;
+entries may also be ticket URLs, and `{"ticketIds": [...]}` (ours, linking/jira_sync.py) lists ticket ids.
 Each issue's project decides the workspace; what cannot be imported is reported with the reason.
 """
 
@@ -12,7 +13,7 @@ from django.db import transaction
 from connector.errors import VendorError
 from connector.jira_client import JiraClient
 from connector.models import JiraSite, ProjectConnection
-from linking.conversation_urls import ConversationRefError, parse_conversation_ref
+from linking.conversation_urls import ConversationRef, ConversationRefError, parse_conversation_ref
 from linking.services import issue_target_from_jira, link_create
 
 TOOLSPLUS_PROPERTY = "intercom.conversation.links"
@@ -30,29 +31,39 @@ class ImportReport:
 
 def conversation_ids_from_property(value) -> tuple[list[str], list[str]]:
     """(ids, problems) from either property format; unusable entries become problems, not exceptions."""
+    refs, problems = refs_from_property(value)
+    return [ref.conversation_id for ref in refs], problems
+
+
+def refs_from_property(value) -> tuple[list[ConversationRef], list[str]]:
+    """(conversation and ticket refs, problems) from either property format."""
     if value is None:
         return [], []
+    tickets: list = []
     if isinstance(value, dict):
         raw = value.get("conversationIds")
-        if not isinstance(raw, list):
+        tickets = value.get("ticketIds") if isinstance(value.get("ticketIds"), list) else []
+        if not isinstance(raw, list) and not tickets:
             return [], ["the property has no conversationIds list"]
+        raw = raw if isinstance(raw, list) else []
     elif isinstance(value, list):
         raw = [item.get("id") if isinstance(item, dict) else item for item in value]
     else:
         return [], [f"the property is a {type(value).__name__}, not a ToolsPlus value"]
-    ids, problems = [], []
-    for item in raw:
+    refs: list[ConversationRef] = []
+    problems: list[str] = []
+    for item, kind in [(i, "conversation") for i in raw] + [(i, "ticket") for i in tickets]:
         if isinstance(item, bool) or not isinstance(item, str | int):
-            problems.append(f"{str(item)[:40]!r}: not a conversation id")
+            problems.append(f"{str(item)[:40]!r}: not a {kind} id")
             continue
         try:
-            ref = parse_conversation_ref(str(item))
+            ref = parse_conversation_ref(str(item), target_type=kind)
         except ConversationRefError as exc:
             problems.append(f"{str(item)[:40]!r}: {exc}")
             continue
-        if ref.conversation_id not in ids:
-            ids.append(ref.conversation_id)
-    return ids, problems
+        if all((r.target_type, r.conversation_id) != (ref.target_type, ref.conversation_id) for r in refs):
+            refs.append(ref)
+    return refs, problems
 
 
 def _issues(client: JiraClient, jql: str) -> Iterator[dict]:
@@ -88,7 +99,7 @@ def toolsplus_import(
         except VendorError as exc:
             report.skipped.append((label, f"Jira did not return the property: {exc}"))
             continue
-        ids, problems = conversation_ids_from_property(value)
+        ids, problems = refs_from_property(value)
         report.skipped += [(label, problem) for problem in problems]
         if not ids:
             continue
@@ -106,9 +117,10 @@ def toolsplus_import(
             progress(f"{label}: would link {len(ids)} conversation(s)")
             continue
         with transaction.atomic():
-            for conversation_id in ids:
+            for ref in ids:
                 _, created = link_create(
-                    target=target, workspace=project.workspace, conversation_id=conversation_id, source="import"
+                    target=target, workspace=project.workspace, conversation_id=ref.conversation_id,
+                    target_type=ref.target_type, source="import",
                 )
                 report.created += int(created)
                 report.existing += int(not created)

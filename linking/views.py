@@ -2,6 +2,7 @@
 
 import csv
 import uuid
+from dataclasses import replace
 from datetime import date
 
 from django.contrib import messages
@@ -16,6 +17,7 @@ from connector.models import IntercomWorkspace, JiraSite
 from linking import charts, selectors, services
 from linking.access import issue_access, list_access_notice
 from linking.models import ConversationLink, SiteSearchSettings, VisibleFields
+from linking.tickets import ticket_card
 
 CARDS_PAGE = 25
 TABLE_PAGE = 100
@@ -86,6 +88,12 @@ def issue_detail(request, key: str):
         page=_int(request.GET.get("page")) or 1,
         per_page=TABLE_PAGE if table else CARDS_PAGE,
     )
+    # Ticket links show the ticket's title and state: read (briefly cached) for the tickets on this page only.
+    entries = [
+        replace(card, ticket=ticket_card(card.link.workspace, card.link.conversation_id)) if card.link.is_ticket
+        else card
+        for card in listing.cards
+    ]
     can_reply = (
         project.comment_from_jira
         and project.customer_replies_allowed
@@ -98,7 +106,7 @@ def issue_detail(request, key: str):
             "issue": target,
             "project": project,
             "listing": listing,
-            "entries": listing.cards,
+            "entries": entries,
             "table": table,
             "sorts": SORT_LABELS,
             "can_change": request.user.has_perm("accounts.change_links") and project.linking_enabled,
@@ -123,23 +131,30 @@ def issue_link(request, key: str):
     if not project.linking_enabled:
         messages.error(request, f"Linking is turned off for project {project.project_key}.")
         return redirect("issue_detail", key=target.issue_key)
+    target_type = "ticket" if request.POST.get("target_type") == "ticket" else "conversation"
     try:
-        ref = services.conversation_ref_for_workspace(request.POST.get("conversation", ""), project.workspace)
+        ref = services.conversation_ref_for_workspace(
+            request.POST.get("conversation", ""), project.workspace, target_type=target_type
+        )
+        tracker = bool(request.POST.get("tracker")) and ref.target_type == "ticket"
+        with transaction.atomic():
+            _, created = services.link_create(
+                target=target,
+                workspace=project.workspace,
+                conversation_id=ref.conversation_id,
+                target_type=ref.target_type,
+                is_tracker=tracker,
+                source="ui",
+                user=request.user,
+            )
     except services.LinkError as exc:
         messages.error(request, str(exc))
         return redirect("issue_detail", key=target.issue_key)
-    with transaction.atomic():
-        _, created = services.link_create(
-            target=target,
-            workspace=project.workspace,
-            conversation_id=ref.conversation_id,
-            source="ui",
-            user=request.user,
-        )
+    what = f"{ref.target_type.capitalize()} {ref.conversation_id}"
     if created:
-        messages.success(request, f"Conversation {ref.conversation_id} is now linked to {target.issue_key}.")
+        messages.success(request, f"{what} is now linked to {target.issue_key}.")
     else:
-        messages.info(request, f"Conversation {ref.conversation_id} was already linked to {target.issue_key}.")
+        messages.info(request, f"{what} was already linked to {target.issue_key}.")
     return redirect("issue_detail", key=target.issue_key)
 
 
@@ -238,9 +253,10 @@ def report_issue_history(request, key: str):
     if not decision.allowed:
         context = {"key": key.upper(), "reason": decision.reason}
         return render(request, "linking/issue_refused.html", context, status=403)
-    series = selectors.link_count_history(*subject)
+    changes = selectors.link_change_list(*subject)
+    series = [(change.at, count) for change, count in changes]
     chart = charts.step_chart(series, title=f"Linked conversations of {key.upper()} over time")
-    return render(request, "linking/report_issue.html", {"key": key.upper(), "series": series, "chart": chart})
+    return render(request, "linking/report_issue.html", {"key": key.upper(), "changes": changes, "chart": chart})
 
 
 # --- admin editors ----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from connector.jira_client import JiraClient
 from connector.jira_events.extract import issue_ref
 from connector.jira_events.types import IssueRef
 from connector.models import JiraSite
-from deliveries.models import Delivery
+from deliveries.models import TICKET_ONLY, Delivery, TargetType
 from deliveries.services import delivery_create, pumps_start_on_commit
 from linking.selectors import link_count
 from notifications.context import event_context
@@ -34,7 +34,8 @@ def _issue(site: JiraSite, link: dict) -> IssueRef:
         )
 
 
-def plan_link_event(*, kind: str, link: dict, actor_name: str = "") -> int:
+def plan_link_event(*, kind: str, link: dict, actor_name: str = "", teammate_name: str = "") -> int:
+    """`teammate_name`: the Intercom teammate who linked or unlinked from the Inbox, kept on the deliveries."""
     site = JiraSite.objects.filter(pk=link["site_id"]).first()
     if site is None:
         return 0
@@ -56,7 +57,9 @@ def plan_link_event(*, kind: str, link: dict, actor_name: str = "") -> int:
     created = 0
     with transaction.atomic():
         for rule in fired:
-            for index, action_type, params, body, status, error in planned_actions(rule, context, project):
+            for index, action_type, params, body, status, error in planned_actions(rule, context, project, event):
+                if action_type in TICKET_ONLY and link.get("target_type") != TargetType.TICKET:
+                    continue
                 _, made = delivery_create(
                     idempotency_key=delivery_key_prefix(site.pk, event.dedupe_key, rule.pk, index, action_type),
                     start_pump=False,
@@ -64,6 +67,7 @@ def plan_link_event(*, kind: str, link: dict, actor_name: str = "") -> int:
                     rule=rule,
                     workspace_id=link["workspace_id"],
                     conversation_id=link["conversation_id"],
+                    target_type=link.get("target_type") or TargetType.CONVERSATION,
                     issue_id=issue.id,
                     issue_key=issue.key or "",
                     action=action_type,
@@ -71,6 +75,7 @@ def plan_link_event(*, kind: str, link: dict, actor_name: str = "") -> int:
                     body=body,
                     status=status,
                     last_error=error,
+                    requested_by_name=teammate_name,
                 )
                 created += made
         if created:

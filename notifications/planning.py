@@ -9,15 +9,18 @@ from django.db.models import Q
 from django.utils import timezone
 
 from connector.connections.selectors import project_connection_for
+from connector.jira_events import FieldsChanged, IssueMoved, IssueTransitioned
 from connector.models import ProjectConnection
-from deliveries.models import Action, Delivery
-from deliveries.services import delivery_create_for_links
+from deliveries.models import RULE_ACTIONS, Action, Delivery, TargetType
+from deliveries.services import delivery_create, delivery_create_for_links
 from linking.selectors import link_count, link_list_reachable, link_workspace_ids
+from linking.tracker import support_settings, tracker_links_of
 from notifications.context import event_context
 from notifications.matching import rules_for_event
 from notifications.models import IN_ALL_PROJECTS, NotificationRule
 from notifications.placeholders import DEFAULT_TEMPLATES
 from notifications.rendering import TemplateRenderError, render_note
+from notifications.ticket_actions import event_status, state_category_for, ticket_action_params
 
 MESSAGE_ACTIONS = {Action.NOTE, Action.REPLY}
 
@@ -36,17 +39,23 @@ def render_body(rule: NotificationRule, context: dict) -> tuple[str, str]:
         return "", f"The rule's template could not be rendered: {exc}"
 
 
-def planned_actions(rule: NotificationRule, context: dict, project: ProjectConnection | None):
-    """(index, kind, params, body, status, error) for each known action of a rule that fired."""
+def planned_actions(rule: NotificationRule, context: dict, project: ProjectConnection | None, event=None):
+    """(index, kind, params, body, status, error) for each known action of a rule that fired. Ticket actions
+    take their values from the event (`ticket_actions`); one the event gives nothing to set is left out."""
     for index, action in enumerate(rule.actions):
         kind = action.get("type")
-        if kind not in Action.values:
+        if kind not in RULE_ACTIONS:
             continue
+        options = {k: v for k, v in action.items() if k != "type"}
+        if kind in (Action.TICKET_STATE, Action.TICKET_ATTRIBUTE):
+            options = ticket_action_params(kind, options, event) if event is not None else None
+            if options is None:
+                continue
         body, error = render_body(rule, context) if kind in MESSAGE_ACTIONS else ("", "")
         status = Delivery.Status.FAILED if error else Delivery.Status.PENDING
         if not error and kind == Action.REPLY and not (project and project.customer_replies_allowed):
             status, error = Delivery.Status.SKIPPED, "Customer-visible replies are not allowed for this project."
-        yield index, kind, {k: v for k, v in action.items() if k != "type"}, body, status, error
+        yield index, kind, options, body, status, error
 
 
 def delivery_key_prefix(*parts) -> str:
@@ -67,7 +76,7 @@ def plan_event(*, site, event, webhook_event=None, project: ProjectConnection | 
     context = event_context(event, links_count=link_count(site.pk, event.issue.id))
     created = 0
     for rule in fired:
-        for index, kind, params, body, status, error in planned_actions(rule, context, project):
+        for index, kind, params, body, status, error in planned_actions(rule, context, project, event):
             coalesce = rule.coalesce_seconds if kind in MESSAGE_ACTIONS else 0
             values = {
                 "source": Delivery.Source.RULE,
@@ -102,4 +111,43 @@ def plan_events(*, webhook_event, events) -> set[int]:
     for event in events:
         if plan_event(site=site, event=event, webhook_event=webhook_event):
             workspaces |= link_workspace_ids(site.pk, event.issue.id)
+        workspaces |= plan_tracker_sync(site=site, event=event, webhook_event=webhook_event)
+    return workspaces
+
+
+def _tracker_relevant(event) -> bool:
+    if isinstance(event, IssueTransitioned | IssueMoved):
+        return True
+    return isinstance(event, FieldsChanged) and any(
+        (change.field_id or change.field or "").lower() == "summary" for change in event.changes
+    )
+
+
+def plan_tracker_sync(*, site, event, webhook_event=None) -> set[int]:
+    """The issue's tracker tickets follow its title, key and state (whoever changed them, the connector too):
+    one TRACKER_SYNC delivery per event and tracker. Returns the workspaces that got one."""
+    if not _tracker_relevant(event):
+        return set()
+    workspaces = set()
+    for link in tracker_links_of(site.pk, event.issue.id):
+        chosen = support_settings(project_connection_for(site, project_key=link.project_key))
+        _, created = delivery_create(
+            idempotency_key=delivery_key_prefix(site.pk, event.dedupe_key, "tracker", link.pk),
+            start_pump=False,
+            source=Delivery.Source.TRACKER,
+            webhook_event=webhook_event,
+            workspace_id=link.workspace_id,
+            conversation_id=link.conversation_id,
+            target_type=TargetType.TICKET,
+            issue_id=event.issue.id,
+            issue_key=getattr(event, "new_key", None) or event.issue.key or link.issue_key,
+            action=Action.TRACKER_SYNC,
+            params={
+                "title": event.issue.summary or "",
+                "category": state_category_for(event_status(event), None),
+                "key_attribute": chosen.jira_key_attribute if chosen else "",
+            },
+        )
+        if created:
+            workspaces.add(link.workspace_id)
     return workspaces

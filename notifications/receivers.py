@@ -21,6 +21,7 @@ def _link_fields(link) -> dict:
         "issue_key": link.issue_key,
         "workspace_id": link.workspace_id,
         "conversation_id": link.conversation_id,
+        "target_type": link.target_type,
         "link_id": link.pk,
     }
 
@@ -29,23 +30,23 @@ def _actor(user) -> str:
     return (user.get_full_name() or user.username) if user is not None else ""
 
 
-def _enqueue_link_event(kind: str, link, user) -> None:
+def _enqueue_link_event(kind: str, link, user, teammate_name: str) -> None:
     try:
-        link_event_plan.delay(kind, _link_fields(link), _actor(user))
+        link_event_plan.delay(kind, _link_fields(link), _actor(user) or teammate_name, teammate_name)
     except Exception:
         logger.warning("link_event.enqueue_failed", extra={"link_id": link.pk})
 
 
 @receiver(link_created)
-def plan_linked_note(sender, link, user=None, **kwargs):
-    _enqueue_link_event("conversation_linked", link, user)
+def plan_linked_note(sender, link, user=None, teammate_name="", **kwargs):
+    _enqueue_link_event("conversation_linked", link, user, teammate_name)
 
 
 @receiver(link_removed)
-def plan_unlinked_note(sender, link, user=None, reason="", **kwargs):
+def plan_unlinked_note(sender, link, user=None, reason="", teammate_name="", **kwargs):
     if reason == "issue_deleted":  # the issue_deleted rule speaks for that case
         return
-    _enqueue_link_event("conversation_unlinked", link, user)
+    _enqueue_link_event("conversation_unlinked", link, user, teammate_name)
 
 
 @receiver(post_save, sender=ProjectConnection)

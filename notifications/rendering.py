@@ -460,10 +460,18 @@ def _plain(value: Any, *, depth: int = 0) -> Any:
 
 
 def _render(text: str, context: Mapping[str, Any]) -> str:
-    blocking = [p for p in _static_problems(text) if p.blocking]
-    if blocking:
-        raise TemplateRenderError(str(blocking[0]))
+    problem = _blocking_problem(text) if isinstance(text, str) else "The template must be text."
+    if problem:
+        raise TemplateRenderError(problem)
     return _render_checked(text, context)
+
+
+@functools.lru_cache(maxsize=256)
+def _blocking_problem(text: str) -> str | None:
+    """The first problem that stops a template from rendering. It depends on the text alone, so each rule's
+    template is parsed and checked once per process, not for every note."""
+    blocking = [p for p in _static_problems(text) if p.blocking]
+    return str(blocking[0]) if blocking else None
 
 
 def _render_checked(text: str, context: Mapping[str, Any]) -> str:

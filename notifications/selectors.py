@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError
@@ -20,7 +20,7 @@ from linking.models import ConversationLink
 from linking.selectors import link_list_reachable
 from notifications.context import event_context
 from notifications.matching import LinkEvent, rules_for_event
-from notifications.models import IN_ALL_PROJECTS, NotificationRule
+from notifications.models import IN_ALL_PROJECTS, NotificationRule, Trigger
 from notifications.placeholders import DEFAULT_TEMPLATES, sample_context
 from notifications.planning import planned_actions, rules_for
 
@@ -68,6 +68,25 @@ def rule_scope(rule: NotificationRule) -> QuerySet[NotificationRule]:
             project__isnull=True, detached_site_id=rule.detached_site_id, detached_project_id=rule.detached_project_id
         )
     return NotificationRule.objects.filter(IN_ALL_PROJECTS)
+
+
+def rules_heard(projects) -> list[str]:
+    """In a few words each, what a conversation linked to issues of these projects hears about: the enabled
+    rules that apply to them, by trigger (with the target status when a rule names one), in trigger order."""
+    rules = NotificationRule.objects.filter(enabled=True).filter(Q(project__in=list(projects)) | IN_ALL_PROJECTS)
+    heard: dict[str, list[str]] = {}
+    for trigger, to_status in rules.values_list("trigger", "to_status").order_by("position", "id"):
+        statuses = heard.setdefault(trigger, [])
+        if to_status and to_status not in statuses:
+            statuses.append(to_status.removeprefix("category:"))
+        elif not to_status:
+            statuses.insert(0, "")
+    words = []
+    for trigger, label in Trigger.choices:
+        if trigger in heard:
+            named = [] if "" in heard[trigger] else heard[trigger]
+            words.append(f"{label.lower()} (to {', '.join(named)})" if named else label.lower())
+    return words
 
 
 # --- issues and events -----------------------------------------------------------------------------------
@@ -241,7 +260,7 @@ def dry_run(issue_key: str) -> DryRun:
             fired = []  # planning ignores the connector's own writes
         for rule in fired:
             actions = []
-            for _, kind, params, body, status, error in planned_actions(rule, context, project):
+            for _, kind, params, body, status, error in planned_actions(rule, context, project, typed):
                 planned = PlannedAction(kind, Action(kind).label, params, body=body)
                 if status == Delivery.Status.SKIPPED:
                     planned.skipped = f"{error.rstrip('.')}: it would be skipped."

@@ -2,9 +2,10 @@
 
 from rest_framework import serializers
 
-from deliveries.models import Action
+from deliveries.models import RULE_ACTIONS
 from notifications.models import NotificationRule
 from notifications.rendering import validate_template
+from notifications.ticket_actions import ATTRIBUTE_SOURCES, state_map_problems
 
 ACTION_OPTIONS = {
     "note": set(),
@@ -14,6 +15,8 @@ ACTION_OPTIONS = {
     "snooze": {"seconds", "until"},
     "assign": {"assignee_id", "assignee_type"},
     "tag": {"tag_id"},
+    "ticket_state": {"map"},
+    "ticket_attribute": {"attribute", "from"},
 }
 VISIBILITIES = {"public", "internal", "restricted"}
 
@@ -75,8 +78,8 @@ class RuleSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("Give at least one action.")
         for action in actions:
             kind = action.get("type") if isinstance(action, dict) else None
-            if kind not in Action.values:
-                raise serializers.ValidationError(f"Unknown action {kind!r}; use one of {', '.join(Action.values)}.")
+            if kind not in RULE_ACTIONS:
+                raise serializers.ValidationError(f"Unknown action {kind!r}; use one of {', '.join(RULE_ACTIONS)}.")
             extra = set(action) - {"type"} - ACTION_OPTIONS[kind]
             if extra:
                 raise serializers.ValidationError(f"{kind} takes no option {', '.join(sorted(extra))}.")
@@ -88,6 +91,14 @@ class RuleSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError("assignee_type is admin or team.")
             if kind == "tag" and not str(action.get("tag_id") or "").strip():
                 raise serializers.ValidationError("tag needs tag_id.")
+            if kind == "ticket_state" and action.get("map") is not None:
+                problems = state_map_problems(action["map"])
+                if problems:
+                    raise serializers.ValidationError(problems[0])
+            if kind == "ticket_attribute" and not str(action.get("attribute") or "").strip():
+                raise serializers.ValidationError("ticket_attribute needs attribute: a ticket type attribute name.")
+            if kind == "ticket_attribute" and action.get("from", "key") not in ATTRIBUTE_SOURCES:
+                raise serializers.ValidationError(f"from is one of {', '.join(ATTRIBUTE_SOURCES)}.")
         return actions
 
     def validate(self, data):

@@ -24,7 +24,6 @@ logger = logging.getLogger(__name__)
 
 LOCK_KEY = 0x636F6E6E6563  # "connec": one listener per database
 STANDBY_SECONDS = 5.0  # how often a standby listener tries to take over
-BATCH_SECONDS = 0.005  # under load, wait this long for more ids to put into one message
 IDLE_SECONDS = 1.0  # how often an idle listener looks up (stop requested, unsent ids, connection alive)
 PING_SECONDS = 30.0  # an idle connection is checked this often, so a silent network failure is noticed
 RETRY_SECONDS = 2.0  # after the broker refused a publish
@@ -95,8 +94,8 @@ class IntakeListener:
         pinged = time.monotonic()
         while not self._stop.is_set():
             ids = [int(n.payload) for n in conn.notifies(timeout=IDLE_SECONDS, stop_after=1)]
-            if ids:  # a burst: gather what arrives within a few milliseconds into the same message
-                ids += [int(n.payload) for n in conn.notifies(timeout=BATCH_SECONDS, stop_after=HINT_BATCH - 1)]
+            if ids:  # a burst: what has already arrived goes into the same message, without waiting for more
+                ids += [int(n.payload) for n in conn.notifies(timeout=0, stop_after=HINT_BATCH - 1)]
                 self._send([i for i in ids if i not in caught_up])
                 continue
             caught_up.clear()

@@ -11,8 +11,7 @@ from pipeline.intake import event_enqueue
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="pipeline.tasks.webhook_event_process", acks_late=True)
-def webhook_event_process(event_id: int) -> str | None:
+def _event_process(event_id: int) -> str | None:
     # Failures are recorded on the row with a next attempt time; the sweeper retries, not the broker.
     try:
         return process.webhook_event_process(event_id)
@@ -20,15 +19,22 @@ def webhook_event_process(event_id: int) -> str | None:
         return "error"
 
 
+@shared_task(name="pipeline.tasks.webhook_event_process", acks_late=True)
+def webhook_event_process(event_id: int) -> str | None:
+    return _event_process(event_id)
+
+
 @shared_task(name="pipeline.tasks.webhook_events_process", acks_late=True)
 def webhook_events_process(event_ids: list[int]) -> int:
-    """Several events published as one hint (a burst of deliveries): each gets its own task, so a long fan-out
-    planned for one never holds up the others."""
-    if len(event_ids) == 1:
-        webhook_event_process(event_ids[0])
-    else:
-        for event_id in event_ids:
-            event_enqueue(event_id)
+    """Events published as one hint (a burst of deliveries): the first is processed here, the others get a task
+    each, so a long fan-out planned for one never holds up the others."""
+    first, *others = event_ids or [None]
+    for event_id in others:
+        event_enqueue(event_id)
+    if first is not None:
+        # A plain call, not the task's: calling a task object pushes a request without an id, and the pump
+        # would then not start here (deliveries.services._pump_inline) but through the broker, a hop later.
+        _event_process(first)
     return len(event_ids)
 
 

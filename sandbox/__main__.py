@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-validate", action="store_true", help="skip OpenAPI request validation")
     parser.add_argument("--rate-limit", type=int, default=1666, help="Intercom calls per 10-second window")
     parser.add_argument("--token", default="sandbox-token", help="Intercom access token accepted")
+    parser.add_argument("--app-id", default="sandbox1", help="Intercom: the workspace's id (several simulators)")
     parser.add_argument("--conversations", type=int, default=0, help="Intercom conversations to seed")
     parser.add_argument("--deployment", choices=["cloud", "datacenter"], default="cloud")
     parser.add_argument("--webhook-url", help="Jira: register an admin webhook to this URL")
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     options: dict[str, Any] = {"host": args.host, "port": args.port, "latency": args.latency,
                                "validate": not args.no_validate}
     if args.vendor == "intercom":
-        sim: Any = IntercomSimulator(rate_limit=args.rate_limit, token=args.token, **options)
+        sim: Any = IntercomSimulator(rate_limit=args.rate_limit, token=args.token, app_id=args.app_id, **options)
         sim.add_conversations(args.conversations)
     else:
         sim = JiraSimulator(deployment=args.deployment, **options)

@@ -2,8 +2,9 @@
 
 Starts both simulators in this process, connects them like an admin would (Jira site and app user, Intercom
 workspace and note author, project SUP), links three conversations to a new issue, registers the signed Jira
-webhook to this service, and keeps the simulators running. Transition the issue in the Jira simulator and
-the notes appear in the Intercom simulator's ledger and on the Deliveries page.
+webhook to this service, offers Sign in with Atlassian through the simulator's authorization server (make demo
+points ATLASSIAN_AUTH_URL and ATLASSIAN_API_URL at it), and keeps the simulators running. Transition the issue
+in the Jira simulator and the notes appear in the Intercom simulator's ledger and on the Deliveries page.
 """
 
 import argparse
@@ -20,6 +21,7 @@ from django.conf import settings  # noqa: E402
 
 from connector.models import Health, IntercomWorkspace, JiraSite, ProjectConnection  # noqa: E402
 from linking.models import ConversationLink  # noqa: E402
+from sandbox.atlassian_auth import AuthorizationServer  # noqa: E402
 from sandbox.intercom import IntercomSimulator  # noqa: E402
 from sandbox.jira import APP_USER_TOKEN, JiraSimulator  # noqa: E402
 
@@ -42,11 +44,17 @@ def run(*, service_url: str, jira_port: int, intercom_port: int) -> None:
     intercom = IntercomSimulator(rate_limit=166, latency=0.2, port=intercom_port)
     jira.start()
     intercom.start()
+    auth = AuthorizationServer(jira)
+    auth.add_client("demo-client", "demo-client-secret", f"{service_url}/sign-in/atlassian/callback")
+    developer = jira.add_user("Dee Developer", "dee@example.com")
+    auth.set_password(developer, "demo password")
     site, _ = JiraSite.objects.update_or_create(
         base_url=jira.url,
         defaults={"name": "Demo Jira (simulator)", "account_email": jira.app_user["emailAddress"],
                   "api_token": APP_USER_TOKEN, "app_account_id": jira.app_user["accountId"],
-                  "app_display_name": jira.app_user["displayName"], "health": Health.OK},
+                  "app_display_name": jira.app_user["displayName"], "health": Health.OK,
+                  "jira_instance_id": jira.cloud_id, "oauth_client_id": "demo-client",
+                  "oauth_client_secret": "demo-client-secret"},
     )
     workspace, _ = IntercomWorkspace.objects.update_or_create(
         workspace_id=intercom.app["id_code"],
@@ -73,7 +81,8 @@ def run(*, service_url: str, jira_port: int, intercom_port: int) -> None:
         f"{issue['key']} is linked to three conversations. Move it to Done:\n"
         f"  curl -X POST {jira.url}/_sim/issues/{issue['key']}/transition -H 'Content-Type: application/json' "
         "-d '{\"status_name\": \"Done\"}'\n"
-        f"then open {service_url}/deliveries/ and {intercom.url}/_sim/ledger (the notes Intercom received).",
+        f"then open {service_url}/deliveries/ and {intercom.url}/_sim/ledger (the notes Intercom received).\n"
+        f"Sign in with Atlassian on {service_url}/login/ as dee@example.com, password “demo password”.",
         flush=True,
     )
     try:

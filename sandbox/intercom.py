@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sandbox.intercom_tickets import TicketsMixin
 from sandbox.server import HttpError, Request, Response, SimServer
 
 WINDOW_SECONDS = 10
@@ -33,7 +34,7 @@ class LedgerEntry:
     part_id: str | None
 
 
-class IntercomSimulator(SimServer):
+class IntercomSimulator(TicketsMixin, SimServer):
     spec_name = "intercom"
 
     def __init__(self, *, rate_limit: int = 1666, token: str = "sandbox-token",  # noqa: S107
@@ -46,6 +47,7 @@ class IntercomSimulator(SimServer):
         self._seed()
         self._add_routes()
         self._add_controls()
+        self._add_ticket_routes()
 
     # ----- state
     def _seed(self) -> None:
@@ -69,6 +71,7 @@ class IntercomSimulator(SimServer):
                                   ("conversation", "jira_issue_count", "integer"),
                                   ("contact", "plan", "string"), ("company", "tier", "string")):
             self.add_data_attribute(model, name, kind)
+        self._seed_tickets()
 
     def reset(self) -> None:
         with self.lock:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sandbox import jira_payloads as p
+from sandbox.jira_create import CreateScreens
 from sandbox.jira_jql import JqlError, compile_jql, sort_key
 from sandbox.server import HttpError, Request, Response, SimServer
 from sandbox.webhooks import Delivery, WebhookSender, hub_signature
@@ -58,6 +59,7 @@ class JiraSimulator(SimServer):
         self.webhook_identifiers = self.cloud if webhook_identifiers is None else webhook_identifiers
         self.sender = WebhookSender("Atlassian Webhook HTTP Client")
         self._local = threading.local()  # per thread: mutation depth and deliveries waiting for the unlock
+        self.public_paths: set[str] = set()  # served without Jira credentials (the OAuth 2.0 endpoints)
         self._seed()
         self._add_routes()
         self._add_controls()
@@ -77,6 +79,7 @@ class JiraSimulator(SimServer):
         # OAuth 2.0 access tokens (Sign in with Atlassian, Forge's user tokens) -> account id. Cloud accepts them
         # only through Atlassian's API gateway (/ex/jira/<cloud id>/…), Data Center at its own base URL.
         self.oauth_tokens: dict[str, str] = {}
+        self.oauth_expiry: dict[str, float] = {}  # token -> unix time it stops working
         self.projects: dict[str, dict[str, Any]] = {}
         self.issues: dict[str, dict[str, Any]] = {}
         self.permissions: dict[tuple[str, str], set[str]] = {}
@@ -101,6 +104,7 @@ class JiraSimulator(SimServer):
              "schema": {"type": "number", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:float",
                         "customId": 10050}},
         ]
+        self.create_screens = CreateScreens("", self.priorities, self.issue_types)
         self.app_user = self.add_user("Intercom Connector", "connector@apps.example.com", account_type="app",
                                       password=APP_USER_TOKEN)
         self.admin_user = self.add_user("Ada Admin", "ada@example.com", password=ADMIN_TOKEN)
@@ -135,12 +139,21 @@ class JiraSimulator(SimServer):
             key = f"basic:{user['emailAddress']}:{secret}" if self.cloud else f"bearer:{secret}"
             self.credentials[key] = account_id
 
-    def issue_oauth_token(self, account_id: str) -> str:
+    def issue_oauth_token(self, account_id: str, *, lifetime: float | None = None) -> str:
         """An OAuth 2.0 access token that acts as this user (what 3LO or Forge's appUserToken hands out)."""
         with self.lock:
             token = "oauth-" + uuid.uuid4().hex
             self.oauth_tokens[token] = account_id
+            if lifetime is not None:
+                self.oauth_expiry[token] = time.time() + lifetime
             return token
+
+    def oauth_account(self, token: str) -> str | None:
+        """Whose this OAuth 2.0 access token is, while it works."""
+        with self.lock:
+            if self.oauth_expiry.get(token, float("inf")) <= time.time():
+                return None
+            return self.oauth_tokens.get(token)
 
     @property
     def gateway_prefix(self) -> str:
@@ -496,9 +509,11 @@ class JiraSimulator(SimServer):
         return super().dispatch(request)
 
     def authenticate(self, request: Request) -> Response | None:
+        if request.path in self.public_paths:
+            return None
         header = request.headers.get("Authorization") or ""
         key = None
-        oauth = self.oauth_tokens.get(header[7:]) if header.startswith("Bearer ") else None
+        oauth = self.oauth_account(header[7:]) if header.startswith("Bearer ") else None
         if self.cloud and getattr(request, "via_gateway", False):
             header = ""  # the gateway takes OAuth 2.0 tokens only
         elif self.cloud:
@@ -541,6 +556,8 @@ class JiraSimulator(SimServer):
             add("POST", "/permissions/check", self._permissions_check)
             add("GET", "/field", lambda r, v: Response(200, copy.deepcopy(self.fields)))
             add("POST", "/issue", self._issue_create, write=True)
+            add("GET", "/issue/createmeta/{projectIdOrKey}/issuetypes", self._createmeta_types)
+            add("GET", "/issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId}", self._createmeta_fields)
             add("GET", "/issue/{issueIdOrKey}", self._issue_get)
             add("PUT", "/issue/{issueIdOrKey}", self._issue_put, write=True)
             add("GET", "/issue/{issueIdOrKey}/remotelink", self._remotelinks)
@@ -668,21 +685,57 @@ class JiraSimulator(SimServer):
         with self.lock:
             return Response(200, self.issue_json(issue, v3=v3, wanted=wanted, properties=properties))
 
+    def _browsable_project(self, request: Request) -> dict[str, Any]:
+        """The project of the path, as Jira answers for one the caller cannot browse: as if it did not exist."""
+        with self.lock:
+            project = self._project(request.params["projectIdOrKey"])
+            if not self.has_permission(request.account_id, project["key"], "BROWSE_PROJECTS"):  # type: ignore
+                raise HttpError(404, f"No project could be found with key '{request.params['projectIdOrKey']}'.")
+            return project
+
+    def _createmeta_types(self, request: Request, v3: bool) -> Response:
+        project = self._browsable_project(request)
+        self.create_screens.base = self.base
+        allowed = self.has_permission(request.account_id, project["key"], "CREATE_ISSUES")  # type: ignore
+        types = self.create_screens.issue_types_json() if allowed else []
+        return Response(200, {"issueTypes" if self.cloud else "values": types, "startAt": 0,
+                              "maxResults": 200, "total": len(types)})
+
+    def _createmeta_fields(self, request: Request, v3: bool) -> Response:
+        project = self._browsable_project(request)
+        if request.params["issueTypeId"] not in self.issue_types:
+            raise HttpError(404, "The issue type is not valid for this project.")
+        self.create_screens.base = self.base
+        fields = self.create_screens.fields_for(project["key"], request.params["issueTypeId"])
+        return Response(200, {"fields" if self.cloud else "values": fields, "startAt": 0, "maxResults": 200,
+                              "total": len(fields)})
+
     def _issue_create(self, request: Request, v3: bool) -> Response:
         fields = dict((request.json() or {}).get("fields") or {})
-        project_ref = fields.pop("project", {})
-        project = self._project(str(project_ref.get("key") or project_ref.get("id")))
+        project_ref = fields.pop("project", None) or {}
+        with self.lock:
+            project = next((pr for pr in self.projects.values() if str(project_ref.get("key") or project_ref.get(
+                "id")) in (pr["id"], pr["key"])), None)
+            if project is None or not self.has_permission(
+                    request.account_id, project["key"], "BROWSE_PROJECTS"):  # type: ignore[attr-defined]
+                return Response(400, {"errorMessages": [], "errors": {"project": "valid project is required"}})
         if not self.has_permission(request.account_id, project["key"], "CREATE_ISSUES"):  # type: ignore
             raise HttpError(403, "You do not have permission to create issues in this project.")
-        if not fields.get("summary"):
-            return Response(400, {"errorMessages": [], "errors": {"summary": "You must specify a summary."}})
-        type_ref = fields.pop("issuetype", {}) or {}
-        issue_type = next((t["name"] for t in self.issue_types.values()
-                           if type_ref.get("id") == t["id"] or type_ref.get("name") == t["name"]), "Task")
+        type_ref = fields.pop("issuetype", None) or {}
+        type_id = next((t["id"] for t in self.issue_types.values()
+                        if str(type_ref.get("id")) == t["id"] or type_ref.get("name") == t["name"]), None)
+        if type_id is None:
+            return Response(400, {"errorMessages": [], "errors": {"issuetype": "Specify an issue type"}})
+        errors = self.create_screens.validate(project["key"], type_id, fields)
+        if errors:
+            return Response(400, {"errorMessages": [], "errors": errors})
+        priority = fields.pop("priority", None) or {}
+        priority_name = priority.get("name") or self.priorities.get(str(priority.get("id")), "Medium")
         created = self.create_issue(
             project["key"], fields.pop("summary"), as_user=request.account_id,  # type: ignore[attr-defined]
-            description=fields.pop("description", None), issue_type=issue_type,
-            labels=fields.pop("labels", None), assignee=self._account_from_ref(fields.pop("assignee", None)),
+            description=fields.pop("description", None), issue_type=self.issue_types[type_id]["name"],
+            priority=priority_name, labels=fields.pop("labels", None),
+            assignee=self._account_from_ref(fields.pop("assignee", None)),
             fields={k: v for k, v in fields.items() if k.startswith("customfield_")})
         return Response(201, {"id": created["id"], "key": created["key"], "self": created["self"]})
 
@@ -876,6 +929,7 @@ class JiraSimulator(SimServer):
                 "fields": {"project": {"key": project["key"], "id": project["id"]},
                            "status": {"name": status["name"], "id": status["id"]}, "labels": raw["labels"],
                            "assignee": assignee and {"accountId": assignee["accountId"], "name": assignee["name"]},
+                           "summary": raw["summary"], "description_text": p.adf_text(raw["description"]) or "",
                            "created": raw["created"], "updated": raw["updated"]}}
 
     def _search_jql(self, request: Request, v3: bool) -> Response:
@@ -929,6 +983,8 @@ class JiraSimulator(SimServer):
         add("POST", "/_sim/projects", lambda r: Response(201, {
             k: v for k, v in self.add_project(**r.json()).items() if k != "counter"}))
         add("POST", "/_sim/permissions", lambda r: (self.set_permissions(**r.json()), Response(200, {}))[1])
+        add("POST", "/_sim/create_screens/require", lambda r: (self.create_screens.require(**r.json()),
+                                                               Response(200, {}))[1])
         add("POST", "/_sim/webhooks", lambda r: Response(201, self.add_webhook(**r.json())))
         add("POST", "/_sim/issues", lambda r: Response(201, self.create_issue(**r.json())))
         add("GET", "/_sim/issues/{key}", lambda r: Response(200, self.issue_json(self.issue(r.params["key"]))))

@@ -1,7 +1,8 @@
 """The tiny JQL subset the connector uses, evaluated over the Jira simulator's issues.
 
 Supported: clauses joined by AND — `project = KEY`, `project in (A, B)`, `key = X-1`, `key in (X-1, Y-2)`
-(also `issuekey`, `id`), `issue.property[name].path OP value` (OP one of = != > < >= <=), and a final
+(also `issuekey`, `id`), `text ~ "words"` / `summary ~ "words"` (every word in the summary, or in summary and
+description), `issue.property[name].path OP value` (OP one of = != > < >= <=), and a final
 `ORDER BY field [ASC|DESC], ...`. Anything else is a 400, as an unsupported query should be loud.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 _ORDER = re.compile(r"\s+ORDER\s+BY\s+(.+)$", re.IGNORECASE)
 _LIST = re.compile(r"^(project|key|issuekey|id|status|labels)\s+(in|not in)\s*\((.*)\)$", re.IGNORECASE)
 _EQ = re.compile(r"^(project|key|issuekey|id|status|labels|assignee)\s*(=|!=)\s*(.+)$", re.IGNORECASE)
+_TEXT = re.compile(r"^(text|summary)\s*~\s*(.+)$", re.IGNORECASE)
 _PROP = re.compile(r"^issue\.property\[([^\]]+)\]\.([\w.]+)\s*(=|!=|>=|<=|>|<)\s*(.+)$", re.IGNORECASE)
 
 Predicate = Callable[[dict[str, Any]], bool]
@@ -68,6 +70,17 @@ def _clause(text: str) -> Predicate:
                     ">=": left >= right, "<=": left <= right}[op]
 
         return by_property
+    if match := _TEXT.match(text):
+        where, words = match.group(1).lower(), _unquote(match.group(2)).lower().split()
+
+        def by_text(issue: dict[str, Any]) -> bool:
+            fields = issue["fields"]
+            haystack = fields.get("summary") or ""
+            if where == "text":
+                haystack += " " + (fields.get("description_text") or "")
+            return all(word in haystack.lower() for word in words)
+
+        return by_text
     if match := _LIST.match(text):
         name, negate = match.group(1), match.group(2).lower() == "not in"
         wanted = {_unquote(v).lower() for v in match.group(3).split(",") if v.strip()}

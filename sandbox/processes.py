@@ -116,7 +116,7 @@ def wait_for_line(log: Path, text: str, timeout: float = 60) -> str:
 
 
 @contextmanager
-def intercom_simulator(*, rate_limit: int, latency: float, log: Path):
+def intercom_simulator(*, rate_limit: int, latency: float, log: Path, app_id: str = "sandbox1"):
     """The Intercom simulator as its own process; yields its URL, its control plane and the process."""
     port = free_port()
     args = [
@@ -130,6 +130,8 @@ def intercom_simulator(*, rate_limit: int, latency: float, log: Path):
         str(rate_limit),
         "--latency",
         str(latency),
+        "--app-id",
+        app_id,
     ]
     with process(args, log) as proc:
         wait_for_line(log, "http://")

@@ -1,6 +1,7 @@
-# A placeholder so parallel work on this app never clashes on migration numbers; its owner fills it in.
+# Sign in with Atlassian (issue 13): the sign-in policy.
 
-from django.db import migrations
+import django.db.models.deletion
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -9,4 +10,14 @@ class Migration(migrations.Migration):
         ('accounts', '0002_api_token'),
     ]
 
-    operations = []
+    operations = [
+        migrations.CreateModel(
+            name='SignInPolicy',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('atlassian_required', models.BooleanField(default=False)),
+                ('create_accounts', models.BooleanField(default=True)),
+                ('new_account_role', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.role')),
+            ],
+        ),
+    ]

@@ -1,6 +1,4 @@
-# A placeholder so parallel work on this app never clashes on migration numbers; its owner fills it in.
-
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -9,4 +7,10 @@ class Migration(migrations.Migration):
         ('deliveries', '0004_delivery_target_type'),
     ]
 
-    operations = []
+    operations = [
+        migrations.AddField(
+            model_name='delivery',
+            name='requested_by_name',
+            field=models.CharField(blank=True, db_default='', default='', max_length=255),
+        ),
+    ]

@@ -70,32 +70,63 @@ async function glance(root, api) {
   }
 }
 
-async function panel(root, api, bridge, notice) {
+async function panel(root, api, bridge, notice, view = { q: "", page: 1 }) {
   let data;
   try {
-    data = await api("/panel");
+    data = await api(`/panel?${new URLSearchParams({ q: view.q, page: String(view.page) })}`);
   } catch (error) {
     show(root, el("p", { class: "error", role: "alert", "data-testid": "refusal" }, error.message));
     return;
   }
-  const reload = (message) => panel(root, api, bridge, message);
+  const reload = (message) => panel(root, api, bridge, message, view);
+  const go = (next) => panel(root, api, bridge, "", next);
   const failed = (error) => status.replaceChildren(el("p", { class: "error", role: "alert" }, error.message));
   const status = el("div", { "data-testid": "status" }, notice ? el("p", { class: "notice" }, notice) : "");
-  const count = data.links.length;
-  const parts = [
-    el("p", { class: "muted" },
-       `${count} ${count === 1 ? "conversation" : "conversations"} linked in ${data.workspace}`),
-    status,
-    ...data.links.map((link) => card(link, data, api, bridge, reload, failed)),
-  ];
+  const total = data.total;
+  let summary = `${total} ${total === 1 ? "conversation" : "conversations"} linked in ${data.workspace}`;
+  if (data.query) summary += `; ${data.matching} matching “${data.query}”`;
+  const parts = [el("p", { class: "muted", "data-testid": "summary" }, summary), status];
+  if (total > data.links.length || data.query) parts.push(searchForm(data, go));
+  parts.push(...data.links.map((link) => card(link, data, api, bridge, reload, failed)));
+  if (data.pages > 1) parts.push(pager(data, go));
   if (data.can_change) parts.push(linkForm(api, reload, failed));
-  if (data.can_comment && count) parts.push(commentForm(data, api, reload, failed));
+  if (data.can_comment && total) parts.push(commentForm(data, api, reload, failed));
   show(root, ...parts);
 }
 
+function searchForm(data, go) {
+  const input = el("input", { type: "search", name: "q", value: data.query,
+                              "aria-label": "Search linked conversations", placeholder: "Subject, customer or id" });
+  const form = el("form", { role: "search" }, input, el("button", { type: "submit", class: "subtle" }, "Search"));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    go({ q: input.value.trim(), page: 1 });
+  });
+  return form;
+}
+
+function pager(data, go) {
+  const nav = el("nav", { "aria-label": "Pages", class: "pager" });
+  const step = (label, page) => {
+    const button = el("button", { type: "button", class: "subtle" }, label);
+    button.addEventListener("click", () => go({ q: data.query, page }));
+    return button;
+  };
+  if (data.page > 1) nav.append(step("Previous", data.page - 1));
+  nav.append(el("span", { class: "muted" }, ` Page ${data.page} of ${data.pages} `));
+  if (data.page < data.pages) nav.append(step("Next", data.page + 1));
+  return nav;
+}
+
+function label(link) {
+  if (link.type !== "ticket") return `Conversation ${link.conversation_id}`;
+  const ticket = link.ticket || {};
+  const name = `Ticket ${ticket.number ? "#" + ticket.number : link.conversation_id}`;
+  return ticket.title ? `${name}: ${ticket.title}` : name;
+}
+
 function card(link, data, api, bridge, reload, failed) {
-  const open = el("a", { href: link.url, target: "_blank", rel: "noopener noreferrer" },
-                  `Conversation ${link.conversation_id}`);
+  const open = el("a", { href: link.url, target: "_blank", rel: "noopener noreferrer" }, label(link));
   open.addEventListener("click", (event) => {
     if (bridge.router && bridge.router.open) {
       event.preventDefault();
@@ -109,7 +140,7 @@ function card(link, data, api, bridge, reload, failed) {
       unlink.disabled = true;
       try {
         await api(`/links/${link.id}`, "DELETE");
-        await reload(`Conversation ${link.conversation_id} is no longer linked.`);
+        await reload(`${link.type === "ticket" ? "Ticket" : "Conversation"} ${link.conversation_id} is no longer linked.`);
       } catch (error) {
         unlink.disabled = false;
         failed(error);
@@ -118,8 +149,13 @@ function card(link, data, api, bridge, reload, failed) {
     header.append(unlink);
   }
   const body = [header];
-  if (link.problem) {
-    body.push(el("p", { class: "problem" }, link.problem === "deleted"
+  if (link.ticket) {
+    const facts = [link.tracker ? "Tracker ticket" : link.ticket.type, link.ticket.state].filter(Boolean);
+    if (facts.length) body.push(el("p", { class: "muted" }, facts.join(" · ")));
+  }
+  if (link.problem || (link.ticket && link.ticket.problem)) {
+    const problem = link.problem || link.ticket.problem;
+    body.push(el("p", { class: "problem" }, problem === "deleted"
       ? "Deleted in Intercom: unlink it." : "Intercom could not be read just now."));
   }
   for (const section of link.sections) {
@@ -142,14 +178,16 @@ function text(field) {
 
 function linkForm(api, reload, failed) {
   const input = el("input", { type: "text", name: "conversation", "aria-label": "Conversation URL or id",
-                              placeholder: "Intercom conversation URL or id", required: "" });
-  const form = el("form", { "data-testid": "link-form" }, input, el("button", { type: "submit" }, "Link"));
+                              placeholder: "Intercom conversation or ticket URL, or an id", required: "" });
+  const kind = el("select", { name: "target_type", "aria-label": "What to link" },
+                  el("option", { value: "conversation" }, "Conversation"), el("option", { value: "ticket" }, "Ticket"));
+  const form = el("form", { "data-testid": "link-form" }, input, kind, el("button", { type: "submit" }, "Link"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      const made = await api("/links", "POST", { conversation: input.value });
-      await reload(made.created ? `Conversation ${made.conversation_id} is now linked.`
-                                : `Conversation ${made.conversation_id} was already linked.`);
+      const made = await api("/links", "POST", { conversation: input.value, target_type: kind.value });
+      const what = `${made.type === "ticket" ? "Ticket" : "Conversation"} ${made.conversation_id}`;
+      await reload(made.created ? `${what} is now linked.` : `${what} was already linked.`);
     } catch (error) {
       failed(error);
     }

@@ -1,6 +1,4 @@
-# A placeholder so parallel work on this app never clashes on migration numbers; its owner fills it in.
-
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -9,4 +7,20 @@ class Migration(migrations.Migration):
         ('linking', '0003_conversation_snapshot'),
     ]
 
-    operations = []
+    operations = [
+        migrations.AddField(
+            model_name='conversationlink',
+            name='teammate_id',
+            field=models.CharField(blank=True, db_default='', default='', max_length=64),
+        ),
+        migrations.AddField(
+            model_name='conversationlink',
+            name='teammate_name',
+            field=models.CharField(blank=True, db_default='', default='', max_length=255),
+        ),
+        migrations.AddField(
+            model_name='linkchange',
+            name='by_name',
+            field=models.CharField(blank=True, db_default='', default='', max_length=255),
+        ),
+    ]

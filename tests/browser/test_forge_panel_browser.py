@@ -158,3 +158,22 @@ def test_a_viewer_whose_jira_permission_does_not_allow_the_issue_sees_why_and_no
     open_app(page, live_server, jira, forge, account_id=viewer["accountId"], issue=issue)
     expect(page.get_by_test_id("refusal")).to_contain_text(f"Your Jira account may not browse {issue['key']}")
     expect(page.get_by_text("Secret customer")).to_have_count(0)
+
+
+def test_an_issue_with_many_links_pages_and_searches_in_the_panel(world, page, live_server):
+    jira, _intercom, forge, site, workspace = world
+    viewer = jira.add_user("Val Viewer", "val@example.com")
+    issue = jira.create_issue("SUP", "Popular")
+    for n in range(60):
+        factories.ConversationLinkFactory(site=site, workspace=workspace, issue_id=issue["id"], issue_key=issue["key"],
+                                          conversation_id=str(7000 + n), source="ui")
+    open_app(page, live_server, jira, forge, account_id=viewer["accountId"], issue=issue)
+    expect(page.get_by_test_id("summary")).to_contain_text("60 conversations linked")
+    expect(page.get_by_test_id("card")).to_have_count(50)
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_text("Page 2 of 2")).to_be_visible()
+    expect(page.get_by_test_id("card")).to_have_count(10)
+    page.get_by_label("Search linked conversations").fill("7042")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_test_id("summary")).to_contain_text("1 matching “7042”")
+    expect(page.get_by_test_id("card")).to_have_count(1)

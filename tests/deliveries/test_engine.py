@@ -256,9 +256,10 @@ def note_bodies(sim, conversation):
     return [engine._text(e.body) for e in sim.writes_for(conversation, "note")]
 
 
-def test_a_later_note_into_a_conversation_waits_while_an_earlier_one_retries(intercom_sim, workspace):
+def test_a_later_note_into_a_conversation_waits_while_an_earlier_one_retries(intercom_sim, workspace, monkeypatch):
     conversations = intercom_sim.add_conversations(10)
     deliveries(workspace, conversations, event="progress", body="<p>SUP-1 moved to <b>In Progress</b></p>")
+    monkeypatch.setattr(engine, "_backoff", lambda attempts: 60.0)  # a jitter near 0 would retry in this pump
     intercom_sim.faults.update({"fail_next": 10, "fail_status": 500})
     engine.pump(workspace.pk)
     retrying = Delivery.objects.filter(status="pending")

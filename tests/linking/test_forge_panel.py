@@ -313,6 +313,7 @@ def test_with_the_forwarded_user_token_the_viewers_own_permission_decides(
     response = call(client, token, panel_url(issue), user_token=user_token)
     assert response.status_code == 200, response.content
     assert [card["conversation_id"] for card in response.json()["links"]] == ["31"]
+    assert connected.jira.violations == []  # the calls as the viewer follow Jira's published contract
 
 
 def test_a_viewer_whose_own_permission_does_not_allow_the_issue_sees_nothing(
@@ -340,6 +341,7 @@ def test_without_a_user_token_a_least_privilege_app_user_cannot_confirm_and_the_
     response = call(client, token, panel_url(issue))
     assert response.status_code == 403
     assert "Jira could not confirm" in response.json()["detail"]
+    assert "keeps appUserToken enabled" in response.json()["detail"]  # the admin's fix, named
 
 
 def test_a_user_token_is_only_ever_sent_to_atlassians_gateway(connected, forge, engineer, client, least_privilege):
@@ -352,3 +354,42 @@ def test_a_user_token_is_only_ever_sent_to_atlassians_gateway(connected, forge, 
     )
     response = call(client, token, panel_url(issue), user_token=user_token)
     assert response.status_code == 403  # the token is not used there: the app user's check applies and fails
+
+
+def test_an_issue_with_many_links_is_paged_and_searchable_in_the_panel(connected, forge, engineer, client):
+    jira_user, _ = engineer
+    issue = connected.issue()
+    for n in range(120):
+        connected.link(issue, str(5000 + n))
+    token = forge.token_for(connected.jira, account_id=jira_user["accountId"], issue=issue)
+    first = call(client, token, panel_url(issue)).json()
+    assert (first["total"], first["page"], first["pages"], len(first["links"])) == (120, 1, 3, 50)
+    last = call(client, token, panel_url(issue) + "?page=3").json()
+    assert [card["conversation_id"] for card in last["links"]] == [str(5000 + n) for n in range(100, 120)]
+    found = call(client, token, panel_url(issue) + "?q=5117").json()
+    assert (found["matching"], [card["conversation_id"] for card in found["links"]]) == (1, ["5117"])
+
+
+@pytest.mark.parametrize("query", ["?page=0", "?page=x", "?q=" + "x" * 300])
+def test_a_bad_panel_query_gets_a_400(connected, forge, engineer, client, query):
+    jira_user, _ = engineer
+    issue = connected.issue()
+    token = forge.token_for(connected.jira, account_id=jira_user["accountId"], issue=issue)
+    assert call(client, token, panel_url(issue) + query).status_code == 400
+
+
+def test_the_panel_shows_linked_tickets_and_links_one(connected, forge, engineer, client):
+    jira_user, _ = engineer
+    issue = connected.issue()
+    linked = connected.intercom.add_ticket(title="Refunds fail")
+    other = connected.intercom.add_ticket(title="Second ticket")
+    connected.link(issue, linked["id"], target_type="ticket")
+    token = forge.token_for(connected.jira, account_id=jira_user["accountId"], issue=issue)
+    (card,) = call(client, token, panel_url(issue)).json()["links"]
+    assert (card["type"], card["ticket"]["title"], card["ticket"]["problem"]) == ("ticket", "Refunds fail", "")
+    assert card["url"].endswith(f"/inbox/ticket/{linked['id']}")
+    made = call(client, token, f"/forge/issues/{issue['id']}/links", method="post",
+                body={"conversation": other["id"], "target_type": "ticket"})
+    assert made.status_code == 201, made.content
+    assert made.json()["type"] == "ticket"
+    assert ConversationLink.objects.get(pk=made.json()["id"]).target_type == "ticket"
