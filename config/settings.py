@@ -473,6 +473,20 @@ CELERY_BEAT_SCHEDULE["refresh-snapshots"] = {
 }
 
 # --- Operations: dashboard, alerts, audit (issue 14) ---
+# Alerts by email use Django's mail settings; where they go, and the webhook, are set on the Alerts page.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "connector@localhost")
+# How often beat checks what is wrong (connections, failed deliveries, silent sites, workers) and alerts.
+ALERTS_CHECK_SECONDS = envint("ALERTS_CHECK_SECONDS", 60, minimum=10)
+CELERY_BEAT_SCHEDULE["operations-alerts-check"] = {
+    "task": "operations.tasks.alerts_check", "schedule": float(ALERTS_CHECK_SECONDS),
+}
 
 # --- Deployment, metrics and one beat (issue 15) ---
 # Beat runs the periodic tasks only while it holds this lease in Redis (config/beat.py): a second beat (a

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from django.core.cache import cache
 
-from connector.errors import VendorError
+from connector.errors import VendorError, VendorErrorKind
 from connector.jira_client import JiraClient
 from connector.models import JiraSite
 from connector.user_tokens import user_client, user_token_for
@@ -78,6 +78,17 @@ def browsable_issue_ids(user, site: JiraSite, issue_ids: list[str]) -> set[str]:
     return allowed
 
 
+def unconfirmed(issue_key: str, exc: VendorError, *, own_token: bool) -> str:
+    """Why Jira's answer is missing, and what to do: a refusal of the app user's check is not cured by waiting."""
+    reason = f"Jira could not confirm that you may see {issue_key} ({exc})."
+    if exc.kind == VendorErrorKind.AUTH and not own_token:
+        return (
+            f"{reason} Sign out and sign in with Atlassian, so Jira is asked with your own account; or an admin "
+            "gives the app user Administer Jira, which checking other people's permissions needs on Jira Cloud."
+        )
+    return f"{reason} Try again later."
+
+
 def issue_access(user, site: JiraSite, issue_id: str, issue_key: str) -> AccessDecision:
     if is_access_admin(user):
         return AccessDecision(True)
@@ -86,7 +97,7 @@ def issue_access(user, site: JiraSite, issue_id: str, issue_key: str) -> AccessD
     try:
         allowed = issue_id in browsable_issue_ids(user, site, [issue_id])
     except VendorError as exc:
-        return AccessDecision(False, f"Jira could not confirm that you may see {issue_key} ({exc}). Try again later.")
+        return AccessDecision(False, unconfirmed(issue_key, exc, own_token=user_token_for(site, user) is not None))
     if not allowed:
         return AccessDecision(
             False,

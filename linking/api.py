@@ -39,9 +39,11 @@ class LinkSerializer(serializers.ModelSerializer):
             "is_tracker",
             "source",
             "created_by",
+            "teammate_name",
             "created_at",
             "health",
         ]
+        read_only_fields = ["teammate_name"]
 
 
 class LinkCreateSerializer(serializers.Serializer):

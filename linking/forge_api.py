@@ -20,7 +20,8 @@ from linking.serializers import CommentSerializer
 
 
 class LinkBody(serializers.Serializer):
-    conversation = serializers.CharField(max_length=2048)
+    conversation = serializers.CharField(max_length=2048, help_text="Conversation or ticket URL, or an id")
+    target_type = serializers.ChoiceField(choices=["conversation", "ticket"], default="conversation")
 
 
 @extend_schema(exclude=True)  # called by the Forge app with Atlassian's tokens, not by API clients
@@ -87,21 +88,24 @@ class LinkView(ForgeView):
         self.refuse_unless(context.project.linking_enabled, f"Linking is turned off for {context.project.project_key}.")
         body = LinkBody(data=request.data)
         body.is_valid(raise_exception=True)
+        data = body.validated_data
         try:
-            text = body.validated_data["conversation"]
-            ref = services.conversation_ref_for_workspace(text, context.project.workspace)
+            ref = services.conversation_ref_for_workspace(
+                data["conversation"], context.project.workspace, target_type=data["target_type"]
+            )
+            with transaction.atomic():
+                link, created = services.link_create(
+                    target=context.target,
+                    workspace=context.project.workspace,
+                    conversation_id=ref.conversation_id,
+                    target_type=ref.target_type,
+                    source="ui",  # the panel is the issue page inside Jira
+                    user=context.user,
+                )
         except services.LinkError as exc:
             return Response({"detail": str(exc)}, status=400)
-        with transaction.atomic():
-            link, created = services.link_create(
-                target=context.target,
-                workspace=context.project.workspace,
-                conversation_id=ref.conversation_id,
-                source="ui",  # the panel is the issue page inside Jira
-                user=context.user,
-            )
         return Response(
-            {"id": link.pk, "conversation_id": link.conversation_id, "created": created},
+            {"id": link.pk, "type": link.target_type, "conversation_id": link.conversation_id, "created": created},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

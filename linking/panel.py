@@ -6,21 +6,22 @@ the issue. A Jira user with a local account acts with that account's permissions
 and only when FORGE_UNMAPPED_CAN_VIEW allows it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from connector.connections.selectors import project_connection_for
-from connector.errors import VendorError
+from connector.errors import VendorError, VendorErrorKind
 from connector.forge_tokens import Invocation
 from connector.jira_client import JiraClient
 from connector.models import JiraSite, ProjectConnection
 from connector.user_tokens import user_client, user_token_for
-from linking.access import AccessDecision, account_may_browse, is_access_admin
+from linking.access import AccessDecision, account_may_browse, is_access_admin, unconfirmed
 from linking.selectors import Card, issue_cards
 from linking.services import IssueTarget
+from linking.tickets import ticket_card
 
 User = get_user_model()
 
@@ -117,6 +118,7 @@ def _access(invocation: Invocation, site: JiraSite, user, user_token: str) -> Ac
     if user is not None and is_access_admin(user):
         return AccessDecision(True)
     key = invocation.issue_key or invocation.issue_id
+    client = None
     try:
         client = user_client_for(invocation, site, user_token)
         stored = user_token_for(site, user) if client is None and user is not None else None
@@ -124,7 +126,11 @@ def _access(invocation: Invocation, site: JiraSite, user, user_token: str) -> Ac
             client = user_client(stored)
         allowed = account_may_browse(site, invocation.account_id, invocation.issue_id, user_client=client)
     except VendorError as exc:
-        return AccessDecision(False, f"Jira could not confirm that you may see {key} ({exc}). Try again later.")
+        if exc.kind == VendorErrorKind.AUTH and client is None:
+            return AccessDecision(False, f"Jira could not confirm that you may see {key} ({exc}). The app sent no "
+                                         "user token: an admin keeps appUserToken enabled in the Forge app's manifest "
+                                         "(docs/forge.md), or gives the connector's app user Administer Jira.")
+        return AccessDecision(False, unconfirmed(key, exc, own_token=True))
     if not allowed:
         return AccessDecision(
             False, f"Your Jira account may not browse {key}, so its linked conversations are hidden from you too."
@@ -138,8 +144,15 @@ def _field(value) -> dict:
 
 
 def card_entry(card: Card) -> dict:
+    ticket = card.ticket
     return {
         "id": card.link.pk,
+        "type": card.link.target_type,
+        "tracker": card.link.is_tracker,
+        "ticket": None if ticket is None else {
+            "title": ticket.title, "number": ticket.number, "category": ticket.category,
+            "state": ticket.state_label, "type": ticket.ticket_type, "problem": ticket.problem,
+        },
         "conversation_id": card.link.conversation_id,
         "url": card.url,
         "linked_at": card.link.created_at.isoformat(),
@@ -163,8 +176,14 @@ def panel_listing(context: PanelContext, *, query: str = "", page: int = 1) -> d
         page=page,
         per_page=PANEL_PAGE_SIZE,
     )
+    # As on the issue page: a ticket link shows the ticket's title and state (read, briefly cached, for this page).
+    shown = [
+        replace(card, ticket=ticket_card(card.link.workspace, card.link.conversation_id)) if card.link.is_ticket
+        else card
+        for card in listing.cards
+    ]
     return {
-        "links": [card_entry(card) for card in listing.cards],
+        "links": [card_entry(card) for card in shown],
         "total": listing.total,
         "matching": listing.matching,
         "page": listing.page,

@@ -118,9 +118,15 @@ function pager(data, go) {
   return nav;
 }
 
+function label(link) {
+  if (link.type !== "ticket") return `Conversation ${link.conversation_id}`;
+  const ticket = link.ticket || {};
+  const name = `Ticket ${ticket.number ? "#" + ticket.number : link.conversation_id}`;
+  return ticket.title ? `${name}: ${ticket.title}` : name;
+}
+
 function card(link, data, api, bridge, reload, failed) {
-  const open = el("a", { href: link.url, target: "_blank", rel: "noopener noreferrer" },
-                  `Conversation ${link.conversation_id}`);
+  const open = el("a", { href: link.url, target: "_blank", rel: "noopener noreferrer" }, label(link));
   open.addEventListener("click", (event) => {
     if (bridge.router && bridge.router.open) {
       event.preventDefault();
@@ -134,7 +140,7 @@ function card(link, data, api, bridge, reload, failed) {
       unlink.disabled = true;
       try {
         await api(`/links/${link.id}`, "DELETE");
-        await reload(`Conversation ${link.conversation_id} is no longer linked.`);
+        await reload(`${link.type === "ticket" ? "Ticket" : "Conversation"} ${link.conversation_id} is no longer linked.`);
       } catch (error) {
         unlink.disabled = false;
         failed(error);
@@ -143,8 +149,13 @@ function card(link, data, api, bridge, reload, failed) {
     header.append(unlink);
   }
   const body = [header];
-  if (link.problem) {
-    body.push(el("p", { class: "problem" }, link.problem === "deleted"
+  if (link.ticket) {
+    const facts = [link.tracker ? "Tracker ticket" : link.ticket.type, link.ticket.state].filter(Boolean);
+    if (facts.length) body.push(el("p", { class: "muted" }, facts.join(" · ")));
+  }
+  if (link.problem || (link.ticket && link.ticket.problem)) {
+    const problem = link.problem || link.ticket.problem;
+    body.push(el("p", { class: "problem" }, problem === "deleted"
       ? "Deleted in Intercom: unlink it." : "Intercom could not be read just now."));
   }
   for (const section of link.sections) {
@@ -167,14 +178,16 @@ function text(field) {
 
 function linkForm(api, reload, failed) {
   const input = el("input", { type: "text", name: "conversation", "aria-label": "Conversation URL or id",
-                              placeholder: "Intercom conversation URL or id", required: "" });
-  const form = el("form", { "data-testid": "link-form" }, input, el("button", { type: "submit" }, "Link"));
+                              placeholder: "Intercom conversation or ticket URL, or an id", required: "" });
+  const kind = el("select", { name: "target_type", "aria-label": "What to link" },
+                  el("option", { value: "conversation" }, "Conversation"), el("option", { value: "ticket" }, "Ticket"));
+  const form = el("form", { "data-testid": "link-form" }, input, kind, el("button", { type: "submit" }, "Link"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      const made = await api("/links", "POST", { conversation: input.value });
-      await reload(made.created ? `Conversation ${made.conversation_id} is now linked.`
-                                : `Conversation ${made.conversation_id} was already linked.`);
+      const made = await api("/links", "POST", { conversation: input.value, target_type: kind.value });
+      const what = `${made.type === "ticket" ? "Ticket" : "Conversation"} ${made.conversation_id}`;
+      await reload(made.created ? `${what} is now linked.` : `${what} was already linked.`);
     } catch (error) {
       failed(error);
     }

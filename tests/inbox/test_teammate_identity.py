@@ -24,6 +24,8 @@ def test_the_issue_page_and_link_history_name_the_teammate(inbox, admin_client):
     assert page.status_code == 200
     assert 'by <span class="linked-by">Tess Teammate</span> · from Intercom Inbox' in page.content.decode()
     assert "Tess Teammate" in history.content.decode()
+    links = admin_client.get(f"/api/links/?issue={issue['key']}").json()["results"]
+    assert links[0]["teammate_name"] == "Tess Teammate"
 
 
 def test_the_linked_note_names_the_teammate_in_the_delivery_log(inbox, admin_client, eager_tasks, enqueued):
@@ -37,6 +39,7 @@ def test_the_linked_note_names_the_teammate_in_the_delivery_log(inbox, admin_cli
     assert (delivery.issue_key, delivery.requested_by_name) == (issue["key"], "Tess Teammate")
     assert "Tess Teammate" in admin_client.get("/deliveries/").content.decode()
     assert "Tess Teammate" in admin_client.get(f"/deliveries/{delivery.pk}/").content.decode()
+    assert admin_client.get(f"/api/deliveries/{delivery.pk}/").json()["requested_by_name"] == "Tess Teammate"
 
 
 def test_planning_for_many_links_still_inserts_with_the_database_default(inbox):

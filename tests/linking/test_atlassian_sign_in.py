@@ -99,7 +99,8 @@ def test_without_sign_in_a_least_privilege_app_user_cannot_tell_and_the_page_fai
     client.force_login(user)
     response = client.get(f"/issues/{issue['key']}/")
     assert response.status_code == 403
-    assert "Jira could not confirm" in response.content.decode()
+    page = response.content.decode()
+    assert "Jira could not confirm" in page and "sign in with Atlassian, so Jira is asked with your own" in page
 
 
 def test_the_token_is_kept_encrypted_and_refreshed_when_it_expires(connected, auth, bea, client):

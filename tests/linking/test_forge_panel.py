@@ -341,6 +341,7 @@ def test_without_a_user_token_a_least_privilege_app_user_cannot_confirm_and_the_
     response = call(client, token, panel_url(issue))
     assert response.status_code == 403
     assert "Jira could not confirm" in response.json()["detail"]
+    assert "keeps appUserToken enabled" in response.json()["detail"]  # the admin's fix, named
 
 
 def test_a_user_token_is_only_ever_sent_to_atlassians_gateway(connected, forge, engineer, client, least_privilege):
@@ -375,3 +376,20 @@ def test_a_bad_panel_query_gets_a_400(connected, forge, engineer, client, query)
     issue = connected.issue()
     token = forge.token_for(connected.jira, account_id=jira_user["accountId"], issue=issue)
     assert call(client, token, panel_url(issue) + query).status_code == 400
+
+
+def test_the_panel_shows_linked_tickets_and_links_one(connected, forge, engineer, client):
+    jira_user, _ = engineer
+    issue = connected.issue()
+    linked = connected.intercom.add_ticket(title="Refunds fail")
+    other = connected.intercom.add_ticket(title="Second ticket")
+    connected.link(issue, linked["id"], target_type="ticket")
+    token = forge.token_for(connected.jira, account_id=jira_user["accountId"], issue=issue)
+    (card,) = call(client, token, panel_url(issue)).json()["links"]
+    assert (card["type"], card["ticket"]["title"], card["ticket"]["problem"]) == ("ticket", "Refunds fail", "")
+    assert card["url"].endswith(f"/inbox/ticket/{linked['id']}")
+    made = call(client, token, f"/forge/issues/{issue['id']}/links", method="post",
+                body={"conversation": other["id"], "target_type": "ticket"})
+    assert made.status_code == 201, made.content
+    assert made.json()["type"] == "ticket"
+    assert ConversationLink.objects.get(pk=made.json()["id"]).target_type == "ticket"
