@@ -393,6 +393,14 @@ class JiraClient:
             payload = {**payload, "body": _adf_text(payload["body"])}
         return self._request("POST", f"issue/{issue_id}/comment", "add a comment", json=payload)
 
+    def recent_comments(self, issue_id: str, *, limit: int = 50) -> list[dict]:
+        """The issue's latest comments, newest first, with their properties (to find one we may have posted)."""
+        result = self._request(
+            "GET", f"issue/{issue_id}/comment", "read the comments",
+            params={"orderBy": "-created", "maxResults": limit, "expand": "properties"},
+        )
+        return (result or {}).get("comments", [])
+
     def register_webhook(self, *, url: str, events: list[str], secret: str, jql: str = "") -> dict:
         """An admin webhook (needs the Administer Jira global permission) signed with `secret`."""
         payload: dict[str, Any] = {

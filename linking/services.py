@@ -355,6 +355,11 @@ def _write_key(kind: str, *, site_id: int, issue_id: str, workspace_id=None, con
     return {"kind": kind, "site_id": site_id, "issue_id": str(issue_id), "target": target}
 
 
+def task_send_later(name: str, countdown: float, *args) -> None:
+    """As task_send, to run after `countdown` seconds (a hint: the row's next_attempt_at is what counts)."""
+    current_app.signature(name, args=args).apply_async(countdown=countdown)
+
+
 def jira_write_request(
     kind: str, *, site_id: int, issue_id: str, workspace_id: int | None = None, conversation_id: str = "",
     payload: dict | None = None,

@@ -23,7 +23,7 @@ from connector.models import IntercomWorkspace, JiraSite
 from deliveries.coordination import Lease
 from deliveries.engine import due_count
 from deliveries.models import TargetType
-from linking import autolink, jira_sync, selectors, services, snapshots, tracker
+from linking import autolink, jira_sync, selectors, services, snapshots, tracker, voice
 from linking.models import ConversationLink, JiraWrite, remote_link_global_id
 
 logger = logging.getLogger(__name__)
@@ -195,6 +195,8 @@ def jira_write_run(write_id: int) -> object:
         return _remote_link_remove(write.site_id, write.issue_id, write.workspace_id, write.conversation_id)
     if write.kind == Kind.ISSUE_SEARCH_SYNC:
         return _issue_search_sync(write.site_id, write.issue_id)
+    if write.kind == Kind.CUSTOMER_VOICE:
+        return customer_voice_post(write.site_id, write.issue_id)
     if write.kind == Kind.AUTOLINK_RESOLVE:
         payload = write.payload or {}
         return _autolink_resolve_issue(
@@ -376,3 +378,14 @@ def trackers_refresh() -> int:
     for link_id in ids:
         tracker_refresh.delay(link_id)
     return len(ids)
+
+
+# --- the customer's voice (linking/voice.py) -------------------------------------------------------------------
+
+
+@shared_task(name="linking.tasks.customer_voice_post")
+def customer_voice_post(site_id: int, issue_id: str) -> str | None:
+    """Post the issue's waiting customer replies as one Jira comment, once its window has passed."""
+    return _write_run(
+        Kind.CUSTOMER_VOICE, lambda: voice.voice_post_for_write(site_id, issue_id), site_id=site_id, issue_id=issue_id
+    )

@@ -82,6 +82,8 @@ class JiraSimulator(SimServer):
         self.oauth_expiry: dict[str, float] = {}  # token -> unix time it stops working
         self.projects: dict[str, dict[str, Any]] = {}
         self.issues: dict[str, dict[str, Any]] = {}
+        # Project roles a comment can be restricted to (visibility {"type": "role", "value": name}).
+        self.roles = {"Administrators", "Developers", "Service Desk Team", "Users"}
         self.permissions: dict[tuple[str, str], set[str]] = {}
         self.global_permissions: dict[str, set[str]] = {}  # account id -> ADMINISTER, SYSTEM_ADMIN
         self.webhooks: list[dict[str, Any]] = []
@@ -844,8 +846,15 @@ class JiraSimulator(SimServer):
     def _comments(self, request: Request, v3: bool) -> Response:
         issue = self._visible_issue(request)
         start, size = int(request.arg("startAt") or 0), int(request.arg("maxResults") or 5000)
+        expand = request.arg("expand") or ""
         with self.lock:
-            comments = [self.comment_json(issue, c, v3=v3) for c in issue["comments"]]
+            stored = list(issue["comments"])
+            if request.arg("orderBy") == "-created":
+                stored.reverse()
+            comments = [self.comment_json(issue, c, v3=v3) for c in stored]
+            if "properties" in expand:
+                for comment, raw in zip(comments, stored, strict=True):
+                    comment["properties"] = [dict(p) for p in raw.get("properties") or []]
         return Response(200, {"startAt": start, "maxResults": size, "total": len(comments),
                               "comments": comments[start:start + size]})
 
@@ -860,10 +869,18 @@ class JiraSimulator(SimServer):
         self._require(request, issue, "ADD_COMMENTS")
         internal = any(prop.get("key") == "sd.public.comment" and (prop.get("value") or {}).get("internal")
                        for prop in data.get("properties", []))
+        visibility = data.get("visibility")
+        if visibility is not None and (not isinstance(visibility, dict) or visibility.get("type") not in
+                                       ("role", "group") or not (visibility.get("value")
+                                                                 or visibility.get("identifier"))):
+            raise HttpError(400, "The visibility needs a type (role or group) and a value.")
+        if visibility and visibility["type"] == "role" and visibility.get("value") not in self.roles:
+            raise HttpError(400, f"The role {visibility.get('value')!r} does not exist in this project.")
         comment = self.add_comment(issue["key"], data.get("body"), as_user=request.account_id,  # type: ignore
-                                   internal=internal, visibility=data.get("visibility"))
+                                   internal=internal, visibility=visibility)
         with self.lock:
             stored = self._comment(issue, comment["id"])
+            stored["properties"] = [dict(p) for p in data.get("properties") or [] if isinstance(p, dict)]
             return Response(201, self.comment_json(issue, stored, v3=v3))
 
     def _comment_put(self, request: Request, v3: bool) -> Response:
