@@ -8,9 +8,10 @@ enforced, with Retry-After), gunicorn as the Procfile runs it, and real Celery w
   client on loopback, and the Intercom calls each view makes (the simulator counts them). The viewer is an
   admin, so access needs no Jira permission call; the issue itself is read from Jira once and cached.
 - bulk_link: POST /api/links/bulk/ with 1,000 conversations; seconds until the call answered and the issue
-  view shows them all, and until Jira has every remote link, the count field and the property — against
-  what the simulator's rate limit allows at best ((links + 2) / calls per second).
-- link_under_load: the Procfile's two workers (webhooks, deliveries, default | housekeeping); while 2,000
+  view shows them all, and from the answer (the links are committed, so Jira writes can begin) until Jira has
+  every remote link, the count field and the property — against what the simulator's rate limit allows at
+  best ((links + 2) / calls per second).
+- link_under_load: the Procfile's two workers (webhooks, deliveries, default | housekeeping, niced); while 2,000
   links are being written to Jira, Jira transitions of another issue go through the real webhook endpoint,
   and each note's end-to-end latency (webhook posted → note at Intercom) is measured.
 """
@@ -45,6 +46,7 @@ BENCH_REDIS = os.environ.get("BENCH_LINKING_REDIS_URL", "redis://127.0.0.1:6379/
 BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "connector_bench") + "_linking"
 JIRA_RATE = 50  # Jira calls per second per credential, as the simulator enforces it
 INTERCOM_LIMIT = 1666  # per 10 seconds
+TRANSITION_SAMPLE = "mattermost-plugin-jira/webhook-issue-updated-started-working.json"
 APP_USER_TOKEN = "app-token"  # noqa: S105 - the Jira simulator's app user
 
 
@@ -110,18 +112,16 @@ def _simulators(*, jira_rate: int, intercom_latency: float = 0.05):
 
 
 @contextmanager
-def _workers(*queues: str, concurrency: int = 8):
-    """Celery workers (one per queue list given; one serving every queue by default) and beat."""
-    specs = queues or ("webhooks,deliveries,default,housekeeping",)
+def _workers(*specs: tuple[str, int, int]):
+    """Celery workers, one per (queues, concurrency, niceness), and beat; by default one serving every queue."""
+    specs = specs or (("webhooks,deliveries,default,housekeeping", 8, 0),)
+    commands = []
+    for n, (queues, concurrency, niceness) in enumerate(specs):
+        command = celery_worker_command(name=f"bench{n}", queues=queues, concurrency=concurrency, loglevel="WARNING")
+        commands.append(((["nice", "-n", str(niceness)] if niceness else []) + command, _var() / f"worker{n}.log"))
     with (
         process(celery_beat_command(_var() / "beat-schedule", loglevel="WARNING"), _var() / "beat.log"),
-        _processes(
-            [
-                (celery_worker_command(name=f"bench{n}", queues=spec, concurrency=concurrency, loglevel="WARNING"),
-                 _var() / f"worker{n}.log")
-                for n, spec in enumerate(specs)
-            ]
-        ) as procs,
+        _processes(commands) as procs,
     ):
         for proc in procs:
             _wait_for_ready(proc)
@@ -205,10 +205,12 @@ def _seed_links(world: dict, issue: dict, ids: list[str]) -> None:
                 workspace=world["workspace"], conversation_id=cid, fetched_at=now, state="open",
                 subject=f"Checkout fails for order {cid}", customer=f"Customer {n}", last_activity_at=now,
                 assignee_name="Ada Admin",
-                conversation={"type": "conversation", "id": cid, "state": "open",
-                              "admin_assignee_id": world["admin_id"], "updated_at": int(now.timestamp()), "created_at": int(now.timestamp()),
-                              "source": {"subject": f"Checkout fails for order {cid}", "body": "<p>It fails.</p>"},
-                              "tags": {"tags": [{"name": "vip"}]}, "contacts": {"contacts": [{"id": f"c{n}"}]}},
+                conversation={
+                    "type": "conversation", "id": cid, "state": "open", "admin_assignee_id": world["admin_id"],
+                    "updated_at": int(now.timestamp()), "created_at": int(now.timestamp()),
+                    "source": {"subject": f"Checkout fails for order {cid}", "body": "<p>It fails.</p>"},
+                    "tags": {"tags": [{"name": "vip"}]}, "contacts": {"contacts": [{"id": f"c{n}"}]},
+                },
                 contact={"id": f"c{n}", "name": f"Customer {n}", "email": f"customer{n}@example.com"},
                 company={"id": f"co{n}", "name": f"Company {n}", "plan": {"name": "Pro"}},
             )
@@ -299,6 +301,7 @@ def bulk_link(conversations: int, jira_rate: int) -> dict:
             while not _jira_written(jira, issue["key"], conversations) and time.monotonic() < deadline:
                 time.sleep(0.2)
             jira_seconds = time.monotonic() - started
+            after_linking = jira_seconds - answered  # Jira writes begin once the links are committed
             written = _jira_written(jira, issue["key"], conversations)
             rate = jira.get("rate")
     figures = {
@@ -307,6 +310,7 @@ def bulk_link(conversations: int, jira_rate: int) -> dict:
         "api_seconds": round(answered, 2),
         "visible_seconds": round(visible, 2),
         "jira_seconds": round(jira_seconds, 1),
+        "jira_seconds_after_linking": round(after_linking, 1),
         "jira_floor_seconds": round(floor, 1),
         "jira_rate_per_second": jira_rate,
         "jira_throttled": rate["throttled"],
@@ -314,7 +318,9 @@ def bulk_link(conversations: int, jira_rate: int) -> dict:
     }
     figures["targets"] = {
         "visible_seconds": {"value": figures["visible_seconds"], "target": 5, "op": "<="},
-        "jira_seconds": {"value": figures["jira_seconds"], "target": round(1.2 * floor, 1), "op": "<="},
+        "jira_seconds_after_linking": {
+            "value": figures["jira_seconds_after_linking"], "target": round(1.2 * floor, 1), "op": "<="
+        },
     }
     failed = []
     if body["linked"] != conversations or not shown:
@@ -332,11 +338,11 @@ def link_under_load(links: int, samples: int, jira_rate: int) -> dict:
     from bench.fanout import _post
     from deliveries.models import Delivery  # Django is set up in the child
 
-    payload = json.loads((_contracts() / "jira-webhooks/mattermost-plugin-jira/webhook-issue-updated-started-working.json")
-                         .read_text())
+    payload = json.loads((_contracts() / "jira-webhooks" / TRANSITION_SAMPLE).read_text())
     with (
         _simulators(jira_rate=jira_rate, intercom_latency=0.2) as (jira_url, jira, intercom_url, intercom),
-        _workers("webhooks,deliveries,default", "housekeeping", concurrency=8),
+        # As the Procfile runs them: the main worker, and housekeeping with 4 threads at lower CPU priority.
+        _workers(("webhooks,deliveries,default", 16, 0), ("housekeeping", 4, 10)),
     ):
         world = _world(jira_url, jira, intercom_url, intercom)
         from linking.models import ConversationLink  # Django is set up in the child
