@@ -317,3 +317,24 @@ def test_coalescing_never_moves_a_note_ahead_of_one_planned_between(intercom_sim
     deliveries(workspace, [conversation], event="a2", body="<p>Done</p>", coalesce_key=key, issue_key="SUP-1")
     engine.pump(workspace.pk)
     assert note_bodies(intercom_sim, conversation) == ["In Progress", "A comment", "Done"]
+
+
+def test_the_limiter_hears_response_headers_when_they_can_say_something_new():
+    observed, now = [], [100.0]
+
+    class Limiter:
+        def observe(self, key, headers):
+            observed.append(headers["X-RateLimit-Reset"])
+
+    sampler = engine.HeadersSampler(Limiter(), "7", clock=lambda: now[0])
+
+    def response(reset, remaining, at):
+        now[0] = at
+        sampler({"X-RateLimit-Limit": "1666", "X-RateLimit-Reset": str(reset), "X-RateLimit-Remaining": str(remaining)})
+
+    response(1010, 1600, at=100.0)  # the first
+    response(1010, 1590, at=100.1)  # same limit and window: nothing new yet
+    response(1010, 1580, at=100.2)
+    response(1020, 1660, at=100.3)  # a new window
+    response(1020, 1500, at=100.3 + engine.OBSERVE_SECONDS)  # what is left, after a while (other apps' calls)
+    assert observed == ["1010", "1020", "1020"]
