@@ -63,9 +63,10 @@ def test_notes_are_written_as_the_app_admin(intercom_sim, workspace):
     assert entry.admin_id == workspace.app_admin_id
 
 
-def test_server_errors_are_retried_later_and_delivered_once(intercom_sim, workspace):
+def test_server_errors_are_retried_later_and_delivered_once(intercom_sim, workspace, monkeypatch):
     conversations = intercom_sim.add_conversations(5)
     deliveries(workspace, conversations)
+    monkeypatch.setattr(engine, "_backoff", lambda attempts: 60.0)  # a jitter near 0 would retry in this pump
     intercom_sim.faults.fail_next, intercom_sim.faults.fail_status = 3, 500
     engine.pump(workspace.pk)
     retrying = Delivery.objects.filter(status="pending")
