@@ -89,6 +89,40 @@ class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “deploy script”.")
 
 
+class PersonForm(forms.Form):
+    email = forms.EmailField(required=False)
+    jira_account_id = forms.CharField(
+        max_length=128, required=False, label="Jira account id",
+        help_text="What this person may see follows what this Jira account may browse.",
+    )
+
+
+class PersonAccessForm(forms.Form):
+    """One person's access: a role, or (no role) exactly the permissions ticked."""
+
+    role = forms.ModelChoiceField(
+        queryset=Role.objects.order_by("name"), required=False, empty_label="Custom: the permissions ticked below"
+    )
+    permissions = forms.MultipleChoiceField(
+        choices=PERMISSION_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+
+class PasswordResetForm(forms.Form):
+    password = forms.CharField(
+        label="New password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Tell the person by a channel you trust; they can change it under “My password”.",
+    )
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(required=False, max_length=150, label="Who")
+    action = forms.CharField(required=False, max_length=60, widget=forms.TextInput(attrs={"placeholder": "person."}))
+    target = forms.CharField(required=False, max_length=255, label="Changed")
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+
 ATLASSIAN_REQUIRED = (
     "People sign in to this service with Atlassian: use the button below. Password sign-in is kept for administrators."
 )

@@ -149,15 +149,13 @@ def user_create(*, username: str, email: str = "", role: Role | None = None, pas
 @transaction.atomic
 def user_update(*, actor, user, email: str, jira_account_id: str, request=None) -> None:
     """Email and Jira account; a change of the Jira account changes what the person may see in Jira's name."""
-    profile, _ = Profile.objects.get_or_create(user=user)
-    before = {"email": user.email, "jira_account_id": profile.jira_account_id}
-    user.email = email
-    user.save(update_fields=["email"])
-    profile.jira_account_id = jira_account_id
-    profile.save(update_fields=["jira_account_id"])
-    old, new = changes(before, {"email": email, "jira_account_id": jira_account_id})
-    if old or new:
-        audit_record(actor=actor, action="person.update", target=user, before=old, after=new, request=request)
+    user_jira_account_set(user=user, account_id=jira_account_id, actor=actor, request=request)
+    if user.email != email:
+        before = {"email": user.email}
+        user.email = email
+        user.save(update_fields=["email"])
+        audit_record(actor=actor, action="person.update", target=user, before=before, after={"email": email},
+                     request=request)
 
 
 @transaction.atomic

@@ -4,25 +4,31 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView, PasswordChangeView
 from django.contrib.messages.views import SuccessMessageMixin
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseBadRequest
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
 from accounts.access import permission_required
+from accounts.audit import audit_csv, audit_filter, audit_record
 from accounts.forms import (
     ApiTokenForm,
+    AuditFilterForm,
     BulkPermissionsForm,
     JiraAccountForm,
     LoginUnlockForm,
+    PasswordResetForm,
+    PersonAccessForm,
+    PersonForm,
     RoleForm,
     SignInForm,
     SignInPolicyForm,
     UserCreateForm,
 )
-from accounts.models import ApiToken, Profile, Role
-from accounts.permissions import PERMISSIONS, by_section
+from accounts.models import ApiToken, AuditEntry, Profile, Role
+from accounts.permissions import BY_CODE, PERMISSIONS, by_section
 from accounts.sign_in_options import sign_in_options
 
 User = get_user_model()
@@ -38,6 +44,14 @@ def people(request):
     form = BulkPermissionsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         users = list(form.cleaned_data["users"])
+        if not request.POST.get("confirm"):
+            # First the list of people the change applies to, and the change in words; then apply.
+            return render(request, "accounts/people_confirm.html", {
+                "form": form, "users": users, "role": form.cleaned_data["role"],
+                "grant": [BY_CODE[c] for c in form.cleaned_data["grant"]],
+                "revoke": [BY_CODE[c] for c in form.cleaned_data["revoke"]],
+                "includes_you": any(u.pk == request.user.pk for u in users),
+            })
         try:
             if form.cleaned_data["role"]:
                 services.people_assign_role(
@@ -131,6 +145,99 @@ class PasswordChange(SuccessMessageMixin, PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("home")
     success_message = "Your password is changed."
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit_record(actor=self.request.user, action="person.password_change", target=self.request.user,
+                     after={"password": "changed"}, request=self.request)
+        return response
+
+
+def _access_initial(person) -> dict:
+    role = person.groups.first()
+    return {"role": role, "permissions": services.user_codes(person)}
+
+
+@permission_required("manage_people")
+@require_http_methods(["GET", "POST"])
+def person(request, pk: int):
+    """One person: details, access as toggles by section, deactivate, reset password, sign-in history."""
+    person = get_object_or_404(User, pk=pk)
+    profile = Profile.objects.filter(user=person).first()
+    details = PersonForm(initial={"email": person.email, "jira_account_id": profile.jira_account_id if profile else ""})
+    access = PersonAccessForm(initial=_access_initial(person))
+    password = PasswordResetForm()
+    is_you = person.pk == request.user.pk
+    if request.method == "POST":
+        op = request.POST.get("op")
+        try:
+            if op == "details":
+                details = PersonForm(request.POST)
+                if details.is_valid():
+                    services.user_update(actor=request.user, user=person, request=request, **details.cleaned_data)
+                    messages.success(request, f"Saved {person.username}'s details.")
+                    return redirect("person", pk=pk)
+            elif op == "access":
+                access = PersonAccessForm(request.POST)
+                if access.is_valid():
+                    _access_save(request, person, access.cleaned_data)
+                    messages.success(request, f"Saved {person.username}'s permissions.")
+                    return redirect("person", pk=pk)
+            elif op in ("deactivate", "activate"):
+                services.user_set_active(actor=request.user, user=person, active=op == "activate", request=request)
+                state = "active again" if op == "activate" else "deactivated"
+                messages.success(request, f"{person.username} is {state}.")
+                return redirect("person", pk=pk)
+            elif op == "password":
+                password = PasswordResetForm(request.POST)
+                if password.is_valid():
+                    services.user_set_password(actor=request.user, user=person, request=request,
+                                               password=password.cleaned_data["password"])
+                    messages.success(request, f"{person.username}'s password is set; their other sessions ended.")
+                    return redirect("person", pk=pk)
+            else:
+                return HttpResponseBadRequest("Unknown change.", content_type="text/plain")
+        except ValidationError as exc:
+            target = {"access": access, "password": password, "details": details}.get(op)
+            if target is None or not target.is_bound:  # deactivate/activate: no form to show it on
+                messages.error(request, " ".join(exc.messages))
+                return redirect("person", pk=pk)
+            target.add_error(None, exc)
+    history = AuditEntry.objects.filter(target_type="user", target_id=str(person.pk))
+    return render(request, "accounts/person.html", {
+        "person": person, "is_you": is_you, "details": details, "access": access, "password": password,
+        "sections": by_section(), "held": set(services.user_codes(person)),
+        "role": person.groups.first(),
+        "sign_ins": history.filter(action="person.sign_in")[:10],
+        "changes": history.exclude(action="person.sign_in")[:20],
+    })
+
+
+def _access_save(request, person, data) -> None:
+    if data["role"]:
+        services.people_assign_role(actor=request.user, users=[person], role=data["role"], request=request)
+        return
+    chosen = set(data["permissions"])
+    services.people_set_permissions(actor=request.user, users=[person], grant=chosen,
+                                    revoke=set(BY_CODE) - chosen, request=request)
+
+
+@permission_required("manage_people")
+def audit_log(request):
+    """Every administrative change, newest first; filters; the same rows as CSV with ?format=csv."""
+    form = AuditFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    rows = audit_filter(**{k: v for k, v in data.items() if v})
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+        audit_csv(rows.iterator(), response)
+        return response
+    page = Paginator(rows, 100).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("format", None)
+    return render(request, "accounts/audit_log.html", {"form": form, "page": page, "query": query.urlencode()})
 
 
 @login_required

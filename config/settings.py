@@ -467,12 +467,39 @@ INTERCOM_READ_RESERVE = envfloat("INTERCOM_READ_RESERVE", 0.3)
 # A linked conversation's snapshot is read again when older than this (webhooks keep most of them current).
 SNAPSHOT_MAX_AGE_SECONDS = envint("SNAPSHOT_MAX_AGE_SECONDS", 6 * 3600)
 SNAPSHOT_REFRESH_BATCH = envint("SNAPSHOT_REFRESH_BATCH", 200)
+# Webhook processing and deliveries have their own queues, served by the main worker ahead of linking's Jira
+# writes and snapshot refreshes, which the housekeeping worker serves (Procfile): housekeeping never delays notes.
+CELERY_TASK_ROUTES = {
+    "pipeline.tasks.*": {"queue": "webhooks"},
+    "notifications.tasks.*": {"queue": "webhooks"},  # "conversation linked" notes are planned like webhooks
+    "deliveries.tasks.*": {"queue": "deliveries"},
+    "linking.tasks.*": {"queue": "housekeeping"},
+}
+# Linking's Jira writes: paced per site by a limiter that learns Jira's X-RateLimit-* and Retry-After answers.
+JIRA_RATE_LIMIT_DEFAULT = envint("JIRA_RATE_LIMIT_DEFAULT", 10, minimum=1)  # calls per second until Jira says
+JIRA_RATE_LIMIT_CAP = envint("JIRA_RATE_LIMIT_CAP", 0)  # 0: whatever Jira says
+JIRA_WRITE_CONCURRENCY = envint("JIRA_WRITE_CONCURRENCY", 8, minimum=1)
+BULK_LINK_MAX = 1000
 CELERY_BEAT_SCHEDULE["refresh-snapshots"] = {
     "task": "linking.tasks.snapshots_refresh",
     "schedule": envfloat("SNAPSHOT_REFRESH_SECONDS", 10.0),
 }
 
 # --- Operations: dashboard, alerts, audit (issue 14) ---
+# Alerts by email use Django's mail settings; where they go, and the webhook, are set on the Alerts page.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envsecret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "connector@localhost")
+# How often beat checks what is wrong (connections, failed deliveries, silent sites, workers) and alerts.
+ALERTS_CHECK_SECONDS = envint("ALERTS_CHECK_SECONDS", 60, minimum=10)
+CELERY_BEAT_SCHEDULE["operations-alerts-check"] = {
+    "task": "operations.tasks.alerts_check", "schedule": float(ALERTS_CHECK_SECONDS),
+}
 
 # --- Deployment, metrics and one beat (issue 15) ---
 # Beat runs the periodic tasks only while it holds this lease in Redis (config/beat.py): a second beat (a
@@ -488,7 +515,7 @@ LISTENER_DATABASE_URL = os.environ.get("LISTENER_DATABASE_URL", "").strip()
 LISTENER_DATABASE = dj_database_url.parse(LISTENER_DATABASE_URL) if LISTENER_DATABASE_URL else None
 # Behind PgBouncer in transaction mode (pool_mode = transaction) a connection may change server session at
 # every transaction: no server-side cursors (they live in the session); the rest of the service keeps no
-# session state (advisory locks are per transaction, psycopg binds client-side, so nothing is prepared).
+# session state (advisory locks are per transaction, no statement is prepared by name).
 DB_TRANSACTION_POOLING = envbool("DB_TRANSACTION_POOLING", False)
 if DB_TRANSACTION_POOLING:
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True

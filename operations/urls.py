@@ -4,4 +4,5 @@ from operations import views
 
 urlpatterns = [
     path("explain/", views.explain, name="explain"),
+    path("alerts/", views.alerts, name="alerts"),
 ]

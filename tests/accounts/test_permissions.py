@@ -40,7 +40,11 @@ def test_anonymous_users_are_sent_to_log_in(client):
 def test_an_admin_gives_several_users_a_role_at_once(admin_client):
     a, b = UserFactory(role="Viewer"), UserFactory(role="Viewer")
     agent = Role.objects.get(name="Agent")
-    response = admin_client.post(reverse("people"), {"users": [a.pk, b.pk], "role": agent.pk})
+    review = admin_client.post(reverse("people"), {"users": [a.pk, b.pk], "role": agent.pk})
+    page = review.content.decode()  # first the people it applies to, nothing changed yet
+    assert "Change 2 people?" in page and a.username in page and b.username in page
+    assert not type(a).objects.get(pk=a.pk).has_perm("accounts.comment_note")
+    response = admin_client.post(reverse("people"), {"users": [a.pk, b.pk], "role": agent.pk, "confirm": "1"})
     assert response.status_code == 302
     for user in (a, b):
         user.refresh_from_db()
@@ -49,7 +53,8 @@ def test_an_admin_gives_several_users_a_role_at_once(admin_client):
 
 def test_specific_permissions_are_granted_and_revoked_in_bulk(admin_client):
     a, b = UserFactory(role="Agent"), UserFactory(role="Viewer")
-    admin_client.post(reverse("people"), {"users": [a.pk, b.pk], "grant": ["export_data"], "revoke": ["view_links"]})
+    admin_client.post(reverse("people"), {"users": [a.pk, b.pk], "grant": ["export_data"], "revoke": ["view_links"],
+                                          "confirm": "1"})
     for user in (a, b):
         user = type(user).objects.get(pk=user.pk)
         assert user.has_perm("accounts.export_data")
