@@ -60,9 +60,16 @@ def rule_edit(request, pk: int | None = None):
                 ProjectConnection.objects.filter(customer_replies_allowed=True).values_list("pk", flat=True)
             ),
             "test_form": TestNoteForm(),
+            "overlaps": _overlaps(rule) if rule is not None and not form.is_bound else [],
             "dry_run_form": IssueKeyForm(),
         },
     )
+
+
+def _overlaps(rule: NotificationRule) -> list[NotificationRule]:
+    fields = ("enabled", "trigger", "from_status", "to_status", "issue_types", "priorities", "labels",
+              "comment_visibility", "actions", "project")
+    return selectors.rules_overlapping(rule, {name: getattr(rule, name) for name in fields})
 
 
 def _preview(template_text: str, trigger: str, issue_key: str) -> dict:

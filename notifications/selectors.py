@@ -19,7 +19,7 @@ from deliveries.models import Action, Delivery
 from linking.models import ConversationLink
 from linking.selectors import link_list_reachable
 from notifications.context import event_context
-from notifications.matching import LinkEvent, rules_for_event
+from notifications.matching import MESSAGE_ACTIONS, LinkEvent, rules_for_event, rules_overlap
 from notifications.models import IN_ALL_PROJECTS, NotificationRule, Trigger
 from notifications.placeholders import DEFAULT_TEMPLATES, sample_context
 from notifications.planning import planned_actions, rules_for
@@ -87,6 +87,18 @@ def rules_heard(projects) -> list[str]:
             named = [] if "" in heard[trigger] else heard[trigger]
             words.append(f"{label.lower()} (to {', '.join(named)})" if named else label.lower())
     return words
+
+
+def rules_overlapping(rule: NotificationRule, data: dict) -> list[NotificationRule]:
+    """Enabled rules that would also post a message into the same conversations for the events the rule (as
+    edited: the form's `data`) posts for: every-project rules meet each project's own, and the reverse."""
+    if not data.get("enabled", True) or not any(a.get("type") in MESSAGE_ACTIONS for a in data.get("actions", [])):
+        return []
+    project = data.get("project")
+    rules = NotificationRule.objects.filter(enabled=True, trigger=data.get("trigger")).exclude(pk=rule.pk)
+    rules = rules.filter(detached_project_id="") if project is None else rules.filter(
+        IN_ALL_PROJECTS | Q(project=project))
+    return [other for other in rules.order_by("position", "id") if rules_overlap(other, data)]
 
 
 # --- issues and events -----------------------------------------------------------------------------------
