@@ -45,15 +45,19 @@ class RuleForm(forms.ModelForm):
     )
     from_status = forms.CharField(
         required=False, max_length=100, label="From status",
-        widget=forms.TextInput(attrs={"placeholder": "any — or a name, an id, or category:done"}),
+        widget=forms.TextInput(attrs={"placeholder": "any — or a name, an id, or category:done",
+                                      "list": "jira-statuses"}),
     )
     to_status = forms.CharField(
         required=False, max_length=100, label="To status",
-        widget=forms.TextInput(attrs={"placeholder": "any — or a name, an id, or category:done"}),
+        widget=forms.TextInput(attrs={"placeholder": "any — or a name, an id, or category:done",
+                                      "list": "jira-statuses"}),
     )
     fields = ListField(required=False, label="Fields", help_text="Field names or ids, comma-separated; empty = any.")
-    issue_types = ListField(required=False, label="Issue types", help_text="Any of these; empty = any.")
-    priorities = ListField(required=False, label="Priorities", help_text="Any of these; empty = any.")
+    issue_types = ListField(required=False, label="Issue types", help_text="Any of these; empty = any.",
+                            widget=forms.TextInput(attrs={"list": "jira-issue-types"}))
+    priorities = ListField(required=False, label="Priorities", help_text="Any of these; empty = any.",
+                           widget=forms.TextInput(attrs={"list": "jira-priorities"}))
     labels = ListField(required=False, label="Labels", help_text="The issue has any of these; empty = any.")
     comment_visibility = forms.MultipleChoiceField(
         choices=VISIBILITY_CHOICES, required=False, widget=forms.CheckboxSelectMultiple, initial=["public"],

@@ -1,6 +1,8 @@
 """The rules pages: ordered lists, the editor with live preview, the dry run and test notes. Thin: forms,
 selectors and services do the work."""
 
+from dataclasses import asdict
+
 from django.contrib import messages
 from django.db import transaction
 from django.http import JsonResponse
@@ -60,10 +62,22 @@ def rule_edit(request, pk: int | None = None):
                 ProjectConnection.objects.filter(customer_replies_allowed=True).values_list("pk", flat=True)
             ),
             "test_form": TestNoteForm(),
+
             "overlaps": _overlaps(rule) if rule is not None and not form.is_bound else [],
             "dry_run_form": IssueKeyForm(),
         },
     )
+
+
+@require_http_methods(["GET"])
+@permission_required("manage_rules")
+def rule_choices(request):
+    """Statuses, issue types and priorities of one project in Jira, for the editor's pickers (JSON)."""
+    raw = request.GET.get("project", "")
+    project = ProjectConnection.objects.select_related("site").filter(pk=raw).first() if raw.isdigit() else None
+    if project is None:
+        return JsonResponse({"detail": "Choose a connected project (its id in ?project=)."}, status=400)
+    return JsonResponse(asdict(selectors.jira_choices(project)))
 
 
 def _overlaps(rule: NotificationRule) -> list[NotificationRule]:
