@@ -254,13 +254,26 @@ def _post(url: str, site, payload: dict) -> int:
         return response.status
 
 
-def _sent_since(started: float) -> int:
+def _deliveries_since(started: float):
     from datetime import UTC, datetime
 
     from deliveries.models import Delivery  # Django is set up in the child
 
-    since = datetime.fromtimestamp(started, tz=UTC)
-    return Delivery.objects.filter(created_at__gte=since, status__in=["sent", "failed"]).count()
+    return Delivery.objects.filter(created_at__gte=datetime.fromtimestamp(started, tz=UTC))
+
+
+def _sent_since(started: float) -> int:
+    return _deliveries_since(started).filter(status__in=["sent", "failed"]).count()
+
+
+def _outcomes(started: float) -> dict:
+    """The run's deliveries by status, and the errors of those that did not go out."""
+    from django.db.models import Count
+
+    rows = _deliveries_since(started)
+    statuses = dict(rows.values_list("status").annotate(n=Count("id")).order_by())
+    errors = Counter(rows.exclude(status="sent").values_list("last_error", flat=True))
+    return {"deliveries_by_status": statuses, "errors": dict(errors.most_common(5))}
 
 
 def one_run(spec: dict, *, site, world, sims, limit: int, var: Path, number: int) -> dict:
@@ -293,6 +306,7 @@ def one_run(spec: dict, *, site, world, sims, limit: int, var: Path, number: int
         while _sent_since(started) < total and time.monotonic() < deadline:
             time.sleep(0.5)
         time.sleep(1)  # let a late duplicate, if any, reach the ledger
+        figures.update(_outcomes(started))
     finally:
         for node in nodes:
             node.stop()

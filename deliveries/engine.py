@@ -50,6 +50,7 @@ from deliveries.tickets import perform_ticket
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
 LEASE_SECONDS = 15.0
+CLOCK_SKEW_SECONDS = 30  # how far Intercom's clock (a part's created_at) may be behind ours
 CLAIM_BATCH = 32  # rows claimed per statement; never more than free senders and rate-limit slots
 OUTAGES = (redis.RedisError, DatabaseError)
 OBSERVE_SECONDS = 0.5  # how stale the limiter's view of "remaining" may get during a fan-out
@@ -253,10 +254,17 @@ def _already_applied(d: Delivery, conversation: dict, admin_id: str) -> str | No
     """After an ambiguous outcome: is our write already in the conversation? Returns its part id if so."""
     if d.action in (Action.NOTE, Action.REPLY):
         want = _text(d.body)
+        # Only parts written since this delivery was planned: the same transition made twice renders the same
+        # note, and the earlier one must not pass for this one.
+        since = d.created_at.timestamp() - CLOCK_SKEW_SECONDS
         parts = (conversation.get("conversation_parts") or {}).get("conversation_parts") or []
         for part in reversed(parts):
             author = part.get("author") or {}
-            if str(author.get("id")) == str(admin_id) and _text(part.get("body") or "") == want:
+            if (
+                str(author.get("id")) == str(admin_id)
+                and (part.get("created_at") or since) >= since
+                and _text(part.get("body") or "") == want
+            ):
                 return str(part.get("id") or "found")
         return None
     state = conversation.get("state")

@@ -9,6 +9,7 @@ from django.conf import settings
 from connector.errors import VendorError
 from connector.jira_client import JiraClient
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
+from deliveries.models import TargetType
 from inbox.models import CreateIssueForm
 from linking.models import ConversationLink, IssueSnapshot
 from linking.services import IssueTarget, issue_target_from_jira
@@ -62,7 +63,9 @@ class LinkedIssues:
 
 def linked_issues(workspace: IntercomWorkspace, conversation_id: str) -> LinkedIssues:
     links = list(
-        ConversationLink.objects.filter(workspace=workspace, conversation_id=conversation_id)
+        ConversationLink.objects.filter(
+            workspace=workspace, target_type=TargetType.CONVERSATION, conversation_id=conversation_id
+        )
         .select_related("site", "created_by")
         .order_by("created_at", "id")
     )

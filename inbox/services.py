@@ -13,6 +13,7 @@ from django.db import transaction
 from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
+from deliveries.models import TargetType
 from inbox.fields import FieldValueError, adf, jira_value
 from inbox.models import CreateIssueForm
 from inbox.requests import CanvasRequest, Teammate
@@ -140,7 +141,10 @@ def link_unlink_from_inbox(*, workspace: IntercomWorkspace, link_id: str, reques
     """Unlink one of this conversation's issues; returns its key ("" when it was already gone)."""
     link = (
         ConversationLink.objects.filter(
-            pk=int(link_id) if link_id.isdigit() else 0, workspace=workspace, conversation_id=request.conversation_id
+            pk=int(link_id) if link_id.isdigit() else 0,
+            workspace=workspace,
+            target_type=TargetType.CONVERSATION,
+            conversation_id=request.conversation_id,
         )
         .select_related("workspace")
         .first()

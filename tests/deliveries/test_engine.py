@@ -130,6 +130,21 @@ def test_a_timeout_after_intercom_wrote_the_note_does_not_send_it_twice(intercom
     assert notes_per_conversation(intercom_sim) == {conversation: 1}
 
 
+def test_an_identical_note_from_an_earlier_transition_does_not_pass_for_the_one_being_checked(
+    intercom_sim, workspace
+):
+    (conversation,) = intercom_sim.add_conversations(1)
+    (earlier,) = deliveries(workspace, [conversation], event="e1")
+    engine.pump(workspace.pk)
+    intercom_sim.conversations[conversation]["conversation_parts"]["conversation_parts"][-1]["created_at"] -= 3600
+    (later,) = deliveries(workspace, [conversation], event="e2", verify=True)  # same text; its call was ambiguous
+    engine.pump(workspace.pk)
+    later.refresh_from_db()
+    earlier.refresh_from_db()
+    assert later.status == "sent" and later.part_id != earlier.part_id
+    assert notes_per_conversation(intercom_sim) == {conversation: 2}
+
+
 @override_settings(VENDOR_TIMEOUT_SECONDS=0.5)
 def test_a_timeout_before_intercom_wrote_the_note_sends_it_after_checking(intercom_sim, workspace):
     (conversation,) = intercom_sim.add_conversations(1)

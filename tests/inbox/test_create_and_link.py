@@ -246,3 +246,15 @@ def test_with_several_projects_the_teammate_picks_one_they_may_use(inbox):
     assert "OPS Operations" in texts(choice) and "SUP Support" in texts(choice) and "SEC" not in texts(choice)
     assert "Create a Jira issue in OPS" in texts(form)
     assert ConversationLink.objects.get().issue_key == "OPS-1" and "Created OPS-1" in texts(home)
+
+
+def test_a_ticket_with_the_conversations_number_is_not_shown_as_linked(inbox):
+    issue = inbox.jira.create_issue("SUP", "Tracker only")
+    factories.ConversationLinkFactory(site=inbox.site, workspace=inbox.workspace, issue_id=issue["id"],
+                                      issue_key=issue["key"], conversation_id=inbox.conversation["id"],
+                                      target_type="ticket")
+
+    home = inbox.initialize()
+
+    assert issue["key"] not in texts(home)
+    assert "No Jira issue is linked to this conversation yet." in texts(home)
