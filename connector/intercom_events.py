@@ -28,6 +28,10 @@ class ConversationEvent:
     state: str | None  # open / closed / snoozed, when the payload says
     author_admin_id: str | None  # who wrote the triggering part, when an admin did
     is_own: bool  # written by the connector's own app admin (loop prevention)
+    # The triggering part (customer replies: the customer's voice back in Jira, linking/voice.py)
+    part_id: str = ""
+    author_name: str = ""
+    body: str = ""  # HTML, as Intercom sends it
 
 
 @dataclass(frozen=True)
@@ -51,12 +55,16 @@ def parse_intercom_event(payload: dict, *, app_admin_id: str = "") -> IntercomPa
     author_admin_id = (
         str(author.get("id")) if isinstance(author, dict) and author.get("type") in {"admin", "bot"} else None
     )
+    part = parts[-1] if parts and isinstance(parts[-1], dict) else {}
     event = ConversationEvent(
         topic=topic,
         conversation_id=str(conversation_id),
         state=item.get("state"),
         author_admin_id=author_admin_id,
         is_own=bool(app_admin_id) and author_admin_id == str(app_admin_id),
+        part_id=str(part.get("id") or ""),
+        author_name=str(author.get("name") or author.get("email") or "") if isinstance(author, dict) else "",
+        body=str(part.get("body") or ""),
     )
     if event.is_own:
         return IntercomParseResult("ignored", event, "Written by the connector's own Intercom admin.")

@@ -10,7 +10,7 @@ from connector.intercom_events import IntercomTopic
 from connector.jira_events import project_key_of
 from connector.jira_events import types as jira
 from deliveries.models import TargetType
-from linking import autolink, services, snapshots
+from linking import autolink, services, snapshots, voice
 from linking.models import ConversationLink
 from linking.services import IssueTarget
 
@@ -98,6 +98,8 @@ def intercom_events_apply(*, webhook_event, events) -> None:
     data = (webhook_event.payload or {}).get("data")
     item = data.get("item") if isinstance(data, dict) else None
     for event in events:
+        if event.topic == IntercomTopic.USER_REPLIED:
+            voice.customer_reply_record(workspace=workspace, event=event)
         if event.topic == IntercomTopic.DELETED:
             snapshots.snapshot_mark_deleted(workspace, event.conversation_id)
             services.links_mark_missing(workspace=workspace, conversation_id=event.conversation_id)

@@ -15,6 +15,7 @@ from deliveries.models import RULE_ACTIONS, Action, Delivery, TargetType
 from deliveries.services import delivery_create, delivery_create_for_links
 from linking.selectors import link_count, link_list_reachable, link_workspace_ids
 from linking.tracker import support_settings, tracker_links_of
+from linking.voice import is_customer_voice_comment
 from notifications.context import event_context
 from notifications.matching import rules_for_event
 from notifications.models import IN_ALL_PROJECTS, NotificationRule
@@ -66,6 +67,9 @@ def plan_event(*, site, event, webhook_event=None, project: ProjectConnection | 
     """Plan the deliveries one typed event causes. Returns the number of new delivery rows."""
     if getattr(event, "is_own", False):
         return 0
+    comment = getattr(event, "comment", None)
+    if comment is not None and is_customer_voice_comment(site.pk, comment.id):
+        return 0  # customers' own replies, posted by us: never back into Intercom
     project = project or project_connection_for(
         site, project_id=event.issue.project_id, project_key=event.issue.project_key, issue_key=event.issue.key
     )

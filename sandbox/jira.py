@@ -15,6 +15,7 @@ import json
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -37,6 +38,8 @@ PERMISSIONS = {
 }
 DEFAULT_PERMISSIONS = frozenset(PERMISSIONS) - {"DELETE_ISSUES", "ADMINISTER_PROJECTS", "ADMINISTER", "SYSTEM_ADMIN"}
 COUNT_FIELD = "customfield_10050"
+DEFAULT_RATE_LIMIT = 100  # REST calls per second per credential
+PROPERTY_MAX_BYTES = 32_768  # "The maximum length of the property value is 32768 bytes."
 APP_USER_TOKEN = "app-token"
 ADMIN_TOKEN = "ada-token"
 API_PREFIXES = ("/rest/api/3", "/rest/api/2", "/rest/api/latest")
@@ -46,10 +49,14 @@ class JiraSimulator(SimServer):
     spec_name = "jira"
 
     def __init__(self, *, deployment: str = "cloud", webhook_identifiers: bool | None = None,
-                 server_title: str = "Jira sandbox", **options: Any) -> None:
+                 server_title: str = "Jira sandbox", rate_limit: int = DEFAULT_RATE_LIMIT, **options: Any) -> None:
         if deployment not in ("cloud", "datacenter"):
             raise ValueError("deployment is 'cloud' or 'datacenter'")
         super().__init__(**options)
+        # Jira's burst limit: calls per one-second window per credential; past it, 429 with Retry-After.
+        self.rate_limit = rate_limit
+        self.calls: Counter[tuple[str, int]] = Counter()  # (credential, second) -> calls that arrived in it
+        self.throttled = 0
         self.deployment = deployment
         self.cloud = deployment == "cloud"
         # What tells one Jira from another: Cloud's cloud id (GET /_edge/tenant_info), DC's server title.
@@ -82,6 +89,8 @@ class JiraSimulator(SimServer):
         self.oauth_expiry: dict[str, float] = {}  # token -> unix time it stops working
         self.projects: dict[str, dict[str, Any]] = {}
         self.issues: dict[str, dict[str, Any]] = {}
+        # Project roles a comment can be restricted to (visibility {"type": "role", "value": name}).
+        self.roles = {"Administrators", "Developers", "Service Desk Team", "Users"}
         self.permissions: dict[tuple[str, str], set[str]] = {}
         self.global_permissions: dict[str, set[str]] = {}  # account id -> ADMINISTER, SYSTEM_ADMIN
         self.webhooks: list[dict[str, Any]] = []
@@ -115,6 +124,8 @@ class JiraSimulator(SimServer):
             super().reset()
             self._seed()
             self.sender.deliveries.clear()
+            self.calls.clear()
+            self.throttled = 0
 
     def _next_id(self) -> str:
         return str(next(self._ids))
@@ -538,6 +549,39 @@ class JiraSimulator(SimServer):
         request.account_id = account_id  # type: ignore[attr-defined]
         return None
 
+    def admit(self, request: Request) -> Response | None:
+        """Jira's burst rate limit, counted per credential in one-second windows."""
+        second = int(request.arrived_at)
+        key = (str(getattr(request, "account_id", "")), second)
+        with self.lock:
+            self.calls[key] += 1
+            used = self.calls[key]
+            for old in [k for k in self.calls if k[1] < second - 60]:
+                del self.calls[old]
+            if used > self.rate_limit:
+                self.throttled += 1
+        request.rate = (second, used)  # type: ignore[attr-defined]
+        if used > self.rate_limit:
+            response = self.error(429, "Rate limit exceeded.")
+            response.headers.update({"Retry-After": "1", "RateLimit-Reason": "jira-burst-based"})
+            return response
+        return None
+
+    def finish(self, request: Request, response: Response) -> None:
+        second, used = getattr(request, "rate", (None, 0))
+        if second is None:
+            return
+        remaining = max(0, self.rate_limit - used)
+        response.headers["X-RateLimit-Limit"] = str(self.rate_limit)
+        response.headers["X-RateLimit-Remaining"] = str(remaining)
+        response.headers["X-RateLimit-Reset"] = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(second + 60))
+        if remaining < self.rate_limit * 0.2:
+            response.headers["X-RateLimit-NearLimit"] = "true"
+
+    def max_calls_per_second(self) -> int:
+        with self.lock:
+            return max(self.calls.values(), default=0)
+
     # ----- REST
     def _add_routes(self) -> None:
         prefixes = API_PREFIXES if self.cloud else API_PREFIXES[1:]
@@ -827,6 +871,8 @@ class JiraSimulator(SimServer):
 
     def _property_put(self, request: Request, v3: bool) -> Response:
         issue = self._visible_issue(request)
+        if len(request.body or b"") > PROPERTY_MAX_BYTES:
+            raise HttpError(400, f"The property value is too long: the maximum is {PROPERTY_MAX_BYTES} bytes.")
         value = request.json()
         with self.lock:
             self._require(request, issue, "EDIT_ISSUES")
@@ -844,8 +890,15 @@ class JiraSimulator(SimServer):
     def _comments(self, request: Request, v3: bool) -> Response:
         issue = self._visible_issue(request)
         start, size = int(request.arg("startAt") or 0), int(request.arg("maxResults") or 5000)
+        expand = request.arg("expand") or ""
         with self.lock:
-            comments = [self.comment_json(issue, c, v3=v3) for c in issue["comments"]]
+            stored = list(issue["comments"])
+            if request.arg("orderBy") == "-created":
+                stored.reverse()
+            comments = [self.comment_json(issue, c, v3=v3) for c in stored]
+            if "properties" in expand:
+                for comment, raw in zip(comments, stored, strict=True):
+                    comment["properties"] = [dict(p) for p in raw.get("properties") or []]
         return Response(200, {"startAt": start, "maxResults": size, "total": len(comments),
                               "comments": comments[start:start + size]})
 
@@ -860,10 +913,18 @@ class JiraSimulator(SimServer):
         self._require(request, issue, "ADD_COMMENTS")
         internal = any(prop.get("key") == "sd.public.comment" and (prop.get("value") or {}).get("internal")
                        for prop in data.get("properties", []))
+        visibility = data.get("visibility")
+        if visibility is not None and (not isinstance(visibility, dict) or visibility.get("type") not in
+                                       ("role", "group") or not (visibility.get("value")
+                                                                 or visibility.get("identifier"))):
+            raise HttpError(400, "The visibility needs a type (role or group) and a value.")
+        if visibility and visibility["type"] == "role" and visibility.get("value") not in self.roles:
+            raise HttpError(400, f"The role {visibility.get('value')!r} does not exist in this project.")
         comment = self.add_comment(issue["key"], data.get("body"), as_user=request.account_id,  # type: ignore
-                                   internal=internal, visibility=data.get("visibility"))
+                                   internal=internal, visibility=visibility)
         with self.lock:
             stored = self._comment(issue, comment["id"])
+            stored["properties"] = [dict(p) for p in data.get("properties") or [] if isinstance(p, dict)]
             return Response(201, self.comment_json(issue, stored, v3=v3))
 
     def _comment_put(self, request: Request, v3: bool) -> Response:
@@ -997,6 +1058,8 @@ class JiraSimulator(SimServer):
         add("POST", "/_sim/issues/{key}/delete", self._control(self.delete_issue, None))
         add("POST", "/_sim/issues/{key}/move", self._control(self.move_issue, "project_key"))
         add("GET", "/_sim/deliveries", lambda r: Response(200, [d.summary() for d in self.deliveries]))
+        add("GET", "/_sim/rate", lambda r: Response(200, {"rate_limit": self.rate_limit, "throttled": self.throttled,
+                                                           "max_calls_per_second": self.max_calls_per_second()}))
         add("POST", "/_sim/deliveries/{identifier}/redeliver", lambda r: Response(200, {
             "statuses": self.redeliver(r.params["identifier"], **(r.json() or {}))}))
 
