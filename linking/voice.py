@@ -10,7 +10,8 @@ Exactly once: the replies of a comment are marked with a batch id before the cal
 as a property; a run that finds a batch left by an earlier failed attempt looks for that property among the
 issue's latest comments before posting again. Never echoed: the comment is written as our app user (whose
 events the parser ignores) and its id is recorded, so comment rules skip it even from another account.
-Every reply counts for "most asked about": the issue property's `customerReplies` and, if chosen, a number field.
+Every reply counts for "most asked about": the issue property's `customerReplies`, a number field if one is
+chosen (JQL), and the reports page's ranking by customer replies.
 """
 
 import html
@@ -20,7 +21,6 @@ from datetime import timedelta
 
 import nh3
 from django.db import transaction
-from django.db.models import Count, Max
 from django.utils import timezone
 
 from connector.connections.selectors import project_connection_for
@@ -160,12 +160,3 @@ def voice_post_for_write(site_id: int, issue_id: str) -> str | None:
 def is_customer_voice_comment(site_id: int, comment_id: str) -> bool:
     """A Jira comment we wrote from customers' replies: comment rules never send it back to Intercom."""
     return bool(comment_id) and CustomerReply.objects.filter(site_id=site_id, comment_id=str(comment_id)).exists()
-
-
-def most_asked_about(limit: int = 20) -> list[dict]:
-    """Issues by customer replies received since their conversations were linked, most first."""
-    return list(
-        CustomerReply.objects.values("site_id", "issue_id")
-        .annotate(issue_key=Max("issue_key"), replies=Count("id"), last=Max("received_at"))
-        .order_by("-replies", "-last")[:limit]
-    )
