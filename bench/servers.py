@@ -24,6 +24,14 @@ WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
 THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 
 
+_pids: dict[int, int] = {}  # port -> gunicorn master's pid, while it serves
+
+
+def pid_of(port: int) -> int:
+    """The gunicorn master serving `port` (its workers are its children)."""
+    return _pids[port]
+
+
 def gunicorn_label(workers: int = 2) -> str:
     return f"{workers} {WORKER_CLASS} workers" + (f" x {THREADS} threads" if WORKER_CLASS == "gthread" else "")
 
@@ -66,8 +74,10 @@ def gunicorn(app: str, env: dict, *, workers: int = 2, timeout: float = 30):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn serving {app} did not start (exit code {proc.poll()})")
             time.sleep(0.1)
+        _pids[port] = proc.pid
         yield port
     finally:
+        _pids.pop(port, None)
         proc.terminate()
         try:
             proc.wait(timeout=10)

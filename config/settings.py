@@ -502,7 +502,7 @@ LISTENER_DATABASE_URL = os.environ.get("LISTENER_DATABASE_URL", "").strip()
 LISTENER_DATABASE = dj_database_url.parse(LISTENER_DATABASE_URL) if LISTENER_DATABASE_URL else None
 # Behind PgBouncer in transaction mode (pool_mode = transaction) a connection may change server session at
 # every transaction: no server-side cursors (they live in the session); the rest of the service keeps no
-# session state (advisory locks are per transaction, psycopg binds client-side, so nothing is prepared).
+# session state (advisory locks are per transaction, no statement is prepared by name).
 DB_TRANSACTION_POOLING = envbool("DB_TRANSACTION_POOLING", False)
 if DB_TRANSACTION_POOLING:
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True

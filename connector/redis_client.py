@@ -72,7 +72,8 @@ def celery_broker(url: str) -> tuple[str, dict]:
         return url, {}
     parsed = parse_sentinel_url(url)
     auth = f":{urllib.parse.quote(parsed.password, safe='')}@" if parsed.password else ""
-    broker = ";".join(f"sentinel://{auth}{host}:{port}/{parsed.db}" for host, port in parsed.hosts)
+    hosts = [(f"[{host}]" if ":" in host else host, port) for host, port in parsed.hosts]  # IPv6 in brackets
+    broker = ";".join(f"sentinel://{auth}{host}:{port}/{parsed.db}" for host, port in hosts)
     options: dict = {"master_name": parsed.service_name}
     if parsed.sentinel_password:
         options["sentinel_kwargs"] = {"password": parsed.sentinel_password}

@@ -145,7 +145,7 @@ def pgbouncer(folder: Path, database_url: str):
         f"auth_type = trust\nauth_file = {folder / 'userlist.txt'}\n"
         "pool_mode = transaction\nmax_client_conn = 500\ndefault_pool_size = 20\n"
         "ignore_startup_parameters = extra_float_digits\nadmin_users = pgbouncer_admin\n"
-        f"logfile = {folder / 'pgbouncer.log'}\n"
+        f"logfile = {folder / 'pgbouncer.log'}\npidfile = {folder / 'pgbouncer.pid'}\n"
     )
     runner = []
     if os.geteuid() == 0:  # PgBouncer refuses to run as root
@@ -186,6 +186,17 @@ def _listening(port: int) -> bool:
         return True
     except OSError:
         return False
+
+
+def stop_leftovers(folder: Path) -> None:
+    """Stop the daemons whose pid files are under `folder` (Redis, sentinels, PgBouncer) if they still run
+    from there: what a scenario killed before its own clean-up leaves behind."""
+    for pidfile in folder.rglob("*.pid"):
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(pidfile.read_text().strip())
+            where = os.readlink(f"/proc/{pid}/cwd") + Path(f"/proc/{pid}/cmdline").read_text()
+            if str(folder) in where:
+                os.kill(pid, 15)
 
 
 def _rabbitmqctl(*args: str) -> None:

@@ -66,14 +66,17 @@ def run(scenario: str, **sizes: int) -> dict:
             "WEBHOOK_SWEEP_AFTER_SECONDS": "5",
             "VENDOR_TIMEOUT_SECONDS": "3",
         }
-        done = subprocess.run(
-            [sys.executable, "-m", "tests.faults.scenarios", scenario],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "tests.faults.scenarios", scenario],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+        finally:
+            ha.stop_leftovers(Path(var))  # servers of a child that timed out or crashed
         if done.returncode:
             raise RuntimeError(f"fault scenario {scenario} failed:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
@@ -300,7 +303,8 @@ def scenario(name: str) -> dict:
             stack.callback(postgres.stop)
             database_url = postgres.url  # its own cluster: this scenario restarts it
         else:
-            database_url = stack.enter_context(fresh_database("connector_faults"))
+            # Named for this run: fault runs of other checkouts on the same server must never drop it.
+            database_url = stack.enter_context(fresh_database(f"connector_faults_{os.getpid()}"))
         os.environ["DATABASE_URL"] = database_url
         manage(dict(os.environ), "migrate", "--noinput")
         pooled = None
@@ -319,7 +323,8 @@ def scenario(name: str) -> dict:
         if pooled:
             result["pgbouncer_transactions"] = ha.pgbouncer_transactions(pooled)
         if broker:
-            result["queue_types"] = ha.rabbitmq_queue_types(broker)
+            types = ha.rabbitmq_queue_types(broker)
+            result["queue_types"] = {q: t for q, t in types.items() if not q.startswith("celery_delayed_")}
         return result
 
 

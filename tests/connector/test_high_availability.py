@@ -1,5 +1,6 @@
-"""Redis Sentinel: one URL form understood by every Redis client of the service (limiter and leases, caches,
-health, the Celery broker), and clients that follow the primary when it fails over."""
+"""High availability settings and clients: one Sentinel URL form understood by every Redis client of the service
+(limiter and leases, caches, health, the Celery broker) and clients that follow the primary when it fails over;
+RabbitMQ's quorum queues; PgBouncer's transaction mode."""
 
 import json
 import os
@@ -37,8 +38,8 @@ def test_a_wrong_sentinel_url_says_what_is_wrong(url, problem):
 
 
 def test_celery_gets_kombus_form_of_the_same_url():
-    broker, options = celery_broker("sentinel://:pw@h1:26379,h2:26380/2?service_name=m&sentinel_password=sp")
-    assert broker == "sentinel://:pw@h1:26379/2;sentinel://:pw@h2:26380/2"
+    broker, options = celery_broker("sentinel://:pw@h1:26379,[::1]:26380/2?service_name=m&sentinel_password=sp")
+    assert broker == "sentinel://:pw@h1:26379/2;sentinel://:pw@[::1]:26380/2"
     assert options == {"master_name": "m", "sentinel_kwargs": {"password": "sp"}}
     assert celery_broker("redis://127.0.0.1:6379/1") == ("redis://127.0.0.1:6379/1", {})
 
@@ -48,7 +49,8 @@ def _settings(**env) -> dict:
     code = (
         "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps({"
         "'broker': s.CELERY_BROKER_URL, 'options': s.CELERY_BROKER_TRANSPORT_OPTIONS,"
-        "'queues': {q.name: q.queue_arguments for q in getattr(s, 'CELERY_TASK_QUEUES', [])}}))"
+        "'queues': {q.name: q.queue_arguments for q in getattr(s, 'CELERY_TASK_QUEUES', [])},"
+        "'server_side_cursors': not s.DATABASES['default'].get('DISABLE_SERVER_SIDE_CURSORS')}))"
     )
     base = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "REDIS_"))}
     done = subprocess.run(
@@ -76,6 +78,11 @@ def test_rabbitmq_as_the_broker_declares_every_queue_as_a_quorum_queue():
         name: {"x-queue-type": "quorum"} for name in ("webhooks", "deliveries", "default", "housekeeping")
     }
     assert seen["options"] == {"confirm_publish": True}
+
+
+def test_behind_pgbouncer_in_transaction_mode_no_server_side_cursor_is_used():
+    assert _settings()["server_side_cursors"] is True
+    assert _settings(DB_TRANSACTION_POOLING="true")["server_side_cursors"] is False
 
 
 def test_every_kind_of_client_keeps_working_when_the_primary_dies(db, tmp_path, client, settings):
