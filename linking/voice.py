@@ -20,6 +20,7 @@ import uuid
 from datetime import timedelta
 
 import nh3
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -160,3 +161,13 @@ def voice_post_for_write(site_id: int, issue_id: str) -> str | None:
 def is_customer_voice_comment(site_id: int, comment_id: str) -> bool:
     """A Jira comment we wrote from customers' replies: comment rules never send it back to Intercom."""
     return bool(comment_id) and CustomerReply.objects.filter(site_id=site_id, comment_id=str(comment_id)).exists()
+
+
+def customer_reply_purge(*, batch: int = 1000) -> int:
+    """Empty the text and name of replies posted more than RETENTION_DAYS ago; the rows stay (the counts)."""
+    cutoff = timezone.now() - timedelta(days=settings.RETENTION_DAYS)
+    due = CustomerReply.objects.filter(posted_at__lt=cutoff).exclude(body="", author_name="")
+    purged = 0
+    while ids := list(due.order_by("pk").values_list("pk", flat=True)[:batch]):
+        purged += CustomerReply.objects.filter(pk__in=ids).update(body="", author_name="")
+    return purged

@@ -165,3 +165,16 @@ def test_replies_are_counted_on_the_issue_and_in_most_asked_about(connected, voi
     page = admin_client.get("/reports/?sort=replies").content.decode()
     assert page.index(f'data-issue="{busy["key"]}"') < page.index(f'data-issue="{quiet["key"]}"')
     assert '<td class="replies">3</td>' in page
+
+
+def test_posted_replies_lose_their_text_after_the_retention_period_but_still_count(connected, voice, replied):
+    issue = connected.issue()
+    conversation = connected.intercom.add_conversation()
+    connected.link(issue, conversation["id"])
+    replied(connected.intercom.user_replied(conversation["id"], "<p>My card number is ...</p>"))
+    _due_now(connected, issue)
+    tasks.customer_voice_post(connected.site.pk, issue["id"])
+    CustomerReply.objects.update(posted_at=timezone.now() - timedelta(days=400))
+    tasks.jira_write_purge()
+    reply = CustomerReply.objects.get()
+    assert (reply.body, reply.author_name) == ("", "") and reply.comment_id
