@@ -467,6 +467,19 @@ INTERCOM_READ_RESERVE = envfloat("INTERCOM_READ_RESERVE", 0.3)
 # A linked conversation's snapshot is read again when older than this (webhooks keep most of them current).
 SNAPSHOT_MAX_AGE_SECONDS = envint("SNAPSHOT_MAX_AGE_SECONDS", 6 * 3600)
 SNAPSHOT_REFRESH_BATCH = envint("SNAPSHOT_REFRESH_BATCH", 200)
+# Webhook processing and deliveries have their own queues, served by the main worker ahead of linking's Jira
+# writes and snapshot refreshes, which the housekeeping worker serves (Procfile): housekeeping never delays notes.
+CELERY_TASK_ROUTES = {
+    "pipeline.tasks.*": {"queue": "webhooks"},
+    "notifications.tasks.*": {"queue": "webhooks"},  # "conversation linked" notes are planned like webhooks
+    "deliveries.tasks.*": {"queue": "deliveries"},
+    "linking.tasks.*": {"queue": "housekeeping"},
+}
+# Linking's Jira writes: paced per site by a limiter that learns Jira's X-RateLimit-* and Retry-After answers.
+JIRA_RATE_LIMIT_DEFAULT = envint("JIRA_RATE_LIMIT_DEFAULT", 10, minimum=1)  # calls per second until Jira says
+JIRA_RATE_LIMIT_CAP = envint("JIRA_RATE_LIMIT_CAP", 0)  # 0: whatever Jira says
+JIRA_WRITE_CONCURRENCY = envint("JIRA_WRITE_CONCURRENCY", 8, minimum=1)
+BULK_LINK_MAX = 1000
 CELERY_BEAT_SCHEDULE["refresh-snapshots"] = {
     "task": "linking.tasks.snapshots_refresh",
     "schedule": envfloat("SNAPSHOT_REFRESH_SECONDS", 10.0),

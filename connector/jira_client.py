@@ -9,6 +9,7 @@ DEBUG logging, which prints request headers and bodies (tokens, webhook secrets)
 """
 
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
@@ -102,6 +103,10 @@ class JiraClient:
         else:
             self._jira = Jira(token=token, **options)
         self._jira.timeout = timeout  # the library truncates to whole seconds; requests takes floats
+        # Pacing hooks (linking's Jira writes): called before every request, and with every answer's status and
+        # headers (X-RateLimit-*, Retry-After), so a limiter shared by all workers learns Jira's pace.
+        self.before_request: Callable[[], None] | None = None
+        self.on_response: Callable[[int, Mapping[str, str]], None] | None = None
 
     @classmethod
     def for_site(cls, site, *, timeout: float | None = None) -> "JiraClient":
@@ -144,6 +149,8 @@ class JiraClient:
     ) -> Any:
         """One call; `path` is relative to the REST API root unless api=False. 404 → None if ok_missing."""
         url = self._jira.resource_url(path) if api else path.lstrip("/")
+        if self.before_request:
+            self.before_request()
         try:
             response = self._jira.request(method, url, params=params, json=json, advanced_mode=True)
         except UnsafeURL as exc:
@@ -151,6 +158,8 @@ class JiraClient:
         except requests.RequestException as exc:
             raise self._transport_error(exc, method, what) from None
         status = response.status_code
+        if self.on_response:
+            self.on_response(status, response.headers)
         if status == 404 and ok_missing:
             return None
         if status >= 400:

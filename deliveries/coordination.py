@@ -21,8 +21,9 @@ from deliveries.ratelimit import DEFAULT_LIMIT, WINDOW_SECONDS, WorkspaceRateLim
 class LocalRateLimiter:
     """In-process fixed windows aligned to unix time; for a single worker process only."""
 
-    def __init__(self, *, default_limit: int = DEFAULT_LIMIT, cap: int | None = None):
-        self.default_limit, self.cap = default_limit, cap
+    def __init__(self, *, default_limit: int = DEFAULT_LIMIT, cap: int | None = None,
+                 window_seconds: float = WINDOW_SECONDS):
+        self.default_limit, self.cap, self.window_seconds = default_limit, cap, window_seconds
         self._lock = threading.Lock()
         self._limits: dict[str, int] = {}
         self._counts: dict[tuple[str, int], int] = {}
@@ -40,10 +41,10 @@ class LocalRateLimiter:
             blocked = self._blocked.get(workspace_id, 0.0)
             if now < blocked:
                 return blocked - now + 0.001
-            window = int(now // WINDOW_SECONDS)
+            window = int(now // self.window_seconds)
             used = self._counts.get((workspace_id, window), 0)
             if used >= limit:
-                return (window + 1) * WINDOW_SECONDS - now + 0.001
+                return (window + 1) * self.window_seconds - now + 0.001
             self._counts[(workspace_id, window)] = used + 1
             for key in [k for k in self._counts if k[1] < window - 1]:
                 del self._counts[key]

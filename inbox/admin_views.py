@@ -16,6 +16,7 @@ from connector.models import IntercomWorkspace, ProjectConnection
 from inbox import services
 from inbox.fields import offered_fields
 from inbox.selectors import create_form_for, inbox_jira
+from notifications.selectors import rules_heard
 
 CANVAS_KIT_VERSION = "2.11"
 
@@ -34,7 +35,7 @@ def _setup(workspace: IntercomWorkspace, request) -> dict:
         "initialize_url": base + reverse("inbox_initialize", args=[workspace.public_id]),
         "submit_url": base + reverse("inbox_submit", args=[workspace.public_id]),
         "projects": [
-            (project, create_form_for(project))
+            (project, create_form_for(project), rules_heard([project]))
             for project in workspace.projects.select_related("site").order_by("project_key", "pk")
         ],
         "sites": sorted({p.site for p in workspace.projects.select_related("site")}, key=lambda s: s.name),

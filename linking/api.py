@@ -4,7 +4,9 @@ The same rules as the issue page: permissions view_links / change_links, and the
 be able to browse the issue.
 """
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
@@ -155,6 +157,122 @@ class LinkListCreate(APIView):
         except services.LinkError as exc:
             return Response({"tracker": [str(exc)]}, status=409)
         return Response(LinkSerializer(link).data, status=201 if created else 200)
+
+
+class BulkLinkSerializer(serializers.Serializer):
+    issue = serializers.CharField(max_length=64, help_text="Issue key, e.g. SUP-12")
+    site = serializers.IntegerField(required=False, help_text="Jira site id when several sites share a key")
+    conversations = serializers.ListField(
+        child=serializers.CharField(max_length=2048, allow_blank=True),
+        min_length=1,
+        max_length=settings.BULK_LINK_MAX,
+        help_text=f"Conversation URLs or ids, up to {settings.BULK_LINK_MAX}",
+    )
+
+
+class BulkItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    conversation = serializers.CharField(source="text")
+    conversation_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["linked", "already_linked", "error"])
+    error = serializers.CharField()
+
+
+class JiraProgressSerializer(serializers.Serializer):
+    links = serializers.IntegerField()
+    remote_links_written = serializers.IntegerField()
+    remote_links_pending = serializers.IntegerField()
+    count_pending = serializers.BooleanField()
+    failed = serializers.IntegerField()
+    last_error = serializers.CharField()
+    done = serializers.BooleanField()
+
+
+BulkOutcome = inline_serializer(
+    "BulkLinkOutcome",
+    {
+        "issue": serializers.CharField(),
+        "linked": serializers.IntegerField(),
+        "already_linked": serializers.IntegerField(),
+        "failed": serializers.IntegerField(),
+        "results": BulkItemSerializer(many=True),
+        "jira": JiraProgressSerializer(),
+        "progress_url": serializers.CharField(),
+    },
+)
+
+
+def _resolve_for(request, issue_key: str, site_id: int | None, *, change: bool):
+    """(resolved issue, None) when the viewer may act on it, else (None, the refusal)."""
+    try:
+        resolved = selectors.issue_resolve(issue_key, site_id=site_id)
+    except selectors.IssueLookupError as exc:
+        return None, Response({"detail": exc.message}, status=exc.status)
+    target, project = resolved.target, resolved.project
+    decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
+    if not decision.allowed:
+        return None, _refused(decision.reason)
+    if change and not project.linking_enabled:
+        return None, Response({"detail": f"Linking is turned off for project {project.project_key}."}, status=409)
+    return resolved, None
+
+
+def _progress_url(target) -> str:
+    return f"{reverse('api_issue_jira_progress', args=[target.issue_key])}?site={target.site.pk}"
+
+
+class BulkLinkCreate(APIView):
+    """Link up to BULK_LINK_MAX conversations to one issue in one call."""
+
+    permission_classes = [HasPermission("change_links")]
+
+    @extend_schema(
+        request=BulkLinkSerializer,
+        responses={200: BulkOutcome, 201: BulkOutcome, 409: OpenApiResponse(description="Linking is off"),
+                   502: JIRA_DOWN},
+        description="Each item is checked on its own: items that cannot be linked are reported in `results` with "
+        "`status: error` and the others are linked, all in one transaction. The Jira side (remote links, count "
+        "field, issue property) is written in the background at Jira's pace; `progress_url` says how far it is.",
+    )
+    def post(self, request):
+        data = BulkLinkSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        resolved, refusal = _resolve_for(
+            request, data.validated_data["issue"], data.validated_data.get("site"), change=True
+        )
+        if refusal:
+            return refusal
+        target, project = resolved.target, resolved.project
+        with transaction.atomic():
+            items = services.links_create_many(
+                target=target, workspace=project.workspace, texts=data.validated_data["conversations"],
+                source="api", user=request.user,
+            )
+        tally = {status: sum(item.status == status for item in items) for status in ("linked", "already_linked")}
+        body = {
+            "issue": target.issue_key,
+            "linked": tally["linked"],
+            "already_linked": tally["already_linked"],
+            "failed": sum(item.status == "error" for item in items),
+            "results": BulkItemSerializer(items, many=True).data,
+            "jira": JiraProgressSerializer(selectors.jira_progress(target.site, target.issue_id)).data,
+            "progress_url": _progress_url(target),
+        }
+        return Response(body, status=201 if tally["linked"] else 200)
+
+
+class IssueJiraProgress(APIView):
+    """How far the Jira side of an issue's links is written."""
+
+    permission_classes = [HasPermission("view_links")]
+
+    @extend_schema(parameters=[SITE], responses={200: JiraProgressSerializer, 502: JIRA_DOWN})
+    def get(self, request, key: str):
+        resolved, refusal = _resolve_for(request, key, _int(request.query_params.get("site")), change=False)
+        if refusal:
+            return refusal
+        target = resolved.target
+        return Response(JiraProgressSerializer(selectors.jira_progress(target.site, target.issue_id)).data)
 
 
 class LinkDetail(APIView):

@@ -1,6 +1,8 @@
 """What the connector writes on the Jira issue: one remote link per conversation, the count field and the
 issue property with the linked ids. Called from tasks only (vendor calls never run in a request)."""
 
+import json
+
 from connector.jira_client import JiraClient
 from connector.models import JiraSite
 from deliveries.models import TargetType
@@ -10,6 +12,7 @@ from linking.models import ConversationLink, CustomerReply, SiteSearchSettings
 from linking.snapshots import ConversationBundle, customer_name, subject_text
 
 PROPERTY_KEY = "jira-intercom-connector.links"
+PROPERTY_MAX_ENTRIES = 500  # more never fit in PROPERTY_MAX_BYTES
 ICON_URL = "https://static.intercomassets.com/assets/favicon-32x32.png"
 
 
@@ -60,29 +63,44 @@ def ticket_remote_link_write(client: JiraClient, link: ConversationLink) -> None
     )
 
 
+PROPERTY_MAX_BYTES = 32_768  # Jira refuses longer issue property values (400)
+
+
 def issue_search_values(site: JiraSite, issue_id: str) -> tuple[int, dict]:
-    """The count (reachable links only) and the property value, from the database as it is now."""
-    links = list(
-        ConversationLink.objects.filter(site=site, issue_id=issue_id, health=ConversationLink.Health.OK)
-        .select_related("workspace")
-        .order_by("created_at", "id")
+    """The count (reachable links only) and the property value, from the database as it is now.
+
+    The property holds the count, the customer replies, and the most recently linked conversations and tickets
+    that fit in Jira's 32,768 bytes (oldest first), with `truncated` when older ones were left out; the count
+    field carries the number.
+    """
+    links = ConversationLink.objects.filter(site=site, issue_id=issue_id, health=ConversationLink.Health.OK)
+    count = links.count()
+    recent = list(
+        links.order_by("-created_at", "-id").values_list(
+            "workspace__workspace_id", "conversation_id", "target_type", "is_tracker"
+        )[:PROPERTY_MAX_ENTRIES]
     )
-    conversations = [link for link in links if not link.is_ticket]
-    tickets = [link for link in links if link.is_ticket]
-    value = {
-        "count": len(links),
-        "conversationIds": [link.conversation_id for link in conversations],
-        "conversations": [
-            {"workspaceId": link.workspace.workspace_id, "id": link.conversation_id} for link in conversations
-        ],
-        "tickets": [
-            {"workspaceId": link.workspace.workspace_id, "id": link.conversation_id, "tracker": link.is_tracker}
-            for link in tickets
-        ],
-        # "Most asked about": the customers' replies in linked conversations since they were linked.
-        "customerReplies": CustomerReply.objects.filter(site=site, issue_id=issue_id).count(),
-    }
-    return len(links), value
+    replies = CustomerReply.objects.filter(site=site, issue_id=issue_id).count()
+    kept = len(recent)
+    while True:
+        shown = list(reversed(recent[:kept]))
+        conversations = [(w, c) for w, c, kind, _ in shown if kind != TargetType.TICKET]
+        value = {
+            "count": count,
+            "truncated": kept < count,
+            "conversationIds": [c for _, c in conversations],
+            "conversations": [{"workspaceId": w, "id": c} for w, c in conversations],
+            "tickets": [
+                {"workspaceId": w, "id": c, "tracker": tracker} for w, c, kind, tracker in shown
+                if kind == TargetType.TICKET
+            ],
+            # "Most asked about": the customers' replies in linked conversations since they were linked.
+            "customerReplies": replies,
+        }
+        size = len(json.dumps(value).encode())
+        if size <= PROPERTY_MAX_BYTES or kept == 0:
+            return count, value
+        kept = max(0, min(kept - 1, int(kept * PROPERTY_MAX_BYTES / size)))
 
 
 def issue_search_write(client: JiraClient, site: JiraSite, issue_id: str) -> int:

@@ -304,6 +304,22 @@ def jira_write_due_ids(*, limit: int = 500) -> list[int]:
     return list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:limit])
 
 
+def jira_write_due_sites(write_ids: list[int]) -> set[int]:
+    return set(JiraWrite.objects.filter(pk__in=write_ids).values_list("site_id", flat=True))
+
+
+def jira_write_due_count(site_id: int) -> int:
+    due = JiraWrite.objects.filter(site_id=site_id, status=JiraWrite.Status.PENDING)
+    return due.filter(next_attempt_at__lte=timezone.now()).count()
+
+
+def jira_write_wait_seconds(site_id: int) -> float | None:
+    """Seconds until the site's next pending write is due (its retry time, or a claim's lease), or None."""
+    pending = JiraWrite.objects.filter(site_id=site_id, status=JiraWrite.Status.PENDING).exclude(next_attempt_at=None)
+    soonest = pending.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
+    return None if soonest is None else max(0.0, (soonest - timezone.now()).total_seconds())
+
+
 def jira_write_get(write_id: int) -> JiraWrite | None:
     return JiraWrite.objects.filter(pk=write_id).first()
 
@@ -451,3 +467,44 @@ def _cards(links: list[ConversationLink], *, details: bool) -> list[Card]:
             )
         )
     return cards_out
+
+
+@dataclass(frozen=True)
+class JiraProgress:
+    """How far the Jira side of an issue's links is: remote links, count field and property still to write."""
+
+    links: int
+    remote_links_pending: int
+    count_pending: bool
+    failed: int
+    last_error: str
+
+    @property
+    def done(self) -> bool:
+        return not self.remote_links_pending and not self.count_pending
+
+    @property
+    def remote_links_written(self) -> int:
+        return max(0, self.links - self.remote_links_pending)
+
+
+def jira_progress(site: JiraSite, issue_id: str) -> JiraProgress:
+    writes = JiraWrite.objects.filter(site=site, issue_id=issue_id)
+    counts = {
+        (row["kind"], row["status"]): row["n"]
+        for row in writes.order_by().values("kind", "status").annotate(n=Count("id"))
+    }
+    pending = JiraWrite.Status.PENDING
+    failed = sum(n for (_, status), n in counts.items() if status == JiraWrite.Status.FAILED)
+    last_error = ""
+    if failed:
+        last_error = (
+            writes.filter(status=JiraWrite.Status.FAILED).order_by("-updated_at").values_list("last_error", flat=True)
+        ).first() or ""
+    return JiraProgress(
+        links=link_count(site.pk, issue_id),
+        remote_links_pending=counts.get((JiraWrite.Kind.REMOTE_LINK_SYNC, pending), 0),
+        count_pending=bool(counts.get((JiraWrite.Kind.ISSUE_SEARCH_SYNC, pending))),
+        failed=failed,
+        last_error=last_error,
+    )

@@ -152,6 +152,87 @@ def link_create(
     return link, True
 
 
+@dataclass
+class BulkItem:
+    """One pasted line or API item of a bulk link, and what became of it."""
+
+    index: int
+    text: str
+    conversation_id: str = ""
+    status: str = ""  # "linked", "already_linked" or "error"
+    error: str = ""
+
+
+def links_create_many(
+    *, target: IssueTarget, workspace: IntercomWorkspace, texts: list[str], source: str, user=None
+) -> list[BulkItem]:
+    """Link many conversations to one issue: each item is checked on its own (a bad one is reported, the others
+    go ahead), then every new link is made with one INSERT, in the caller's transaction. The Jira side (remote
+    links, then the count and property once) and the snapshot reads are recorded for the background on commit.
+    """
+    items: list[BulkItem] = []
+    seen: set[str] = set()
+    for index, text in enumerate(texts):
+        item = BulkItem(index=index, text=str(text)[:300])
+        try:
+            ref = conversation_ref_for_workspace(str(text), workspace)
+            if ref.target_type != TargetType.CONVERSATION:
+                raise LinkError("That is a ticket: link tickets one at a time, from the issue page or /api/links/.")
+            item.conversation_id = ref.conversation_id
+        except LinkError as exc:
+            item.status, item.error = "error", str(exc)
+        else:
+            if item.conversation_id in seen:
+                item.status = "already_linked"  # listed twice: the first one links it
+            seen.add(item.conversation_id)
+        items.append(item)
+    wanted = [item.conversation_id for item in items if not item.status]
+    links = ConversationLink.objects.filter(
+        site=target.site, issue_id=target.issue_id, workspace=workspace, target_type=TargetType.CONVERSATION
+    )
+    existing = set(links.filter(conversation_id__in=wanted).values_list("conversation_id", flat=True))
+    new_ids = [cid for cid in dict.fromkeys(wanted) if cid not in existing]
+    created_by = user if getattr(user, "is_authenticated", False) else None
+    project_key = target.project_key or project_key_of(target.issue_key)
+    ConversationLink.objects.bulk_create(
+        [
+            ConversationLink(
+                site=target.site, issue_id=target.issue_id, issue_key=target.issue_key, project_key=project_key,
+                workspace=workspace, conversation_id=cid, source=source, created_by=created_by,
+            )
+            for cid in new_ids
+        ],
+        batch_size=1000,
+        ignore_conflicts=True,  # a concurrent request made one of them first: it is linked either way
+    )
+    made = list(links.filter(conversation_id__in=new_ids).select_related("workspace"))
+    made_ids = {link.conversation_id for link in made}
+    for item in items:
+        if not item.status:
+            item.status = "linked" if item.conversation_id in made_ids else "already_linked"
+    if not made:
+        return items
+    LinkChange.objects.bulk_create(
+        [LinkChange(site=target.site, issue_id=target.issue_id, conversation_id=cid, kind=LinkChange.Kind.ADDED,
+                    by_name=made[0].made_by)
+         for cid in made_ids],
+        batch_size=1000,
+    )
+    issue_snapshot_store(target)
+    snapshots.snapshots_ensure(workspace.pk, sorted(made_ids))
+    snapshots_refresh_soon()
+    jira_writes_later_many(
+        target.site.pk,
+        target.issue_id,
+        remote_links=[(link.workspace_id, link.conversation_id) for link in made],
+    )
+    transaction.on_commit(
+        lambda: signals.links_created.send(sender=ConversationLink, links=made, user=created_by, reason=source)
+    )
+    logger.info("linking.links_created", extra={"issue": target.issue_key, "count": len(made), "source": source})
+    return items
+
+
 def link_delete(*, link: ConversationLink, user=None, reason: str = "unlinked", teammate_name: str = "") -> bool:
     """Unlink; returns False when it was already gone (unlinking twice is harmless). `teammate_name`: the
     Intercom teammate who unlinked from the Inbox."""
@@ -340,7 +421,7 @@ def _int_or_none(value) -> int | None:
 # --- tasks and Jira writes ----------------------------------------------------------------------------------
 
 SNAPSHOT_REFRESH_TASK = "linking.tasks.snapshots_refresh"
-JIRA_WRITE_TASK = "linking.tasks.jira_write_run"  # runs one JiraWrite row by id, whatever its kind
+JIRA_DRAIN_TASK = "linking.tasks.jira_writes_drain"  # does a site's due JiraWrite rows, paced
 # A run holds its write this long; a worker that died mid-call leaves it to the sweeper after that.
 JIRA_WRITE_LEASE = timedelta(minutes=5)
 
@@ -416,12 +497,50 @@ def jira_write_later(kind: str, **fields) -> None:
 
     def record_and_send():
         write = jira_write_request(kind, **fields)
-        try:
-            task_send(JIRA_WRITE_TASK, write.pk)
-        except (BrokerError, OSError) as exc:
-            logger.warning("linking.enqueue_failed", extra={"write_id": write.pk, "error": type(exc).__name__})
+        task_send_quietly(JIRA_DRAIN_TASK, write.site_id)
 
     transaction.on_commit(record_and_send)
+
+
+def jira_writes_later_many(site_id: int, issue_id: str, *, remote_links: list[tuple[int, str]]) -> None:
+    """Once the caller's transaction commits: record a remote-link write per conversation and one count and
+    property write for the issue (each one pending row per target, so repeats coalesce), and start one drain."""
+
+    def record_and_send():
+        now = timezone.now()
+        fresh = {"status": JiraWrite.Status.PENDING, "attempts": 0, "next_attempt_at": now, "last_error": "",
+                 "requested_at": now, "payload": {}}
+        rows = [
+            JiraWrite(kind=JiraWrite.Kind.REMOTE_LINK_SYNC, site_id=site_id, issue_id=issue_id,
+                      target=f"{workspace_id}:{conversation_id}", workspace_id=workspace_id,
+                      conversation_id=conversation_id, **fresh)
+            for workspace_id, conversation_id in remote_links
+        ]
+        rows.append(JiraWrite(kind=JiraWrite.Kind.ISSUE_SEARCH_SYNC, site_id=site_id, issue_id=issue_id, target="",
+                              **fresh))
+        JiraWrite.objects.bulk_create(
+            rows, batch_size=1000, update_conflicts=True, unique_fields=["kind", "site", "issue_id", "target"],
+            update_fields=[*fresh, "updated_at"],
+        )
+        task_send_quietly(JIRA_DRAIN_TASK, site_id)
+
+    transaction.on_commit(record_and_send)
+
+
+def jira_writes_claim(site_id: int, *, limit: int) -> list[JiraWrite]:
+    """Take up to `limit` due writes of a site for one drain, leased like jira_write_claim; rows another drain
+    holds are skipped, so two drains never do the same write."""
+    now = timezone.now()
+    with transaction.atomic():
+        writes = list(
+            JiraWrite.objects.select_for_update(skip_locked=True)
+            .filter(site_id=site_id, status=JiraWrite.Status.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "pk")[:limit]
+        )
+        JiraWrite.objects.filter(pk__in=[w.pk for w in writes]).update(
+            next_attempt_at=now + JIRA_WRITE_LEASE, updated_at=now
+        )
+    return writes
 
 
 def jira_write_claim(

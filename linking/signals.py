@@ -10,3 +10,5 @@ from django.dispatch import Signal
 
 link_created = Signal()
 link_removed = Signal()
+# Many links made at once (bulk linking): sent once with `links=[<instance>, ...]`, `user` and `reason`.
+links_created = Signal()

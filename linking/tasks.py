@@ -7,23 +7,25 @@ instead of a countdown kept only in the broker. Each task claims its row (record
 """
 
 import logging
+import queue
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError, VendorErrorKind
-from connector.jira_client import JiraClient
 from connector.models import IntercomWorkspace, JiraSite
 from deliveries.coordination import Lease
 from deliveries.engine import due_count
 from deliveries.models import TargetType
-from linking import autolink, jira_sync, selectors, services, snapshots, tracker, voice
+from linking import autolink, jira_pace, jira_sync, selectors, services, snapshots, tracker, voice
 from linking.models import ConversationLink, JiraWrite, remote_link_global_id
 
 logger = logging.getLogger(__name__)
@@ -52,108 +54,145 @@ def _link_filter(conversation_id: str) -> dict:
     return {"target_type": "conversation", "conversation_id": conversation_id}
 
 
+def _remote_link_sync_do(site_id: int, issue_id: str, workspace_id: int, conversation_id: str) -> str | None:
+    link = (
+        ConversationLink.objects.select_related("site", "workspace")
+        .filter(site_id=site_id, issue_id=issue_id, workspace_id=workspace_id, **_link_filter(conversation_id))
+        .first()
+    )
+    if link is None:
+        return None
+    if link.is_ticket:
+        try:
+            jira_sync.ticket_remote_link_write(jira_pace.client_for(link.site), link)
+        except VendorError as exc:
+            if exc.kind == VendorErrorKind.NOT_FOUND:
+                return "missing"
+            raise
+        return "ok"
+    # What was last stored: the remote link never waits for Intercom; a refresh that changes what it shows
+    # asks for this write again.
+    snapshot = snapshots.snapshot_for(link.workspace, link.conversation_id)
+    bundle = snapshots.snapshot_bundle(snapshot, link.conversation_id)
+    project = project_connection_for(link.site, project_key=link.project_key, issue_key=link.issue_key)
+    details = project is not None and project.conversation_view  # the "Conversation view" toggle; fails closed
+    try:
+        jira_sync.remote_link_write(jira_pace.client_for(link.site), link, bundle, details=details)
+    except VendorError as exc:
+        if exc.kind == VendorErrorKind.NOT_FOUND:  # the issue is gone; its deletion event drops the link
+            return "issue_missing"
+        raise
+    return "ok"
+
+
+def _remote_link_remove_do(site_id: int, issue_id: str, workspace_id: int, conversation_id: str) -> str | None:
+    target = _link_filter(conversation_id)
+    links = ConversationLink.objects.filter(site_id=site_id, issue_id=issue_id, workspace_id=workspace_id, **target)
+    if links.exists():
+        return "relinked"
+    site = JiraSite.objects.filter(pk=site_id).first()
+    workspace = IntercomWorkspace.objects.filter(pk=workspace_id).first()
+    if site is None or workspace is None:
+        return None
+    global_id = remote_link_global_id(
+        workspace.workspace_id or str(workspace.pk), target["conversation_id"], target["target_type"]
+    )
+    try:
+        jira_pace.client_for(site).delete_remote_link(issue_id, global_id=global_id)
+    except VendorError as exc:
+        if exc.kind == VendorErrorKind.NOT_FOUND:
+            return "issue_missing"
+        raise
+    return "ok"
+
+
+def _issue_search_sync_do(site_id: int, issue_id: str) -> int | None:
+    site = JiraSite.objects.filter(pk=site_id).first()
+    if site is None:
+        return None
+    try:
+        return jira_sync.issue_search_write(jira_pace.client_for(site), site, issue_id)
+    except VendorError as exc:
+        if exc.kind == VendorErrorKind.NOT_FOUND:
+            return None
+        raise
+
+
+def _autolink_resolve_do(site_id: int, issue_id: str, text: str, origin: str) -> list[str] | None:
+    site = JiraSite.objects.filter(pk=site_id).first()
+    if site is None:
+        return None
+    try:
+        issue = jira_pace.client_for(site).issue(issue_id, fields="summary,status,project")
+    except VendorError as exc:
+        if exc.kind == VendorErrorKind.NOT_FOUND:
+            return None
+        raise
+    target = services.issue_target_from_jira(site, issue)
+    project = project_connection_for(site, project_id=target.project_id, project_key=target.project_key)
+    if project is None:
+        return None
+    with transaction.atomic():
+        return autolink.links_from_text(project=project, target=target, text=text, origin=origin)["linked"]
+
+
+def _perform(write: JiraWrite) -> object:
+    """The work of one recorded write, whatever its kind (the caller claimed it)."""
+    if write.kind == Kind.REMOTE_LINK_SYNC:
+        return _remote_link_sync_do(write.site_id, write.issue_id, write.workspace_id, write.conversation_id)
+    if write.kind == Kind.REMOTE_LINK_REMOVE:
+        return _remote_link_remove_do(write.site_id, write.issue_id, write.workspace_id, write.conversation_id)
+    if write.kind == Kind.ISSUE_SEARCH_SYNC:
+        return _issue_search_sync_do(write.site_id, write.issue_id)
+    if write.kind == Kind.CUSTOMER_VOICE:
+        return voice.voice_post_for_write(write.site_id, write.issue_id)
+    if write.kind == Kind.AUTOLINK_RESOLVE:
+        payload = write.payload or {}
+        return _autolink_resolve_do(
+            write.site_id, write.issue_id, str(payload.get("text", "")), str(payload.get("origin", ""))
+        )
+    logger.warning("linking.unknown_jira_write", extra={"write_id": write.pk, "kind": write.kind})
+    return None
+
+
+def _run_claimed(write: JiraWrite) -> object:
+    """Perform a claimed write and record the outcome: done (row gone), or failed (retry later or give up)."""
+    try:
+        result = _perform(write)
+    except VendorError as exc:
+        services.jira_write_failed(write, exc)
+        return None
+    services.jira_write_done(write)
+    return result
+
+
 def _remote_link_sync(site_id: int, issue_id: str, workspace_id: int, conversation_id: str) -> str | None:
     natural = {"site_id": site_id, "issue_id": issue_id, "workspace_id": workspace_id,
                "conversation_id": conversation_id}
-
-    def perform() -> str | None:
-        link = (
-            ConversationLink.objects.select_related("site", "workspace")
-            .filter(site_id=site_id, issue_id=issue_id, workspace_id=workspace_id, **_link_filter(conversation_id))
-            .first()
-        )
-        if link is None:
-            return None
-        if link.is_ticket:
-            try:
-                jira_sync.ticket_remote_link_write(JiraClient.for_site(link.site), link)
-            except VendorError as exc:
-                if exc.kind == VendorErrorKind.NOT_FOUND:
-                    return "missing"
-                raise
-            return "ok"
-        # What was last stored: the remote link never waits for Intercom; a refresh that changes what it shows
-        # asks for this write again.
-        snapshot = snapshots.snapshot_for(link.workspace, link.conversation_id)
-        bundle = snapshots.snapshot_bundle(snapshot, link.conversation_id)
-        project = project_connection_for(link.site, project_key=link.project_key, issue_key=link.issue_key)
-        details = project is not None and project.conversation_view  # the "Conversation view" toggle; fails closed
-        try:
-            jira_sync.remote_link_write(JiraClient.for_site(link.site), link, bundle, details=details)
-        except VendorError as exc:
-            if exc.kind == VendorErrorKind.NOT_FOUND:  # the issue is gone; its deletion event drops the link
-                return "issue_missing"
-            raise
-        return "ok"
-
-    return _write_run(Kind.REMOTE_LINK_SYNC, perform, **natural)
+    return _write_run(Kind.REMOTE_LINK_SYNC, lambda: _remote_link_sync_do(**natural), **natural)
 
 
 def _remote_link_remove(site_id: int, issue_id: str, workspace_id: int, conversation_id: str) -> str | None:
     natural = {"site_id": site_id, "issue_id": issue_id, "workspace_id": workspace_id,
                "conversation_id": conversation_id}
-
-    def perform() -> str | None:
-        target = _link_filter(conversation_id)
-        if ConversationLink.objects.filter(
-            site_id=site_id, issue_id=issue_id, workspace_id=workspace_id, **target
-        ).exists():
-            return "relinked"
-        site = JiraSite.objects.filter(pk=site_id).first()
-        workspace = IntercomWorkspace.objects.filter(pk=workspace_id).first()
-        if site is None or workspace is None:
-            return None
-        global_id = remote_link_global_id(
-            workspace.workspace_id or str(workspace.pk), target["conversation_id"], target["target_type"]
-        )
-        try:
-            JiraClient.for_site(site).delete_remote_link(issue_id, global_id=global_id)
-        except VendorError as exc:
-            if exc.kind == VendorErrorKind.NOT_FOUND:
-                return "issue_missing"
-            raise
-        return "ok"
-
-    return _write_run(Kind.REMOTE_LINK_REMOVE, perform, **natural)
+    return _write_run(Kind.REMOTE_LINK_REMOVE, lambda: _remote_link_remove_do(**natural), **natural)
 
 
 def _issue_search_sync(site_id: int, issue_id: str) -> int | None:
-    def perform() -> int | None:
-        site = JiraSite.objects.filter(pk=site_id).first()
-        if site is None:
-            return None
-        try:
-            return jira_sync.issue_search_write(JiraClient.for_site(site), site, issue_id)
-        except VendorError as exc:
-            if exc.kind == VendorErrorKind.NOT_FOUND:
-                return None
-            raise
-
-    return _write_run(Kind.ISSUE_SEARCH_SYNC, perform, site_id=site_id, issue_id=issue_id)
+    return _write_run(
+        Kind.ISSUE_SEARCH_SYNC, lambda: _issue_search_sync_do(site_id, issue_id), site_id=site_id, issue_id=issue_id
+    )
 
 
 def _autolink_resolve_issue(site_id: int, issue_id: str, text: str, origin: str) -> list[str] | None:
-    def perform() -> list[str] | None:
-        site = JiraSite.objects.filter(pk=site_id).first()
-        if site is None:
-            return None
-        try:
-            issue = JiraClient.for_site(site).issue(issue_id, fields="summary,status,project")
-        except VendorError as exc:
-            if exc.kind == VendorErrorKind.NOT_FOUND:
-                return None
-            raise
-        target = services.issue_target_from_jira(site, issue)
-        project = project_connection_for(
-            site, project_id=target.project_id, project_key=target.project_key
-        )
-        if project is None:
-            return None
-        with transaction.atomic():
-            return autolink.links_from_text(project=project, target=target, text=text, origin=origin)["linked"]
-
     payload = {"text": text, "origin": origin}
-    return _write_run(Kind.AUTOLINK_RESOLVE, perform, site_id=site_id, issue_id=issue_id, payload=payload)
+    return _write_run(
+        Kind.AUTOLINK_RESOLVE,
+        lambda: _autolink_resolve_do(site_id, issue_id, text, origin),
+        site_id=site_id,
+        issue_id=issue_id,
+        payload=payload,
+    )
 
 
 @shared_task(name="linking.tasks.remote_link_sync")
@@ -185,33 +224,97 @@ def autolink_resolve_issue(site_id: int, issue_id: str, text: str, origin: str) 
 
 @shared_task(name="linking.tasks.jira_write_run")
 def jira_write_run(write_id: int) -> object:
-    """Run one recorded Jira write, whatever its kind (enqueued on commit and by the sweeper)."""
+    """Run one recorded Jira write, whatever its kind (the drain does them in batches; this runs just one)."""
     write = selectors.jira_write_get(write_id)
     if write is None:
         return None
-    if write.kind == Kind.REMOTE_LINK_SYNC:
-        return _remote_link_sync(write.site_id, write.issue_id, write.workspace_id, write.conversation_id)
-    if write.kind == Kind.REMOTE_LINK_REMOVE:
-        return _remote_link_remove(write.site_id, write.issue_id, write.workspace_id, write.conversation_id)
-    if write.kind == Kind.ISSUE_SEARCH_SYNC:
-        return _issue_search_sync(write.site_id, write.issue_id)
-    if write.kind == Kind.CUSTOMER_VOICE:
-        return customer_voice_post(write.site_id, write.issue_id)
     if write.kind == Kind.AUTOLINK_RESOLVE:
         payload = write.payload or {}
         return _autolink_resolve_issue(
             write.site_id, write.issue_id, str(payload.get("text", "")), str(payload.get("origin", ""))
         )
-    logger.warning("linking.unknown_jira_write", extra={"write_id": write.pk, "kind": write.kind})
-    return None
+    key = {"site_id": write.site_id, "issue_id": write.issue_id, "workspace_id": write.workspace_id,
+           "conversation_id": write.conversation_id}
+    return _write_run(write.kind, lambda: _perform(write), **key)
+
+
+DRAIN_LEASE_SECONDS = 60
+DRAIN_BATCH = 200
+DRAIN_WAIT_SECONDS = 5.0
+
+
+@shared_task(name="linking.tasks.jira_writes_drain", bind=True)
+def jira_writes_drain(self, site_id: int, max_seconds: float = 240.0) -> int:
+    """Do the due Jira writes of one site in batches, several calls in flight, each call waiting for the site's
+    pace (linking/jira_pace.py). Remote links of a batch go first, then each issue's count and property once,
+    from the links as they are then. One drain per site at a time (a lease); a drain that finds it taken leaves
+    the work to the holder, who looks once more after letting go."""
+    done = 0
+    deadline = time.monotonic() + max_seconds
+    lease = Lease(f"linking-jira-drain:{site_id}", DRAIN_LEASE_SECONDS)
+    while time.monotonic() < deadline and lease.acquire():
+        try:
+            while time.monotonic() < deadline:
+                writes = services.jira_writes_claim(site_id, limit=DRAIN_BATCH)
+                if not writes:
+                    # Writes that Jira asked to wait a moment (429 Retry-After) are waited for here, not left
+                    # to the sweeper.
+                    wait = selectors.jira_write_wait_seconds(site_id)
+                    if wait is None or wait > DRAIN_WAIT_SECONDS:
+                        break
+                    time.sleep(wait)
+                    continue
+                last = [w for w in writes if w.kind == Kind.ISSUE_SEARCH_SYNC]
+                first = [w for w in writes if w.kind != Kind.ISSUE_SEARCH_SYNC]
+                for group in (first, last):
+                    _run_all(group, sequential=bool(self.request.is_eager))
+                done += len(writes)
+                lease.renew()
+        finally:
+            lease.release()
+        if not selectors.jira_write_due_count(site_id):
+            break
+    return done
+
+
+def _run_all(writes: list[JiraWrite], *, sequential: bool) -> None:
+    """Run claimed writes with up to JIRA_WRITE_CONCURRENCY threads (inline when eager: one transaction)."""
+    if sequential or len(writes) <= 1:
+        for write in writes:
+            _run_claimed(write)
+        return
+    todo: queue.SimpleQueue[JiraWrite] = queue.SimpleQueue()
+    for write in writes:
+        todo.put(write)
+
+    def worker() -> None:
+        try:
+            while True:
+                try:
+                    write = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    _run_claimed(write)
+                except Exception:  # a bug or an outage: the claim's lease lets the sweeper retry it
+                    logger.exception("linking.jira_write_crashed", extra={"write_id": write.pk})
+        finally:
+            connection.close()  # this thread's own database connection
+
+    threads = [threading.Thread(target=worker) for _ in range(min(settings.JIRA_WRITE_CONCURRENCY, len(writes)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 @shared_task(name="linking.tasks.jira_write_sweep")
 def jira_write_sweep() -> int:
-    """Periodic: enqueue the Jira writes due for another attempt, or whose task was lost or died."""
+    """Periodic: start a drain for every site with Jira writes due for another attempt, or whose drain was lost
+    or died. Returns how many writes were due."""
     ids = selectors.jira_write_due_ids()
-    for write_id in ids:
-        jira_write_run.delay(write_id)
+    for site_id in selectors.jira_write_due_sites(ids):
+        services.task_send_quietly(services.JIRA_DRAIN_TASK, site_id)
     return len(ids)
 
 
@@ -226,7 +329,9 @@ def links_reconcile() -> int:
     """Periodic: rewrite count and property of every linked issue, fixing whatever a lost task left behind."""
     pairs = list(ConversationLink.objects.order_by().values_list("site_id", "issue_id").distinct())
     for site_id, issue_id in pairs:
-        issue_search_sync.delay(site_id, issue_id)
+        services.jira_write_request(Kind.ISSUE_SEARCH_SYNC, site_id=site_id, issue_id=issue_id)
+    for site_id in {site_id for site_id, _ in pairs}:
+        services.task_send_quietly(services.JIRA_DRAIN_TASK, site_id)
     return len(pairs)
 
 
@@ -326,16 +431,14 @@ def _snapshot_refresh(snapshot) -> bool:
 @shared_task(name="linking.tasks.remote_links_refresh_for_conversation")
 def remote_links_refresh_for_conversation(workspace_id: int, conversation_id: str) -> int:
     """A conversation closed or reopened: refresh the resolved flag of its remote links."""
-    ids = list(
+    links = list(
         ConversationLink.objects.filter(
             workspace_id=workspace_id, conversation_id=conversation_id, target_type=TargetType.CONVERSATION
-        ).values_list(
-            "pk", flat=True
-        )
+        ).values("site_id", "issue_id", "workspace_id", "conversation_id")
     )
-    for link_id in ids:
-        remote_link_sync.delay(link_id)
-    return len(ids)
+    for link in links:
+        services.jira_write_later(Kind.REMOTE_LINK_SYNC, **link)
+    return len(links)
 
 
 # --- tracker tickets (linking/tracker.py) ---------------------------------------------------------------------

@@ -6,6 +6,7 @@ urlpatterns = [
     path("issues/", views.issue_search, name="issue_search"),
     path("issues/<str:key>/", views.issue_detail, name="issue_detail"),
     path("issues/<str:key>/link", views.issue_link, name="issue_link"),
+    path("issues/<str:key>/link-many", views.issue_link_many, name="issue_link_many"),
     path("issues/<str:key>/links/<int:link_id>/unlink", views.issue_unlink, name="issue_unlink"),
     path("issues/<str:key>/comment", comment_views.issue_comment, name="issue_comment"),
     path("issues/<str:key>/tracker", support_views.issue_tracker_create, name="issue_tracker_create"),
@@ -17,7 +18,9 @@ urlpatterns = [
     path("linking/sites/<int:site_id>/search/", views.search_settings, name="search_settings"),
     path("linking/projects/<int:project_id>/support/", support_views.support_settings, name="support_settings"),
     path("api/links/", api.LinkListCreate.as_view(), name="api_links"),
+    path("api/links/bulk/", api.BulkLinkCreate.as_view(), name="api_links_bulk"),
     path("api/links/<int:pk>/", api.LinkDetail.as_view(), name="api_link"),
+    path("api/issues/<str:key>/jira-progress/", api.IssueJiraProgress.as_view(), name="api_issue_jira_progress"),
     path("api/issues/<str:key>/comments/", api.IssueCommentAPI.as_view(), name="api_issue_comment"),
     # The Jira issue panel (forge/), through Forge Remote: `issue` is the issue id (or key) of the call's token.
     path("forge/issues/<str:issue>/panel", forge_api.PanelView.as_view(), name="forge_panel"),

@@ -1,14 +1,17 @@
 """Pages for Jira users (issue view, link/unlink), reports, and the admin editors. Thin: services do the work."""
 
 import csv
+import re
 import uuid
 from dataclasses import replace
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import permission_required
@@ -106,6 +109,8 @@ def issue_detail(request, key: str):
             "issue": target,
             "project": project,
             "listing": listing,
+            "jira": selectors.jira_progress(target.site, target.issue_id),
+            "bulk_max": settings.BULK_LINK_MAX,
             "entries": entries,
             "can_create_tracker": _can_create_tracker(project, target),
             "table": table,
@@ -164,6 +169,42 @@ def issue_link(request, key: str):
         messages.success(request, f"{what} is now linked to {target.issue_key}.")
     else:
         messages.info(request, f"{what} was already linked to {target.issue_key}.")
+    return redirect("issue_detail", key=target.issue_key)
+
+
+@permission_required("change_links")
+@require_POST
+def issue_link_many(request, key: str):
+    """The paste-many form: one conversation URL or id per line (or separated by spaces or commas)."""
+    resolved, page = _resolve_or_page(request, key)
+    if page:
+        return page
+    target, project = resolved.target, resolved.project
+    decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
+    if not decision.allowed:
+        return render(request, "linking/issue_refused.html", {"key": key, "reason": decision.reason}, status=403)
+    if not project.linking_enabled:
+        messages.error(request, f"Linking is turned off for project {project.project_key}.")
+        return redirect("issue_detail", key=target.issue_key)
+    texts = [text for text in re.split(r"[\s,]+", request.POST.get("conversations", "")) if text]
+    if not texts or len(texts) > settings.BULK_LINK_MAX:
+        messages.error(request, f"Paste between 1 and {settings.BULK_LINK_MAX} conversation URLs or ids, one per line.")
+        return redirect("issue_detail", key=target.issue_key)
+    with transaction.atomic():
+        items = services.links_create_many(
+            target=target, workspace=project.workspace, texts=texts, source="ui", user=request.user
+        )
+    linked = sum(item.status == "linked" for item in items)
+    already = sum(item.status == "already_linked" for item in items)
+    errors = [item for item in items if item.status == "error"]
+    summary = f"Linked {linked} conversation{pluralize(linked)} to {target.issue_key}"
+    if already:
+        summary += f"; {already} {pluralize(already, 'was,were')} already linked"
+    messages.success(request, summary + ". Jira's remote links and count follow in the background.")
+    for item in errors[:10]:
+        messages.error(request, f"Line {item.index + 1} ({item.text[:80]}): {item.error}")
+    if len(errors) > 10:
+        messages.error(request, f"…and {len(errors) - 10} more lines could not be linked.")
     return redirect("issue_detail", key=target.issue_key)
 
 

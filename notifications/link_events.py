@@ -34,12 +34,30 @@ def _issue(site: JiraSite, link: dict) -> IssueRef:
         )
 
 
-def plan_link_event(*, kind: str, link: dict, actor_name: str = "", teammate_name: str = "") -> int:
-    """`teammate_name`: the Intercom teammate who linked or unlinked from the Inbox, kept on the deliveries."""
+def plan_link_events(*, kind: str, links: list[dict], actor_name: str = "") -> int:
+    """The same for many links (bulk linking), reading each issue from Jira once rather than once per link."""
+    issues: dict[tuple, IssueRef] = {}
+    created = 0
+    for link in links:
+        key = (link["site_id"], link["issue_id"])
+        if key not in issues:
+            site = JiraSite.objects.filter(pk=link["site_id"]).first()
+            if site is None:
+                continue
+            issues[key] = _issue(site, link)
+        created += plan_link_event(kind=kind, link=link, actor_name=actor_name, issue=issues[key])
+    return created
+
+
+def plan_link_event(
+    *, kind: str, link: dict, actor_name: str = "", teammate_name: str = "", issue: IssueRef | None = None
+) -> int:
+    """`teammate_name`: the Intercom teammate who linked or unlinked from the Inbox, kept on the deliveries;
+    `issue`: the issue as Jira has it, when the caller read it already."""
     site = JiraSite.objects.filter(pk=link["site_id"]).first()
     if site is None:
         return 0
-    issue = _issue(site, link)
+    issue = issue or _issue(site, link)
     event = LinkEvent(
         kind=kind,
         issue=issue,

@@ -7,9 +7,9 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from connector.models import ProjectConnection
-from linking.signals import link_created, link_removed
+from linking.signals import link_created, link_removed, links_created
 from notifications.services import rule_reattach
-from notifications.tasks import link_event_plan
+from notifications.tasks import link_event_plan, link_events_plan
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,15 @@ def _enqueue_link_event(kind: str, link, user, teammate_name: str) -> None:
 @receiver(link_created)
 def plan_linked_note(sender, link, user=None, teammate_name="", **kwargs):
     _enqueue_link_event("conversation_linked", link, user, teammate_name)
+
+
+@receiver(links_created)
+def plan_linked_notes(sender, links, user=None, **kwargs):
+    """Bulk linking: one task plans the notes of every link, instead of a task per link on the webhooks queue."""
+    try:
+        link_events_plan.delay("conversation_linked", [_link_fields(link) for link in links], _actor(user))
+    except Exception:
+        logger.warning("link_event.enqueue_failed", extra={"links": len(links)})
 
 
 @receiver(link_removed)

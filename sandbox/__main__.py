@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--app-id", default="sandbox1", help="Intercom: the workspace's id (several simulators)")
     parser.add_argument("--conversations", type=int, default=0, help="Intercom conversations to seed")
     parser.add_argument("--deployment", choices=["cloud", "datacenter"], default="cloud")
+    parser.add_argument("--jira-rate-limit", type=int, default=100, help="Jira calls per second per credential")
     parser.add_argument("--webhook-url", help="Jira: register an admin webhook to this URL")
     parser.add_argument("--webhook-secret", help="Jira: secret of that webhook")
     args = parser.parse_args(argv)
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
         sim: Any = IntercomSimulator(rate_limit=args.rate_limit, token=args.token, app_id=args.app_id, **options)
         sim.add_conversations(args.conversations)
     else:
-        sim = JiraSimulator(deployment=args.deployment, **options)
+        sim = JiraSimulator(deployment=args.deployment, rate_limit=args.jira_rate_limit, **options)
         if args.webhook_url:
             sim.add_webhook(args.webhook_url, secret=args.webhook_secret)
     sim.start()

@@ -15,6 +15,7 @@ import json
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -37,6 +38,8 @@ PERMISSIONS = {
 }
 DEFAULT_PERMISSIONS = frozenset(PERMISSIONS) - {"DELETE_ISSUES", "ADMINISTER_PROJECTS", "ADMINISTER", "SYSTEM_ADMIN"}
 COUNT_FIELD = "customfield_10050"
+DEFAULT_RATE_LIMIT = 100  # REST calls per second per credential
+PROPERTY_MAX_BYTES = 32_768  # "The maximum length of the property value is 32768 bytes."
 APP_USER_TOKEN = "app-token"
 ADMIN_TOKEN = "ada-token"
 API_PREFIXES = ("/rest/api/3", "/rest/api/2", "/rest/api/latest")
@@ -46,10 +49,14 @@ class JiraSimulator(SimServer):
     spec_name = "jira"
 
     def __init__(self, *, deployment: str = "cloud", webhook_identifiers: bool | None = None,
-                 server_title: str = "Jira sandbox", **options: Any) -> None:
+                 server_title: str = "Jira sandbox", rate_limit: int = DEFAULT_RATE_LIMIT, **options: Any) -> None:
         if deployment not in ("cloud", "datacenter"):
             raise ValueError("deployment is 'cloud' or 'datacenter'")
         super().__init__(**options)
+        # Jira's burst limit: calls per one-second window per credential; past it, 429 with Retry-After.
+        self.rate_limit = rate_limit
+        self.calls: Counter[tuple[str, int]] = Counter()  # (credential, second) -> calls that arrived in it
+        self.throttled = 0
         self.deployment = deployment
         self.cloud = deployment == "cloud"
         # What tells one Jira from another: Cloud's cloud id (GET /_edge/tenant_info), DC's server title.
@@ -117,6 +124,8 @@ class JiraSimulator(SimServer):
             super().reset()
             self._seed()
             self.sender.deliveries.clear()
+            self.calls.clear()
+            self.throttled = 0
 
     def _next_id(self) -> str:
         return str(next(self._ids))
@@ -540,6 +549,39 @@ class JiraSimulator(SimServer):
         request.account_id = account_id  # type: ignore[attr-defined]
         return None
 
+    def admit(self, request: Request) -> Response | None:
+        """Jira's burst rate limit, counted per credential in one-second windows."""
+        second = int(request.arrived_at)
+        key = (str(getattr(request, "account_id", "")), second)
+        with self.lock:
+            self.calls[key] += 1
+            used = self.calls[key]
+            for old in [k for k in self.calls if k[1] < second - 60]:
+                del self.calls[old]
+            if used > self.rate_limit:
+                self.throttled += 1
+        request.rate = (second, used)  # type: ignore[attr-defined]
+        if used > self.rate_limit:
+            response = self.error(429, "Rate limit exceeded.")
+            response.headers.update({"Retry-After": "1", "RateLimit-Reason": "jira-burst-based"})
+            return response
+        return None
+
+    def finish(self, request: Request, response: Response) -> None:
+        second, used = getattr(request, "rate", (None, 0))
+        if second is None:
+            return
+        remaining = max(0, self.rate_limit - used)
+        response.headers["X-RateLimit-Limit"] = str(self.rate_limit)
+        response.headers["X-RateLimit-Remaining"] = str(remaining)
+        response.headers["X-RateLimit-Reset"] = time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime(second + 60))
+        if remaining < self.rate_limit * 0.2:
+            response.headers["X-RateLimit-NearLimit"] = "true"
+
+    def max_calls_per_second(self) -> int:
+        with self.lock:
+            return max(self.calls.values(), default=0)
+
     # ----- REST
     def _add_routes(self) -> None:
         prefixes = API_PREFIXES if self.cloud else API_PREFIXES[1:]
@@ -829,6 +871,8 @@ class JiraSimulator(SimServer):
 
     def _property_put(self, request: Request, v3: bool) -> Response:
         issue = self._visible_issue(request)
+        if len(request.body or b"") > PROPERTY_MAX_BYTES:
+            raise HttpError(400, f"The property value is too long: the maximum is {PROPERTY_MAX_BYTES} bytes.")
         value = request.json()
         with self.lock:
             self._require(request, issue, "EDIT_ISSUES")
@@ -1014,6 +1058,8 @@ class JiraSimulator(SimServer):
         add("POST", "/_sim/issues/{key}/delete", self._control(self.delete_issue, None))
         add("POST", "/_sim/issues/{key}/move", self._control(self.move_issue, "project_key"))
         add("GET", "/_sim/deliveries", lambda r: Response(200, [d.summary() for d in self.deliveries]))
+        add("GET", "/_sim/rate", lambda r: Response(200, {"rate_limit": self.rate_limit, "throttled": self.throttled,
+                                                           "max_calls_per_second": self.max_calls_per_second()}))
         add("POST", "/_sim/deliveries/{identifier}/redeliver", lambda r: Response(200, {
             "statuses": self.redeliver(r.params["identifier"], **(r.json() or {}))}))
 

@@ -23,9 +23,11 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/connector"
 
 
 def celery_worker_command(
-    *, name: str, concurrency: int = 8, queues: str = "default,deliveries", loglevel: str = "INFO"
+    *, name: str, concurrency: int = 8, queues: str = "webhooks,deliveries,default,housekeeping",
+    loglevel: str = "INFO",
 ) -> list[str]:
-    """A worker as the Procfile runs it (thread pool, both queues), under a unique name."""
+    """A worker as the Procfile runs it (thread pool), under a unique name; by default one worker serves every
+    queue (the Procfile's worker and housekeeping in one)."""
     return [
         sys.executable,
         "-m",

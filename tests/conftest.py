@@ -69,7 +69,7 @@ def worker_env(db_name: str, **extra) -> dict:
 class WorkerProcess:
     """A real `celery worker` subprocess, as production runs it (threads pool, all queues)."""
 
-    def __init__(self, env: dict, concurrency: int = 8, queues: str = "default,deliveries"):
+    def __init__(self, env: dict, concurrency: int = 8, queues: str = "webhooks,deliveries,default,housekeeping"):
         self.env, self.concurrency, self.queues = env, concurrency, queues
         self.proc: subprocess.Popen | None = None
         self.log = Path(env.get("VAR_DIR", "/tmp")) / f"worker-{os.getpid()}-{time.time_ns()}.log"

@@ -4,6 +4,10 @@ Each scenario runs in a child process (`python -m tests.faults.scenarios <scenar
 Intercom simulator as its own process, and — where the scenario stops them — private Redis and PostgreSQL
 servers in a temporary folder, so the machine's shared services are never disturbed. The result says how
 many notes the simulator's ledger holds per conversation: every scenario must end with each exactly once.
+
+A name's prefix picks the setup (tests/faults/ha.py): `sentinel_*` a Redis primary, replica and three sentinels,
+`rabbitmq_*` RabbitMQ as the broker, `pgbouncer_*` PgBouncer in transaction mode with the listener on the direct
+URL; its suffix the fault. The plain "rabbitmq" and "pgbouncer" run the setup with no fault (the suite's).
 """
 
 import json

@@ -2,6 +2,7 @@
 create-issue form per project (fields from Jira's createmeta, who may create)."""
 
 from inbox.models import CreateIssueForm
+from notifications.models import NotificationRule
 from sandbox.jira_create import SEVERITY_FIELD
 from tests import factories
 
@@ -57,3 +58,15 @@ def test_the_form_editor_names_the_cause_when_jira_refuses(inbox, admin_client):
     page = admin_client.get(f"/inbox-app/projects/{inbox.project.pk}/").content.decode()
 
     assert "Jira did not list the issue types of SUP" in page and "can browse the project" in page
+
+
+def test_the_app_page_says_whether_linking_posts_a_note(inbox, admin_client):
+    NotificationRule.objects.all().delete()
+    before = admin_client.get("/inbox-app/").content.decode()
+    NotificationRule.objects.create(name="Linked", trigger="conversation_linked", project=inbox.project,
+                                    actions=[{"type": "note"}])
+
+    after = admin_client.get("/inbox-app/").content.decode()
+
+    assert "No note when an issue is linked" in before
+    assert "conversation linked" in after and "No note when an issue is linked" not in after

@@ -239,3 +239,30 @@ def test_the_control_plane_performs_mutations_as_a_user(jira, receiver):
                                                          "as_user": jira.admin_user["accountId"]})
     assert jira.issue(created["key"])["fields"]["status_id"] == "3"
     assert [d["event"] for d in control.get("deliveries")] == ["jira:issue_created", "jira:issue_updated"]
+
+
+def test_a_property_value_over_32768_bytes_is_refused_as_jira_does(jira):
+    key = jira.create_issue("SUP", "Big property")["key"]
+    headers = {**basic(jira.app_user, APP_USER_TOKEN), "Content-Type": "application/json"}
+    url = f"{jira.url}/rest/api/3/issue/{key}/properties/big"
+    fits = json.dumps({"ids": "x" * 32_000})
+    assert httpx.put(url, content=fits, headers=headers).status_code == 201
+    too_big = json.dumps({"ids": "x" * 32_800})
+    refused = httpx.put(url, content=too_big, headers=headers)
+    assert refused.status_code == 400
+    assert "32768" in refused.json()["errorMessages"][0]
+    assert jira.issue(key)["properties"]["big"] == json.loads(fits)
+
+
+def test_past_the_burst_limit_jira_answers_429_with_retry_after_and_rate_limit_headers(jira):
+    jira.rate_limit = 3
+    headers = basic(jira.app_user, APP_USER_TOKEN)
+    with httpx.Client(headers=headers) as client:
+        answers = [client.get(f"{jira.url}/rest/api/3/myself") for _ in range(8)]
+    assert answers[0].headers["X-RateLimit-Limit"] == "3"
+    assert answers[0].headers["X-RateLimit-Remaining"] in {"2", "1", "0"}
+    refused = [a for a in answers if a.status_code == 429]
+    assert refused, "eight calls in about one second must pass a limit of three per second"
+    assert refused[0].headers["Retry-After"] == "1"
+    assert refused[0].headers["X-RateLimit-NearLimit"] == "true"
+    assert jira.throttled == len(refused)
