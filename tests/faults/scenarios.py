@@ -345,8 +345,7 @@ def _scenario(name: str, var: Path, redis_server: PrivateRedis, postgres: Privat
     with intercom_simulator(rate_limit=LIMIT, latency=LATENCY, log=var / "intercom.log") as (sim_url, control, _sim):
         site, payload, ids = _world(sim_url, control, CONVERSATIONS)
         beat = Supervised("beat", celery_beat_command(var / "beat-schedule"), var, events)
-        queues = "webhooks,deliveries,default,housekeeping" if name.startswith("rabbitmq") else "default,deliveries"
-        worker = Supervised("worker", celery_worker_command(name="fault", queues=queues), var, events)
+        worker = Supervised("worker", celery_worker_command(name="fault"), var, events)
         wait_for_line(var / "worker-0.log", "intake.listening")  # the webhook comes once someone listens
         time.sleep(3)
         if name == "errors_then_429":
