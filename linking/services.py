@@ -389,13 +389,24 @@ def visible_fields_save(
         )
 
 
-def search_settings_save(*, site: JiraSite, field_id: str, number_fields: list[dict]) -> SiteSearchSettings:
-    """Choose the count field ("" for none) and, on commit, start writing every linked issue's count."""
+def search_settings_save(
+    *, site: JiraSite, field_id: str, number_fields: list[dict], replies_field_id: str = ""
+) -> SiteSearchSettings:
+    """Choose the count field and the customer replies field ("" for none) and, on commit, start writing every
+    linked issue's values."""
     names = {f["id"]: f.get("name", "") for f in number_fields}
-    if field_id and field_id not in names:
+    if (field_id and field_id not in names) or (replies_field_id and replies_field_id not in names):
         raise SearchSettingsError("Pick one of the site's number custom fields.")
+    if field_id and field_id == replies_field_id:
+        raise SearchSettingsError("The link count and the customer replies need two different fields.")
     saved, _ = SiteSearchSettings.objects.update_or_create(
-        site=site, defaults={"count_field_id": field_id, "count_field_name": names.get(field_id, "")}
+        site=site,
+        defaults={
+            "count_field_id": field_id,
+            "count_field_name": names.get(field_id, ""),
+            "replies_field_id": replies_field_id,
+            "replies_field_name": names.get(replies_field_id, ""),
+        },
     )
     transaction.on_commit(lambda: task_send("linking.tasks.links_reconcile"))
     return saved
