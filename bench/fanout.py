@@ -37,7 +37,7 @@ LATENCY = 0.2
 
 
 def run_fanout_10k() -> dict:
-    return _in_child("fanout", conversations=sized(10_000, 2_000), limit=1666)
+    return _in_child("fanout", conversations=sized(10_000, 2_000), limit=1666, cpu_target=True)
 
 
 def run_fanout_1k_slow() -> dict:
@@ -208,7 +208,10 @@ def _post(site, payload: dict) -> int:
     return response.status_code
 
 
-def fanout(conversations: int, limit: int, profile: str = "") -> dict:
+def fanout(conversations: int, limit: int, profile: str = "", cpu_target: bool = False) -> dict:
+    """With cpu_target, the worker's CPU per note is judged too: at Intercom's ceiling it decides whether the
+    worker and the simulator fit on the machine. (At a low limit the pump mostly waits, and what it spends
+    waiting is spread over few notes.)"""
     from deliveries.models import Delivery  # Django is set up in the child
 
     floor = conversations / limit * 10
@@ -249,8 +252,10 @@ def fanout(conversations: int, limit: int, profile: str = "") -> dict:
         "seconds": {"value": figures["seconds"], "target": target_seconds, "op": "<="},
         "max_calls_per_window": {"value": ledger["max_calls_per_window"], "target": limit, "op": "<="},
         "worker_rss_mb": {"value": figures["worker_rss_mb"], "target": 250, "op": "<="},
-        "worker_cpu_ms_per_note": {"value": figures["worker_cpu_ms_per_note"], "target": 2.0, "op": "<="},
     }
+    if cpu_target:
+        figures["targets"]["worker_cpu_ms_per_note"] = {
+            "value": figures["worker_cpu_ms_per_note"], "target": 2.0, "op": "<="}
     failed = []
     if lost or duplicates:
         failed.append(f"{lost} lost and {duplicates} duplicated notes")

@@ -360,15 +360,15 @@ class HeadersSampler:
     counts other apps' calls). During a fan-out every response carries nearly the same headers; sending each
     to Redis cost a round trip per note and taught the limiter nothing."""
 
-    def __init__(self, rl, key: str):
-        self.rl, self.key = rl, key
+    def __init__(self, rl, key: str, *, clock=time.monotonic):
+        self.rl, self.key, self.clock = rl, key, clock
         self._last: tuple = ()
         self._at = float("-inf")
         self._lock = threading.Lock()
 
     def __call__(self, headers) -> None:
         seen = (_header(headers, "X-RateLimit-Limit"), _header(headers, "X-RateLimit-Reset"))
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             if seen == self._last and now - self._at < OBSERVE_SECONDS:
                 return

@@ -26,9 +26,8 @@ def error_text(value: str) -> dict:
     return text(value, style="error")
 
 
-def button(component_id: str, label: str, *, style: str = "primary", url: str = "") -> dict:
-    action = {"type": "url", "url": url} if url else {"type": "submit"}
-    return {"type": "button", "id": component_id, "label": label, "style": style, "action": action}
+def button(component_id: str, label: str, *, style: str = "primary") -> dict:
+    return {"type": "button", "id": component_id, "label": label, "style": style, "action": {"type": "submit"}}
 
 
 def input_field(component_id: str, label: str, *, value: str = "", placeholder: str = "", failed: bool = False) -> dict:
@@ -56,12 +55,10 @@ def dropdown(component_id: str, label: str, options: list[tuple[str, str]], *, v
     return component
 
 
-def item(component_id: str, title: str, *, subtitle: str = "", tertiary: str = "") -> dict:
+def item(component_id: str, title: str, *, subtitle: str = "") -> dict:
     component = {"type": "item", "id": component_id, "title": title, "action": {"type": "submit"}}
     if subtitle:
         component["subtitle"] = subtitle
-    if tertiary:
-        component["tertiary_text"] = tertiary
     return component
 
 
@@ -71,10 +68,6 @@ def item_list(items: list[dict]) -> dict:
 
 def divider() -> dict:
     return {"type": "divider"}
-
-
-def spacer(size: str = "s") -> dict:
-    return {"type": "spacer", "size": size}
 
 
 def canvas(components: list[dict], *, stored_data: dict | None = None) -> dict:

@@ -14,6 +14,7 @@ from django.conf import settings
 from connector.errors import VendorError, VendorErrorKind
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
 from inbox import screens, selectors, services
+from inbox.models import CreateIssueForm
 from inbox.requests import CanvasRequest
 from notifications.selectors import rules_heard
 
@@ -23,7 +24,8 @@ logger = logging.getLogger(__name__)
 def _allowed_projects(workspace: IntercomWorkspace, request: CanvasRequest) -> tuple[list, list]:
     """(connected projects, those the teammate may create issues in)."""
     projects = selectors.projects_for_workspace(workspace)
-    allowed = [p for p in projects if services.teammate_may_create(selectors.create_form_for(p), request.teammate)]
+    forms = {form.project_id: form for form in CreateIssueForm.objects.filter(project__in=projects)}
+    allowed = [p for p in projects if p.pk not in forms or services.teammate_may_create(forms[p.pk], request.teammate)]
     return projects, allowed
 
 

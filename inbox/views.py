@@ -34,7 +34,11 @@ def _answer(request, public_id, *, submit: bool) -> JsonResponse:
     if declared > settings.INBOX_MAX_BODY_BYTES:
         return _refuse(413, f"The body is larger than {settings.INBOX_MAX_BODY_BYTES} bytes.")
     body = request.body
-    workspace = IntercomWorkspace.objects.filter(public_id=public_id).first()
+    try:
+        workspace = IntercomWorkspace.objects.filter(public_id=public_id).first()
+    except DatabaseError:  # nothing can be checked yet, so no canvas either: Intercom shows its own error
+        logger.exception("inbox.database_unavailable")
+        return _refuse(503, "The connector cannot read its database right now; try again in a moment.")
     if workspace is None:
         return _refuse(404, "No Intercom workspace is connected at this URL.")
     if not body_signature_valid(request.headers.get("X-Body-Signature"), body, workspace.client_secret):

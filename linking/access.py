@@ -107,17 +107,17 @@ def issue_access(user, site: JiraSite, issue_id: str, issue_key: str) -> AccessD
 
 
 def account_may_browse(
-    site: JiraSite, account_id: str, issue_id: str, *, user_client: JiraClient | None = None
+    site: JiraSite, account_id: str, issue_id: str, *, as_viewer: JiraClient | None = None
 ) -> bool:
-    """Whether this Jira account may see the issue. With `user_client` (calls made as that very user, with the
+    """Whether this Jira account may see the issue. With `as_viewer` (calls made as that very user, with the
     token Forge forwards or the one they signed in with) Jira is asked about its caller's own permission, which
     needs no admin rights; without it the app user asks about the account (Cloud requires Administer Jira for
     that). Cached like the rest. May raise VendorError."""
     key = _key(site, account_id, issue_id)
     cached = cache.get(key)
     if cached is None:
-        if user_client is not None:
-            cached = user_client.may_browse(issue_id)
+        if as_viewer is not None:
+            cached = as_viewer.may_browse(issue_id)
         else:
             cached = issue_id in JiraClient.for_site(site).can_browse(account_id, [issue_id])
         cache.set(key, cached, CACHE_SECONDS)

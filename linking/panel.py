@@ -124,7 +124,7 @@ def _access(invocation: Invocation, site: JiraSite, user, user_token: str) -> Ac
         stored = user_token_for(site, user) if client is None and user is not None else None
         if stored is not None and stored.account_id == invocation.account_id:  # their Sign in with Atlassian token
             client = user_client(stored)
-        allowed = account_may_browse(site, invocation.account_id, invocation.issue_id, user_client=client)
+        allowed = account_may_browse(site, invocation.account_id, invocation.issue_id, as_viewer=client)
     except VendorError as exc:
         if exc.kind == VendorErrorKind.AUTH and client is None:
             return AccessDecision(False, f"Jira could not confirm that you may see {key} ({exc}). The app sent no "

@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from sandbox.contracts import contracts_dir
+from sandbox.server import HttpError, Response
 
 SPEC_FILE = "openapi/intercom-api-2.11.yaml"
 
@@ -97,6 +98,34 @@ class CanvasRequests:
         common = self._common()
         return {**common, "component_id": component_id, "input_values": dict(input_values or {}),
                 "current_canvas": {"current_canvas": current_canvas}, "user": common["contact"]}
+
+
+def add_controls(intercom) -> None:
+    """On the Intercom simulator's control plane, `POST /_sim/canvas/initialize` and `/_sim/canvas/submit`:
+    send an app the signed request a teammate's Inbox would, and return its answer. Body: {"url", "secret",
+    "conversation_id", "admin_id", "team_ids"?; submit also "component_id", "current_canvas", "input_values"?}."""
+    def sender(kind: str):
+        def handler(request) -> Response:
+            data = request.json() or {}
+            with intercom.lock:
+                admin = intercom.admins.get(str(data.get("admin_id") or ""))
+                known = str(data.get("conversation_id") or "") in intercom.conversations
+            if admin is None or not known or not data.get("url") or not data.get("secret"):
+                raise HttpError(400, "url, secret, an admin_id and a conversation_id of this simulator are needed")
+            builder = CanvasRequests(intercom, conversation_id=str(data["conversation_id"]), admin=admin,
+                                     team_ids=data.get("team_ids"))
+            if kind == "initialize":
+                payload = builder.initialize()
+            else:
+                current = data.get("current_canvas") or {"content": {"components": []}}
+                payload = builder.submit(str(data.get("component_id") or ""), current, data.get("input_values"))
+            status, answer = post(str(data["url"]), payload, str(data["secret"]))
+            return Response(200, {"status": status, "answer": answer})
+
+        return handler
+
+    intercom.control.add("POST", "/_sim/canvas/initialize", sender("initialize"))
+    intercom.control.add("POST", "/_sim/canvas/submit", sender("submit"))
 
 
 def signed(payload: dict[str, Any], client_secret: str) -> tuple[bytes, dict[str, str]]:

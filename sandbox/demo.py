@@ -8,6 +8,7 @@ in the Jira simulator and the notes appear in the Intercom simulator's ledger an
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -76,13 +77,20 @@ def run(*, service_url: str, jira_port: int, intercom_port: int) -> None:
             defaults={"issue_key": issue["key"], "project_key": "SUP", "source": ConversationLink.Source.IMPORT},
         )
     jira.add_webhook(f"{service_url}/webhooks/jira/{site.public_id}", secret=site.webhook_secret)
+    teammate = intercom.add_admin("Tess Teammate", "tess@example.com")
+    canvas_request = json.dumps({"url": f"{service_url}/inbox/{workspace.public_id}/initialize",
+                                 "secret": "demo-client-secret", "conversation_id": conversation["id"],
+                                 "admin_id": teammate["id"]})
     print(f"Jira simulator on {jira.url}, Intercom simulator on {intercom.url}.", flush=True)
     print(
         f"{issue['key']} is linked to three conversations. Move it to Done:\n"
         f"  curl -X POST {jira.url}/_sim/issues/{issue['key']}/transition -H 'Content-Type: application/json' "
         "-d '{\"status_name\": \"Done\"}'\n"
         f"then open {service_url}/deliveries/ and {intercom.url}/_sim/ledger (the notes Intercom received).\n"
-        f"Sign in with Atlassian on {service_url}/login/ as dee@example.com, password “demo password”.",
+        f"Sign in with Atlassian on {service_url}/login/ as dee@example.com, password “demo password”.\n"
+        "The Inbox app canvas a teammate sees in that conversation (Intercom signs and sends the request):\n"
+        f"  curl -X POST {intercom.url}/_sim/canvas/initialize -H 'Content-Type: application/json' "
+        f"-d '{canvas_request}'",
         flush=True,
     )
     try:

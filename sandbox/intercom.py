@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from sandbox import canvas
 from sandbox.intercom_tickets import TicketsMixin
 from sandbox.server import HttpError, Request, Response, SimServer
 
@@ -462,6 +463,7 @@ class IntercomSimulator(TicketsMixin, SimServer):
         add("POST", "/_sim/throttle", lambda r: (self.throttle_for(float(r.json()["seconds"])),
                                                  Response(200, {"ok": True}))[1])
         add("GET", "/_sim/ledger", self._control_ledger)
+        canvas.add_controls(self)  # Canvas Kit requests to an Inbox app, signed as Intercom sends them
 
     def _control_bulk(self, request: Request) -> Response:
         options = dict(request.json())

@@ -63,9 +63,10 @@ def test_notes_are_written_as_the_app_admin(intercom_sim, workspace):
     assert entry.admin_id == workspace.app_admin_id
 
 
-def test_server_errors_are_retried_later_and_delivered_once(intercom_sim, workspace):
+def test_server_errors_are_retried_later_and_delivered_once(intercom_sim, workspace, monkeypatch):
     conversations = intercom_sim.add_conversations(5)
     deliveries(workspace, conversations)
+    monkeypatch.setattr(engine, "_backoff", lambda attempts: 60.0)  # a jitter near 0 would retry in this pump
     intercom_sim.faults.fail_next, intercom_sim.faults.fail_status = 3, 500
     engine.pump(workspace.pk)
     retrying = Delivery.objects.filter(status="pending")
@@ -317,3 +318,24 @@ def test_coalescing_never_moves_a_note_ahead_of_one_planned_between(intercom_sim
     deliveries(workspace, [conversation], event="a2", body="<p>Done</p>", coalesce_key=key, issue_key="SUP-1")
     engine.pump(workspace.pk)
     assert note_bodies(intercom_sim, conversation) == ["In Progress", "A comment", "Done"]
+
+
+def test_the_limiter_hears_response_headers_when_they_can_say_something_new():
+    observed, now = [], [100.0]
+
+    class Limiter:
+        def observe(self, key, headers):
+            observed.append(headers["X-RateLimit-Reset"])
+
+    sampler = engine.HeadersSampler(Limiter(), "7", clock=lambda: now[0])
+
+    def response(reset, remaining, at):
+        now[0] = at
+        sampler({"X-RateLimit-Limit": "1666", "X-RateLimit-Reset": str(reset), "X-RateLimit-Remaining": str(remaining)})
+
+    response(1010, 1600, at=100.0)  # the first
+    response(1010, 1590, at=100.1)  # same limit and window: nothing new yet
+    response(1010, 1580, at=100.2)
+    response(1020, 1660, at=100.3)  # a new window
+    response(1020, 1500, at=100.3 + engine.OBSERVE_SECONDS)  # what is left, after a while (other apps' calls)
+    assert observed == ["1010", "1020", "1020"]

@@ -272,3 +272,18 @@ def test_a_caller_with_a_reserve_leaves_that_headroom_to_callers_without_one(mak
     assert notes == 3  # which notes still get
     assert 0 < limiter.acquire("ws", now=t, reserve=3) <= 10  # reads wait for the next window
     assert limiter.acquire("ws", now=T0 + 10.5, reserve=3) == 0
+
+
+def test_a_batch_gets_in_one_call_the_slots_that_many_single_calls_would(make_limiter):
+    limiter = make_limiter(default_limit=5, head_guard=0.1, tail_guard=1.0)
+    # "a" asks for batches, "b" one slot at a time, at the same moments: mid-window, in the tail guard
+    # (charged to the next window too), at the start of the next window, and after a 429's block.
+    for now, wanted in [(T0 + 3, 3), (T0 + 3.5, 4), (T0 + 9.5, 2), (T0 + 10.2, 5), (T0 + 25, 2)]:
+        if now == T0 + 25:
+            limiter.block_until("a", T0 + 26)
+            limiter.block_until("b", T0 + 26)
+        batch = limiter.acquire_many("a", wanted, now=now)
+        singles, wait = 0, 0.0
+        while singles < wanted and (wait := limiter.acquire("b", now=now)) == 0:
+            singles += 1
+        assert batch == (singles, pytest.approx(wait if singles < wanted else 0.0, abs=1e-6)), now

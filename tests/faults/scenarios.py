@@ -4,6 +4,10 @@ Each scenario runs in a child process (`python -m tests.faults.scenarios <scenar
 Intercom simulator as its own process, and — where the scenario stops them — private Redis and PostgreSQL
 servers in a temporary folder, so the machine's shared services are never disturbed. The result says how
 many notes the simulator's ledger holds per conversation: every scenario must end with each exactly once.
+
+A name's prefix picks the setup (tests/faults/ha.py): `sentinel_*` a Redis primary, replica and three sentinels,
+`rabbitmq_*` RabbitMQ as the broker, `pgbouncer_*` PgBouncer in transaction mode with the listener on the direct
+URL; its suffix the fault. The plain "rabbitmq" and "pgbouncer" run the setup with no fault (the suite's).
 """
 
 import json
@@ -341,8 +345,7 @@ def _scenario(name: str, var: Path, redis_server: PrivateRedis, postgres: Privat
     with intercom_simulator(rate_limit=LIMIT, latency=LATENCY, log=var / "intercom.log") as (sim_url, control, _sim):
         site, payload, ids = _world(sim_url, control, CONVERSATIONS)
         beat = Supervised("beat", celery_beat_command(var / "beat-schedule"), var, events)
-        queues = "webhooks,deliveries,default,housekeeping" if name.startswith("rabbitmq") else "default,deliveries"
-        worker = Supervised("worker", celery_worker_command(name="fault", queues=queues), var, events)
+        worker = Supervised("worker", celery_worker_command(name="fault"), var, events)
         wait_for_line(var / "worker-0.log", "intake.listening")  # the webhook comes once someone listens
         time.sleep(3)
         if name == "errors_then_429":

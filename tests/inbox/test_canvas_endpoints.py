@@ -121,3 +121,4 @@ def test_a_body_over_the_limit_is_refused(inbox, settings):
     payload = {**inbox.requests().initialize(), "padding": "x" * 2000}
 
     assert inbox.post("initialize", payload).status_code == 413
+

@@ -2,8 +2,10 @@
 
 import pytest
 
+from deliveries import services
 from deliveries.models import Delivery
 from linking.models import ConversationLink
+from pipeline import tasks
 from pipeline.process import webhook_event_process
 from tests.factories import (
     ConversationLinkFactory,
@@ -44,3 +46,19 @@ def test_a_transition_plans_notes_for_the_issue_links():
                             workspace=project.workspace, conversation_id="601", source="api")
     webhook_event_process(event.pk)
     assert list(Delivery.objects.values_list("conversation_id", "action")) == [("601", "note")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hint_processes_its_first_event_in_the_task_and_starts_the_pump_right_there(monkeypatch):
+    """No broker hop between planning a note and sending it: the processing task runs the pump itself."""
+    project = ProjectConnectionFactory()
+    first = store(project, "webhook-issue-updated-started-working.json")
+    second = store(project, "webhook-issue-deleted.json")
+    ConversationLinkFactory(site=project.site, issue_id=first.payload["issue"]["id"], issue_key="SUP-1",
+                            workspace=project.workspace, conversation_id="701", source="api")
+    pumped, pump_tasks, event_tasks = [], [], []
+    monkeypatch.setattr(services.engine, "pump", pumped.append)
+    monkeypatch.setattr(services, "pump_enqueue", pump_tasks.append)
+    monkeypatch.setattr(tasks, "event_enqueue", event_tasks.append)
+    tasks.webhook_events_process.apply(args=[[first.pk, second.pk]])
+    assert (pumped, pump_tasks, event_tasks) == ([project.workspace_id], [], [second.pk])
