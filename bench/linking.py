@@ -11,7 +11,7 @@ enforced, with Retry-After), gunicorn as the Procfile runs it, and real Celery w
   view shows them all, and from the answer (the links are committed, so Jira writes can begin) until Jira has
   every remote link, the count field and the property — against what the simulator's rate limit allows at
   best ((links + 2) / calls per second).
-- link_under_load: the Procfile's two workers (webhooks, deliveries, default | housekeeping, niced); while 2,000
+- link_under_load: the Procfile's two workers (webhooks, deliveries, default | housekeeping); while 2,000
   links are being written to Jira, Jira transitions of another issue go through the real webhook endpoint,
   and each note's end-to-end latency (webhook posted → note at Intercom) is measured.
 """
@@ -26,9 +26,10 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.fanout import _percentile, _wait_for_ready
+from bench.fanout import _percentile, _post, _wait_for_ready
 from bench.rounds import sized
 from bench.servers import gunicorn
+from sandbox.jira import COUNT_FIELD
 from sandbox.processes import (
     REPO,
     celery_beat_command,
@@ -112,13 +113,14 @@ def _simulators(*, jira_rate: int, intercom_latency: float = 0.05):
 
 
 @contextmanager
-def _workers(*specs: tuple[str, int, int]):
-    """Celery workers, one per (queues, concurrency, niceness), and beat; by default one serving every queue."""
-    specs = specs or (("webhooks,deliveries,default,housekeeping", 8, 0),)
-    commands = []
-    for n, (queues, concurrency, niceness) in enumerate(specs):
-        command = celery_worker_command(name=f"bench{n}", queues=queues, concurrency=concurrency, loglevel="WARNING")
-        commands.append(((["nice", "-n", str(niceness)] if niceness else []) + command, _var() / f"worker{n}.log"))
+def _workers(*specs: tuple[str, int]):
+    """Celery workers, one per (queues, concurrency), and beat; by default one worker serving every queue."""
+    specs = specs or (("webhooks,deliveries,default,housekeeping", 8),)
+    commands = [
+        (celery_worker_command(name=f"bench{n}", queues=queues, concurrency=concurrency, loglevel="WARNING"),
+         _var() / f"worker{n}.log")
+        for n, (queues, concurrency) in enumerate(specs)
+    ]
     with (
         process(celery_beat_command(_var() / "beat-schedule", loglevel="WARNING"), _var() / "beat.log"),
         _processes(commands) as procs,
@@ -144,7 +146,6 @@ def _world(jira_url: str, jira, intercom_url: str, intercom) -> dict:
     from accounts.services import api_token_create  # Django is set up in the child
     from connector.models import IntercomWorkspace, JiraSite, ProjectConnection  # Django is set up in the child
     from linking.models import SiteSearchSettings  # Django is set up in the child
-    from sandbox.jira import COUNT_FIELD
 
     state, istate = jira.get("state"), intercom.get("state")
     app_user = state["app_user"]
@@ -335,14 +336,13 @@ def bulk_link(conversations: int, jira_rate: int) -> dict:
 def link_under_load(links: int, samples: int, jira_rate: int) -> dict:
     import httpx
 
-    from bench.fanout import _post
     from deliveries.models import Delivery  # Django is set up in the child
 
     payload = json.loads((_contracts() / "jira-webhooks" / TRANSITION_SAMPLE).read_text())
     with (
         _simulators(jira_rate=jira_rate, intercom_latency=0.2) as (jira_url, jira, intercom_url, intercom),
-        # As the Procfile runs them: the main worker, and housekeeping with 4 threads at lower CPU priority.
-        _workers(("webhooks,deliveries,default", 16, 0), ("housekeeping", 4, 10)),
+        # As the Procfile runs them: the main worker, and housekeeping with its 4 threads.
+        _workers(("webhooks,deliveries,default", 16), ("housekeeping", 4)),
     ):
         world = _world(jira_url, jira, intercom_url, intercom)
         from linking.models import ConversationLink  # Django is set up in the child
