@@ -44,17 +44,16 @@ def run_fanout_1k_slow() -> dict:
     return _in_child("fanout", conversations=sized(1_000, 200), limit=167)
 
 
-def run_worker_profile(rounds: int = 1) -> list[dict]:
+def run_worker_profile() -> dict:
     """A fan-out of 2,000 notes with the worker under the profiler (WORKER_PROFILE): where its CPU goes, written
-    to bench/profile-worker.txt. Once, whatever the rounds: its figures are not judged (the profiler's own
-    cost is in them)."""
+    to bench/profile-worker.txt. Its figures are not judged (the profiler's own cost is in them)."""
     path = Path(__file__).resolve().parent / "profile-worker.txt"
     figures = _in_child("fanout", conversations=2_000, limit=1666, profile=str(path))
     figures.pop("targets", None)
-    return [{**figures, "profile": str(path)}]
+    return {**figures, "profile": str(path)}
 
 
-run_worker_profile.own_rounds = True
+run_worker_profile.max_rounds = 1
 
 
 def run_end_to_end() -> dict:
