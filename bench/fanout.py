@@ -6,6 +6,7 @@ limit per 10 s) and a real Celery worker and beat — the production code paths.
 the real endpoint; the simulator's ledger says what reached Intercom.
 """
 
+import contextlib
 import itertools
 import json
 import os
@@ -108,6 +109,10 @@ def _worker_and_beat(profile: str = ""):
     with process(worker, var / "worker.log", env=worker_env) as w, process(beat, var / "beat.log"):
         _wait_for_ready(w)
         yield w
+        if profile:  # writing the profile takes a while on a busy machine: let the worker finish it
+            w.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                w.wait(timeout=120)
 
 
 def _wait_for_ready(worker) -> None:
