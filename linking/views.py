@@ -351,6 +351,17 @@ def search_settings(request, site_id: int):
     site = get_object_or_404(JiraSite, pk=site_id)
     current = selectors.search_settings_for(site)
     number_fields, error = selectors.search_fields_available(site)
+    if request.method == "POST" and request.POST.get("create"):
+        try:
+            saved, note = services.count_field_create(site=site)
+        except services.SearchSettingsError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Created “{saved.count_field_name}” ({saved.count_field_id}) in Jira and "
+                                      "chose it. Every linked issue's count is being written now.")
+            if note:
+                messages.warning(request, note)
+        return redirect("search_settings", site_id=site.pk)
     if request.method == "POST":
         try:
             services.search_settings_save(

@@ -10,6 +10,7 @@ from django.utils import timezone
 from connector.models import IntercomWorkspace, ProjectConnection
 from notifications.models import NotificationRule, Trigger
 from notifications.rendering import MAX_TEMPLATE_CHARS, TemplateProblem, validate_template
+from notifications.selectors import rules_overlapping
 from notifications.ticket_actions import ATTRIBUTE_SOURCES, state_map_problems
 
 VISIBILITY_CHOICES = [
@@ -45,15 +46,19 @@ class RuleForm(forms.ModelForm):
     )
     from_status = forms.CharField(
         required=False, max_length=100, label="From status",
-        widget=forms.TextInput(attrs={"placeholder": "any — or a name, an id, or category:done"}),
+        widget=forms.TextInput(attrs={"placeholder": "any — or a name, an id, or category:done",
+                                      "list": "jira-statuses"}),
     )
     to_status = forms.CharField(
         required=False, max_length=100, label="To status",
-        widget=forms.TextInput(attrs={"placeholder": "any — or a name, an id, or category:done"}),
+        widget=forms.TextInput(attrs={"placeholder": "any — or a name, an id, or category:done",
+                                      "list": "jira-statuses"}),
     )
     fields = ListField(required=False, label="Fields", help_text="Field names or ids, comma-separated; empty = any.")
-    issue_types = ListField(required=False, label="Issue types", help_text="Any of these; empty = any.")
-    priorities = ListField(required=False, label="Priorities", help_text="Any of these; empty = any.")
+    issue_types = ListField(required=False, label="Issue types", help_text="Any of these; empty = any.",
+                            widget=forms.TextInput(attrs={"list": "jira-issue-types"}))
+    priorities = ListField(required=False, label="Priorities", help_text="Any of these; empty = any.",
+                           widget=forms.TextInput(attrs={"list": "jira-priorities"}))
     labels = ListField(required=False, label="Labels", help_text="The issue has any of these; empty = any.")
     comment_visibility = forms.MultipleChoiceField(
         choices=VISIBILITY_CHOICES, required=False, widget=forms.CheckboxSelectMultiple, initial=["public"],
@@ -66,6 +71,9 @@ class RuleForm(forms.ModelForm):
     template = forms.CharField(
         required=False, max_length=MAX_TEMPLATE_CHARS, widget=forms.Textarea(attrs={"rows": 9, "spellcheck": "false"}),
         help_text="Empty = the default note for the trigger.",
+    )
+    confirm_unknown = forms.BooleanField(
+        required=False, label="Save with the unknown placeholders anyway (they render empty)",
     )
 
     # Actions, one block each; stored in NotificationRule.actions in this order.
@@ -149,6 +157,14 @@ class RuleForm(forms.ModelForm):
         blocking = [p for p in self.template_problems if p.blocking]
         if blocking:
             raise forms.ValidationError([str(p) for p in blocking])
+        unknown = [p for p in self.template_problems if not p.blocking]
+        if unknown and not self.data.get("confirm_unknown"):
+            # A typo renders as nothing: the agent reads "moved to ." Saving one takes a deliberate tick.
+            raise forms.ValidationError(
+                [str(p) for p in unknown] + ["Correct the placeholder, or tick “Save with the unknown placeholders "
+                                             "anyway” if it is meant to stay."],
+                code="unknown_placeholder",
+            )
         return text
 
     def clean_comment_visibility(self) -> list[str]:
@@ -235,6 +251,11 @@ class RuleForm(forms.ModelForm):
         if data.get("act_reply"):
             out.append("Replies are visible to customers." + (
                 " Projects that don't allow replies skip this action." if not data.get("project") else ""))
+        out += [
+            f"The enabled rule “{other.name}” also posts into the same conversations for the same events: each "
+            "conversation would get two notes. Narrow one of them, or tick “stop after this rule” on the first."
+            for other in rules_overlapping(self.instance, data)
+        ]
         return out
 
 
