@@ -105,7 +105,7 @@ def link_count(site_id: int, issue_id: str) -> int:
 def link_workspace_ids(site_id: int, issue_id: str) -> set[int]:
     """The workspaces an issue's links live in."""
     links = ConversationLink.objects.filter(site_id=site_id, issue_id=issue_id)
-    return set(links.values_list("workspace_id", flat=True).distinct())
+    return set(links.order_by().values_list("workspace_id", flat=True).distinct())  # no ordering columns in DISTINCT
 
 
 def recent_issues(viewer, limit: int = 20) -> list[dict]:
