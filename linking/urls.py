@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/links/<int:pk>/", api.LinkDetail.as_view(), name="api_link"),
     path("api/issues/<str:key>/jira-progress/", api.IssueJiraProgress.as_view(), name="api_issue_jira_progress"),
     path("api/issues/<str:key>/comments/", api.IssueCommentAPI.as_view(), name="api_issue_comment"),
+    path("api/issues/<str:key>/tracker/", api.IssueTrackerAPI.as_view(), name="api_issue_tracker"),
     # The Jira issue panel (forge/), through Forge Remote: `issue` is the issue id (or key) of the call's token.
     path("forge/issues/<str:issue>/panel", forge_api.PanelView.as_view(), name="forge_panel"),
     path("forge/issues/<str:issue>/count", forge_api.CountView.as_view(), name="forge_count"),
