@@ -77,7 +77,3 @@ def client_for(site: JiraSite) -> JiraClient:
         clients.clear()  # credentials changed, or another site: keep one
         clients[key] = client
     return client
-
-
-def limit_for(site_id: int) -> int:
-    return pacer().limit_for(_key(site_id))
