@@ -9,8 +9,8 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install -qq --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -qq --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -26,13 +26,19 @@ run: migrate
 	@echo "Open http://localhost:$(PORT)/ — Ctrl-C stops the web server, the worker and beat."
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) web worker housekeeping beat
 
-# `make run` plus the Jira and Intercom simulators, connected and seeded; the command prints what to try.
+# `make demo`: `make run` plus the Jira and Intercom simulators, connected and seeded, on 127.0.0.1 only; the
+# simulators take free ports (or JIRA_PORT / INTERCOM_PORT); the command prints what to try, the login last.
+ifeq ($(MAKECMDGOALS),demo)
+FREE_PORT = $(shell $(PYTHON) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+JIRA_PORT := $(or $(JIRA_PORT),$(FREE_PORT))
+INTERCOM_PORT := $(or $(INTERCOM_PORT),$(FREE_PORT))
+endif
 demo: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/python manage.py ensure_admin
 	grep -E '^(web|worker|housekeeping|beat):' Procfile > var/Procfile.demo
-	echo "demo: python -m sandbox.demo --service-url http://127.0.0.1:$(PORT)" >> var/Procfile.demo
-	ALLOW_PRIVATE_URLS=1 ATLASSIAN_AUTH_URL=http://127.0.0.1:8101 ATLASSIAN_API_URL=http://127.0.0.1:8101 \
+	echo "demo: python -m sandbox.demo --service-url http://127.0.0.1:$(PORT) --jira-port $(JIRA_PORT) --intercom-port $(INTERCOM_PORT)" >> var/Procfile.demo
+	WEB_BIND=127.0.0.1:$(PORT) ALLOW_PRIVATE_URLS=1 \
+		ATLASSIAN_AUTH_URL=http://127.0.0.1:$(JIRA_PORT) ATLASSIAN_API_URL=http://127.0.0.1:$(JIRA_PORT) \
 		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f var/Procfile.demo -d $(CURDIR) \
 		start --port $(PORT) web worker housekeeping beat demo
 

@@ -113,7 +113,8 @@ def role_save(*, actor, name: str, codes: Iterable[str], role: Role | None = Non
     The people page's rules hold here too: editing the permissions of a role you hold would change your own,
     and someone must still be able to manage people afterwards."""
     new_permissions = set(_django_permissions(codes))
-    if role is not None and set(role.permissions.all()) != new_permissions and actor.groups.filter(pk=role.pk).exists():
+    holds = actor is not None and actor.groups.filter(pk=role.pk).exists() if role is not None else False
+    if role is not None and set(role.permissions.all()) != new_permissions and holds:
         raise ValidationError(
             f"Nobody can change their own permissions, and you hold the role {role.name}; "
             "ask another user who can manage people to change it."

@@ -71,14 +71,16 @@ def main(argv: list[str]) -> int:
         os.environ["BENCH_QUICK"] = "1"
     started, summaries = time.monotonic(), {}
     for name in names:
-        print(f"== {name} ({args.rounds} round{'s' if args.rounds > 1 else ''}) ==", flush=True)
+        func = _load(BENCHMARKS[name])
+        rounds = min(args.rounds, getattr(func, "max_rounds", args.rounds))
+        print(f"== {name} ({rounds} round{'s' if rounds > 1 else ''}) ==", flush=True)
 
         def progress(i: int, figures: dict) -> None:
             shown = json.dumps({k: v["value"] for k, v in (figures.get("targets") or {}).items()})
             failed = f" FAILED: {'; '.join(figures['failed'])}" if figures.get("failed") else ""
             print(f"   round {i}: {shown}{failed}", flush=True)
 
-        summaries[name] = run_rounds(_load(BENCHMARKS[name]), args.rounds, on_round=progress)
+        summaries[name] = run_rounds(func, rounds, on_round=progress)
         results_merge(name, summaries[name])
     print(f"\nFigures written to {RESULTS} ({round((time.monotonic() - started) / 60, 1)} min"
           f"{', QUICK sizes: not a verdict' if args.quick else ''}).\n")

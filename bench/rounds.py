@@ -11,7 +11,8 @@ The summary keeps every round, the median and the spread (min, max) of each nume
 target on the median of its values across rounds. A check that failed in any round fails the benchmark.
 
 A benchmark that is cheaper to repeat inside one set-up (the intake servers, say) marks its function with
-`own_rounds = True`: it is called once with `rounds=N` and returns the list of its rounds' figures.
+`own_rounds = True`: it is called once with `rounds=N` and returns the list of its rounds' figures. One that
+is already a series of runs, too long to repeat within the budget of `make bench`, sets `max_rounds`.
 
 `--quick` sets BENCH_QUICK=1 (inherited by the benchmarks' child processes); benchmarks read it through
 `sized(full, quick)` to run reduced sizes while developing. Quick figures are for direction, not for verdicts.
@@ -87,20 +88,17 @@ def summarise(rounds: list[dict]) -> dict:
 def run_rounds(func: Callable, rounds: int, *, on_round: Callable[[int, dict], None] | None = None) -> dict:
     """Run a benchmark `rounds` times (or once, if it repeats itself) and summarise."""
     started = time.monotonic()
+    rounds = min(rounds, getattr(func, "max_rounds", rounds))
     results: list[dict] = []
     if getattr(func, "own_rounds", False):
-        results = list(func(rounds=rounds))
+        results = _guarded(lambda: list(func(rounds=rounds)), wrap=True)
         for i, figures in enumerate(results, 1):
             if on_round:
                 on_round(i, figures)
     else:
         for i in range(1, rounds + 1):
             round_started = time.monotonic()
-            try:
-                figures = func()
-            except Exception as exc:  # one broken round is reported, and the other benchmarks still run
-                traceback.print_exc()
-                figures = {"failed": [f"crashed: {type(exc).__name__}: {str(exc)[:300]}"]}
+            figures = _guarded(func)
             figures.setdefault("seconds", round(time.monotonic() - round_started, 1))
             results.append(figures)
             if on_round:
@@ -109,6 +107,16 @@ def run_rounds(func: Callable, rounds: int, *, on_round: Callable[[int, dict], N
     summary["wall_seconds"] = round(time.monotonic() - started, 1)
     summary["quick"] = quick()
     return summary
+
+
+def _guarded(call: Callable, *, wrap: bool = False):
+    """A crash becomes a round that failed, so the other benchmarks still run."""
+    try:
+        return call()
+    except Exception as exc:
+        traceback.print_exc()
+        crashed = {"failed": [f"crashed: {type(exc).__name__}: {str(exc)[:300]}"]}
+        return [crashed] if wrap else crashed
 
 
 def _fmt(value) -> str:

@@ -325,6 +325,24 @@ class JiraClient:
     def fields(self) -> list[dict]:
         return self._request("GET", "field", "list fields") or []
 
+    def create_number_field(self, name: str, description: str = "") -> dict:
+        """A number custom field searchable in JQL (needs Administer Jira)."""
+        return self._request("POST", "field", "create a custom field", json={
+            "name": name, "description": description,
+            "type": "com.atlassian.jira.plugin.system.customfieldtypes:float",
+            "searcherKey": "com.atlassian.jira.plugin.system.customfieldtypes:exactnumber",
+        }) or {}
+
+    def add_field_to_default_screen(self, field_id: str) -> None:
+        self._request("POST", f"screens/addToDefault/{field_id}", "add the field to the default screen")
+
+    def project_statuses(self, project_key: str) -> list[dict]:
+        """Per issue type of the project, the statuses its workflow has."""
+        return self._request("GET", f"project/{project_key}/statuses", "list the project's statuses") or []
+
+    def priorities(self) -> list[dict]:
+        return self._request("GET", "priority", "list priorities") or []
+
     def create_meta_issue_types(self, project_id_or_key: str) -> list[dict]:
         """The issue types the app user may create in the project (Cloud answers `issueTypes`, DC `values`)."""
         body = self._request(

@@ -12,7 +12,8 @@ class DeliverySerializer(serializers.ModelSerializer):
         model = Delivery
         fields = [
             "id", "source", "webhook_event", "rule", "rule_name", "workspace", "workspace_name", "conversation_id",
-            "issue_id", "issue_key", "action", "params", "body", "status", "verify", "attempts", "next_attempt_at",
+            "target_type", "issue_id", "issue_key", "action", "params", "body", "status", "verify", "attempts",
+            "next_attempt_at",
             "claimed_at", "sent_at", "last_error", "part_id", "created_by", "requested_by_name", "created_at",
             "purged_at",
         ]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from connector.intercom_client import IntercomClient
 from deliveries.models import Action, Delivery
 
+CLOCK_SKEW_SECONDS = 30  # as the engine's: how far Intercom's clock may be behind ours
 STATES_TTL = 300.0  # ticket states change rarely (an admin edits the workspace's settings)
 TITLE = "_default_title_"
 DESCRIPTION = "_default_description_"
@@ -102,9 +103,14 @@ def perform_ticket(
     if d.action in (Action.NOTE, Action.REPLY):
         if d.verify:
             ticket = client.ticket(ticket_id)
+            since = d.created_at.timestamp() - CLOCK_SKEW_SECONDS  # an earlier identical note is not this one
             for part in reversed(_parts(ticket)):
                 author = part.get("author") or {}
-                if str(author.get("id")) == str(admin_id) and same_text(part.get("body") or "", d.body):
+                if (
+                    str(author.get("id")) == str(admin_id)
+                    and (part.get("created_at") or since) >= since
+                    and same_text(part.get("body") or "", d.body)
+                ):
                     return TicketResult(part_id=str(part.get("id") or ""), note="Already on the ticket.")
             take_slot()
         kind = "note" if d.action == Action.NOTE else "comment"

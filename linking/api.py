@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from accounts.access import HasPermission
 from connector.errors import VendorError
 from deliveries.models import TargetType
-from linking import comments, selectors, services
+from linking import comments, selectors, services, tracker
 from linking.access import browsable_issue_ids, issue_access
 from linking.models import ConversationLink
 from linking.serializers import CommentSerializer
@@ -373,3 +373,49 @@ class IssueCommentAPI(generics.GenericAPIView):
              "body_html": html},
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
+
+
+TrackerOutcome = inline_serializer(
+    "TrackerOutcome",
+    {
+        "created": serializers.BooleanField(help_text="True when the request was new (the engine creates it)"),
+        "delivery_id": serializers.IntegerField(allow_null=True, help_text="The delivery that creates it"),
+        "tracker": LinkSerializer(allow_null=True, help_text="The issue's tracker ticket link, once it exists"),
+    },
+)
+
+
+class IssueTrackerAPI(APIView):
+    """POST: have the connector create the issue's tracker ticket in Intercom (once per issue and workspace; the
+    engine makes it within the rate limit and links it). 409 says what the project lacks (a tracker ticket type,
+    a contact)."""
+
+    permission_classes = [HasPermission("change_links")]
+
+    @extend_schema(
+        request=None,
+        parameters=[SITE],
+        responses={200: TrackerOutcome, 202: TrackerOutcome, 409: OpenApiResponse(description="`detail` says why"),
+                   502: JIRA_DOWN},
+    )
+    def post(self, request, key: str):
+        try:
+            resolved = selectors.issue_resolve(key, site_id=_int(request.query_params.get("site")))
+        except selectors.IssueLookupError as exc:
+            return Response({"detail": exc.message}, status=exc.status)
+        target, project = resolved.target, resolved.project
+        decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
+        if not decision.allowed:
+            return _refused(decision.reason)
+        try:
+            with transaction.atomic():
+                delivery = tracker.tracker_request(target=target, project=project, user=request.user)
+        except services.LinkError as exc:
+            return Response({"detail": str(exc)}, status=409)
+        link = tracker.tracker_link(target.site.pk, target.issue_id, project.workspace_id)
+        body = {
+            "created": delivery is not None and link is None,
+            "delivery_id": delivery.pk if delivery else None,
+            "tracker": LinkSerializer(link).data if link else None,
+        }
+        return Response(body, status=202 if link is None else 200)

@@ -43,6 +43,12 @@ def comment_html(text: str, *, markup: str = "plain") -> str:
     )
 
 
+def comment_attributed(body_html: str, *, user, issue_key: str) -> str:
+    """An internal note names who wrote it and about which issue: in Intercom it is written as the app user."""
+    author = html.escape(user.get_full_name() or user.get_username())
+    return f"<p><b>{author}</b> on <b>{html.escape(issue_key or '')}</b>:</p>{body_html}"
+
+
 def comment_form_token() -> str:
     """A fresh token for one comment form: the same token posted twice creates the deliveries once."""
     return uuid.uuid4().hex
@@ -197,6 +203,8 @@ def comment_submit(
     html = comment_html(body, markup=markup)
     comment_check(user=user, project=project, message_type=message_type)
     links = comment_links(site_id=site_id, issue_id=issue_id, link_ids=link_ids)
+    if MESSAGE_TYPES[message_type] == Action.NOTE and html.strip() and links:
+        html = comment_attributed(html, user=user, issue_key=links[0].issue_key)
     if preview:
         return CommentOutcome(body_html=html, links=links, token=token or comment_form_token(), result=None)
     earlier: list[str] = []

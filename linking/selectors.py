@@ -20,6 +20,7 @@ from linking.conversation_urls import conversation_web_url
 from linking.models import (
     ConversationLink,
     ConversationSnapshot,
+    CustomerReply,
     IssueSnapshot,
     JiraWrite,
     LinkChange,
@@ -104,7 +105,7 @@ def link_count(site_id: int, issue_id: str) -> int:
 def link_workspace_ids(site_id: int, issue_id: str) -> set[int]:
     """The workspaces an issue's links live in."""
     links = ConversationLink.objects.filter(site_id=site_id, issue_id=issue_id)
-    return set(links.values_list("workspace_id", flat=True).distinct())
+    return set(links.order_by().values_list("workspace_id", flat=True).distinct())  # no ordering columns in DISTINCT
 
 
 def recent_issues(viewer, limit: int = 20) -> list[dict]:
@@ -138,6 +139,7 @@ class ReportFilters:
     status: str = ""
     since: date | None = None
     until: date | None = None
+    by_replies: bool = False  # "most asked about": rank by customers' replies instead of links
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ class RankedIssue:
     links: int
     first_linked: datetime
     last_linked: datetime
+    customer_replies: int = 0  # since the conversations were linked (linking/voice.py)
 
 
 def report_ranked_issues(filters: ReportFilters, *, viewer, limit: int | None = None) -> list[RankedIssue]:
@@ -181,6 +184,12 @@ def report_ranked_issues(filters: ReportFilters, *, viewer, limit: int | None = 
     snapshots = {
         (s.site_id, s.issue_id): s for s in IssueSnapshot.objects.filter(issue_id__in=[r["issue_id"] for r in rows])
     }
+    replies = {
+        (r["site_id"], r["issue_id"]): r["n"]
+        for r in CustomerReply.objects.filter(issue_id__in=[r["issue_id"] for r in rows])
+        .values("site_id", "issue_id")
+        .annotate(n=Count("id"))
+    }
     ranked = []
     for row in rows:
         snap = snapshots.get((row["site_id"], row["issue_id"]))
@@ -198,8 +207,11 @@ def report_ranked_issues(filters: ReportFilters, *, viewer, limit: int | None = 
                 links=row["links"],
                 first_linked=row["first"],
                 last_linked=row["last"],
+                customer_replies=replies.get((row["site_id"], row["issue_id"]), 0),
             )
         )
+    if filters.by_replies:
+        ranked.sort(key=lambda r: (-r.customer_replies, -r.links, r.issue_key))
     return visible_rows(viewer, ranked, key=_site_issue, limit=limit)
 
 

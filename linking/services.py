@@ -17,6 +17,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from connector.errors import VendorError
+from connector.jira_client import JiraClient
 from connector.jira_events import project_key_of
 from connector.models import IntercomWorkspace, JiraSite
 from deliveries.models import TargetType
@@ -388,16 +389,53 @@ def visible_fields_save(
         )
 
 
-def search_settings_save(*, site: JiraSite, field_id: str, number_fields: list[dict]) -> SiteSearchSettings:
-    """Choose the count field ("" for none) and, on commit, start writing every linked issue's count."""
+def search_settings_save(
+    *, site: JiraSite, field_id: str, number_fields: list[dict], replies_field_id: str = ""
+) -> SiteSearchSettings:
+    """Choose the count field and the customer replies field ("" for none) and, on commit, start writing every
+    linked issue's values."""
     names = {f["id"]: f.get("name", "") for f in number_fields}
-    if field_id and field_id not in names:
+    if (field_id and field_id not in names) or (replies_field_id and replies_field_id not in names):
         raise SearchSettingsError("Pick one of the site's number custom fields.")
+    if field_id and field_id == replies_field_id:
+        raise SearchSettingsError("The link count and the customer replies need two different fields.")
     saved, _ = SiteSearchSettings.objects.update_or_create(
-        site=site, defaults={"count_field_id": field_id, "count_field_name": names.get(field_id, "")}
+        site=site,
+        defaults={
+            "count_field_id": field_id,
+            "count_field_name": names.get(field_id, ""),
+            "replies_field_id": replies_field_id,
+            "replies_field_name": names.get(replies_field_id, ""),
+        },
     )
     transaction.on_commit(lambda: task_send("linking.tasks.links_reconcile"))
     return saved
+
+
+COUNT_FIELD_NAME = "Intercom conversations"
+
+
+def count_field_create(*, site: JiraSite, name: str = COUNT_FIELD_NAME) -> tuple[SiteSearchSettings, str]:
+    """Create the count field in Jira (a searchable number field on the default screen) and choose it.
+    Returns the settings and a note when the field could not be put on the screen."""
+    client = JiraClient.for_site(site)
+    try:
+        field = client.create_number_field(name, "How many Intercom conversations are linked (kept by the connector).")
+    except VendorError as exc:
+        if exc.status == 403:
+            raise SearchSettingsError(
+                "Jira refused to create the field (403): creating a custom field needs the Administer Jira global "
+                "permission, which the app user should not have. Ask a Jira admin to create a Number field named "
+                f"“{name}” (Settings → Issues → Custom fields), add it to the screens, then pick it below."
+            ) from None
+        raise SearchSettingsError(f"Jira could not create the field: {exc}") from None
+    note = ""
+    try:
+        client.add_field_to_default_screen(field["id"])
+    except VendorError as exc:
+        note = (f"The field was created but not added to the default screen ({exc}); add “{name}” to the screens "
+                "of the connected projects in Jira, or the count cannot be written.")
+    return search_settings_save(site=site, field_id=field["id"], number_fields=[field]), note
 
 
 def _int_or_none(value) -> int | None:

@@ -320,8 +320,8 @@ def jira_write_sweep() -> int:
 
 @shared_task(name="linking.tasks.jira_write_purge")
 def jira_write_purge() -> int:
-    """Periodic: retention for the text kept by auto-links that were given up."""
-    return services.jira_write_purge()
+    """Periodic: retention for the text kept by auto-links that were given up, and customers' posted replies."""
+    return services.jira_write_purge() + voice.customer_reply_purge()
 
 
 @shared_task(name="linking.tasks.links_reconcile")

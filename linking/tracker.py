@@ -89,6 +89,8 @@ def tracker_auto_create(link: ConversationLink) -> Delivery | None:
     chosen = support_settings(project)
     if chosen is None or not (chosen.tracker_auto_create and chosen.tracker_ticket_type_id):
         return None
+    if tracker_link(link.site_id, link.issue_id, link.workspace_id):
+        return None
     snapshot = IssueSnapshot.objects.filter(site_id=link.site_id, issue_id=link.issue_id).first()
     target = IssueTarget(
         site=link.site, issue_id=link.issue_id, issue_key=link.issue_key, project_key=link.project_key,
@@ -99,9 +101,13 @@ def tracker_auto_create(link: ConversationLink) -> Delivery | None:
         stored = snapshots.snapshot_for(link.workspace, link.conversation_id)
         customer = (stored.contact if stored else None) or {}
         if not customer.get("id"):
-            conversation = intercom_reads.read(
-                link.workspace, lambda c: c.conversation(link.conversation_id), max_wait=READ_WAIT_SECONDS
-            )
+            try:
+                conversation = intercom_reads.read(
+                    link.workspace, lambda c: c.conversation(link.conversation_id), max_wait=READ_WAIT_SECONDS
+                )
+            except VendorError as exc:  # the next link asks again; the issue page offers the button meanwhile
+                logger.warning("linking.tracker_not_created", extra={"link_id": link.pk, "reason": str(exc)})
+                return None
             customer = (((conversation.get("contacts") or {}).get("contacts")) or [{}])[0]
         contact = {"id": str(customer["id"])} if customer.get("id") else None
     try:

@@ -16,8 +16,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import permission_required
 from connector.errors import VendorError
-from connector.models import IntercomWorkspace, JiraSite
-from linking import charts, selectors, services
+from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
+from linking import charts, selectors, services, tracker
 from linking.access import issue_access, list_access_notice
 from linking.models import ConversationLink, SiteSearchSettings, VisibleFields
 from linking.tickets import ticket_card
@@ -112,6 +112,7 @@ def issue_detail(request, key: str):
             "jira": selectors.jira_progress(target.site, target.issue_id),
             "bulk_max": settings.BULK_LINK_MAX,
             "entries": entries,
+            "can_create_tracker": _can_create_tracker(project, target),
             "table": table,
             "sorts": SORT_LABELS,
             "can_change": request.user.has_perm("accounts.change_links") and project.linking_enabled,
@@ -120,6 +121,14 @@ def issue_detail(request, key: str):
             # One token per rendered form: posting the same form twice sends the comment once.
             "comment_form_token": uuid.uuid4().hex,
         },
+    )
+
+
+def _can_create_tracker(project, target) -> bool:
+    """The project has a tracker ticket type and the issue no tracker in its workspace yet."""
+    chosen = tracker.support_settings(project)
+    return bool(chosen and chosen.tracker_ticket_type_id) and not tracker.tracker_link(
+        target.site.pk, target.issue_id, project.workspace_id
     )
 
 
@@ -228,6 +237,7 @@ def _filters(request) -> selectors.ReportFilters:
         status=(request.GET.get("status") or "").strip(),
         since=_date(request.GET.get("since")),
         until=_date(request.GET.get("until")),
+        by_replies=request.GET.get("sort") == "replies",
     )
 
 
@@ -308,7 +318,11 @@ def linking_settings(request):
     return render(
         request,
         "linking/settings.html",
-        {"workspaces": IntercomWorkspace.objects.order_by("name"), "sites": JiraSite.objects.order_by("name")},
+        {
+            "workspaces": IntercomWorkspace.objects.order_by("name"),
+            "sites": JiraSite.objects.order_by("name"),
+            "projects": ProjectConnection.objects.select_related("workspace").order_by("project_key"),
+        },
     )
 
 
@@ -337,10 +351,22 @@ def search_settings(request, site_id: int):
     site = get_object_or_404(JiraSite, pk=site_id)
     current = selectors.search_settings_for(site)
     number_fields, error = selectors.search_fields_available(site)
+    if request.method == "POST" and request.POST.get("create"):
+        try:
+            saved, note = services.count_field_create(site=site)
+        except services.SearchSettingsError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Created “{saved.count_field_name}” ({saved.count_field_id}) in Jira and "
+                                      "chose it. Every linked issue's count is being written now.")
+            if note:
+                messages.warning(request, note)
+        return redirect("search_settings", site_id=site.pk)
     if request.method == "POST":
         try:
             services.search_settings_save(
-                site=site, field_id=request.POST.get("count_field_id", ""), number_fields=number_fields
+                site=site, field_id=request.POST.get("count_field_id", ""), number_fields=number_fields,
+                replies_field_id=request.POST.get("replies_field_id", ""),
             )
         except services.SearchSettingsError as exc:
             messages.error(request, str(exc))

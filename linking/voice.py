@@ -10,7 +10,8 @@ Exactly once: the replies of a comment are marked with a batch id before the cal
 as a property; a run that finds a batch left by an earlier failed attempt looks for that property among the
 issue's latest comments before posting again. Never echoed: the comment is written as our app user (whose
 events the parser ignores) and its id is recorded, so comment rules skip it even from another account.
-Every reply counts for "most asked about": the issue property's `customerReplies` and, if chosen, a number field.
+Every reply counts for "most asked about": the issue property's `customerReplies`, a number field if one is
+chosen (JQL), and the reports page's ranking by customer replies.
 """
 
 import html
@@ -19,8 +20,8 @@ import uuid
 from datetime import timedelta
 
 import nh3
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max
 from django.utils import timezone
 
 from connector.connections.selectors import project_connection_for
@@ -162,10 +163,11 @@ def is_customer_voice_comment(site_id: int, comment_id: str) -> bool:
     return bool(comment_id) and CustomerReply.objects.filter(site_id=site_id, comment_id=str(comment_id)).exists()
 
 
-def most_asked_about(limit: int = 20) -> list[dict]:
-    """Issues by customer replies received since their conversations were linked, most first."""
-    return list(
-        CustomerReply.objects.values("site_id", "issue_id")
-        .annotate(issue_key=Max("issue_key"), replies=Count("id"), last=Max("received_at"))
-        .order_by("-replies", "-last")[:limit]
-    )
+def customer_reply_purge(*, batch: int = 1000) -> int:
+    """Empty the text and name of replies posted more than RETENTION_DAYS ago; the rows stay (the counts)."""
+    cutoff = timezone.now() - timedelta(days=settings.RETENTION_DAYS)
+    due = CustomerReply.objects.filter(posted_at__lt=cutoff).exclude(body="", author_name="")
+    purged = 0
+    while ids := list(due.order_by("pk").values_list("pk", flat=True)[:batch]):
+        purged += CustomerReply.objects.filter(pk__in=ids).update(body="", author_name="")
+    return purged

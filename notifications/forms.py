@@ -10,6 +10,8 @@ from django.utils import timezone
 from connector.models import IntercomWorkspace, ProjectConnection
 from notifications.models import NotificationRule, Trigger
 from notifications.rendering import MAX_TEMPLATE_CHARS, TemplateProblem, validate_template
+from notifications.selectors import rules_overlapping
+from notifications.ticket_actions import ATTRIBUTE_SOURCES, state_map_problems
 
 VISIBILITY_CHOICES = [
     ("public", "Public comments"),
@@ -44,15 +46,19 @@ class RuleForm(forms.ModelForm):
     )
     from_status = forms.CharField(
         required=False, max_length=100, label="From status",
-        widget=forms.TextInput(attrs={"placeholder": "any — or a name, an id, or category:done"}),
+        widget=forms.TextInput(attrs={"placeholder": "any — or a name, an id, or category:done",
+                                      "list": "jira-statuses"}),
     )
     to_status = forms.CharField(
         required=False, max_length=100, label="To status",
-        widget=forms.TextInput(attrs={"placeholder": "any — or a name, an id, or category:done"}),
+        widget=forms.TextInput(attrs={"placeholder": "any — or a name, an id, or category:done",
+                                      "list": "jira-statuses"}),
     )
     fields = ListField(required=False, label="Fields", help_text="Field names or ids, comma-separated; empty = any.")
-    issue_types = ListField(required=False, label="Issue types", help_text="Any of these; empty = any.")
-    priorities = ListField(required=False, label="Priorities", help_text="Any of these; empty = any.")
+    issue_types = ListField(required=False, label="Issue types", help_text="Any of these; empty = any.",
+                            widget=forms.TextInput(attrs={"list": "jira-issue-types"}))
+    priorities = ListField(required=False, label="Priorities", help_text="Any of these; empty = any.",
+                           widget=forms.TextInput(attrs={"list": "jira-priorities"}))
     labels = ListField(required=False, label="Labels", help_text="The issue has any of these; empty = any.")
     comment_visibility = forms.MultipleChoiceField(
         choices=VISIBILITY_CHOICES, required=False, widget=forms.CheckboxSelectMultiple, initial=["public"],
@@ -65,6 +71,9 @@ class RuleForm(forms.ModelForm):
     template = forms.CharField(
         required=False, max_length=MAX_TEMPLATE_CHARS, widget=forms.Textarea(attrs={"rows": 9, "spellcheck": "false"}),
         help_text="Empty = the default note for the trigger.",
+    )
+    confirm_unknown = forms.BooleanField(
+        required=False, label="Save with the unknown placeholders anyway (they render empty)",
     )
 
     # Actions, one block each; stored in NotificationRule.actions in this order.
@@ -84,6 +93,17 @@ class RuleForm(forms.ModelForm):
     assignee_id = forms.CharField(required=False, max_length=64, label="with id")
     act_tag = forms.BooleanField(required=False, label="Add a tag")
     tag_id = forms.CharField(required=False, max_length=64, label="tag id")
+    act_ticket_state = forms.BooleanField(required=False, label="Set the state of linked tickets")
+    ticket_state_map = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        label="Status → ticket state",
+        help_text="One per line, e.g. “In Review = waiting_on_customer” (a status id, name or category:done). "
+        "Otherwise to do → submitted, in progress → in_progress, done → resolved.",
+    )
+    act_ticket_attribute = forms.BooleanField(required=False, label="Set an attribute of linked tickets")
+    ticket_attribute = forms.CharField(required=False, max_length=100, label="attribute name",
+                                       help_text="Only tickets whose type has it are changed.")
+    ticket_attribute_from = forms.ChoiceField(choices=list(ATTRIBUTE_SOURCES.items()), required=False, label="to")
 
     class Meta:
         model = NotificationRule
@@ -93,7 +113,7 @@ class RuleForm(forms.ModelForm):
         ]
         widgets = {"trigger": forms.Select()}
 
-    ACTION_ORDER = ("note", "reply", "reopen", "close", "snooze", "assign", "tag")
+    ACTION_ORDER = ("note", "reply", "reopen", "close", "snooze", "assign", "tag", "ticket_state", "ticket_attribute")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -125,6 +145,11 @@ class RuleForm(forms.ModelForm):
                 self.initial["assignee_id"] = action.get("assignee_id", "")
             elif kind == "tag":
                 self.initial["tag_id"] = action.get("tag_id", "")
+            elif kind == "ticket_state":
+                self.initial["ticket_state_map"] = "\n".join(f"{k} = {v}" for k, v in (action.get("map") or {}).items())
+            elif kind == "ticket_attribute":
+                self.initial["ticket_attribute"] = action.get("attribute", "")
+                self.initial["ticket_attribute_from"] = action.get("from", "key")
 
     def clean_template(self) -> str:
         text = self.cleaned_data.get("template") or ""
@@ -132,6 +157,14 @@ class RuleForm(forms.ModelForm):
         blocking = [p for p in self.template_problems if p.blocking]
         if blocking:
             raise forms.ValidationError([str(p) for p in blocking])
+        unknown = [p for p in self.template_problems if not p.blocking]
+        if unknown and not self.data.get("confirm_unknown"):
+            # A typo renders as nothing: the agent reads "moved to ." Saving one takes a deliberate tick.
+            raise forms.ValidationError(
+                [str(p) for p in unknown] + ["Correct the placeholder, or tick “Save with the unknown placeholders "
+                                             "anyway” if it is meant to stay."],
+                code="unknown_placeholder",
+            )
         return text
 
     def clean_comment_visibility(self) -> list[str]:
@@ -181,6 +214,20 @@ class RuleForm(forms.ModelForm):
                     self.add_error("tag_id", "Give the id of the Intercom tag to add.")
                     continue
                 action["tag_id"] = data["tag_id"].strip()
+            elif kind == "ticket_state":
+                state_map = _state_map(data.get("ticket_state_map") or "")
+                problems = state_map_problems(state_map) if state_map is not None else ["Write “status = state”."]
+                if problems:
+                    self.add_error("ticket_state_map", problems[0])
+                    continue
+                if state_map:
+                    action["map"] = state_map
+            elif kind == "ticket_attribute":
+                if not (data.get("ticket_attribute") or "").strip():
+                    self.add_error("ticket_attribute", "Give the name of the ticket type's attribute to set.")
+                    continue
+                action["attribute"] = data["ticket_attribute"].strip()
+                action["from"] = data.get("ticket_attribute_from") or "key"
             actions.append(action)
         return actions
 
@@ -204,6 +251,11 @@ class RuleForm(forms.ModelForm):
         if data.get("act_reply"):
             out.append("Replies are visible to customers." + (
                 " Projects that don't allow replies skip this action." if not data.get("project") else ""))
+        out += [
+            f"The enabled rule “{other.name}” also posts into the same conversations for the same events: each "
+            "conversation would get two notes. Narrow one of them, or tick “stop after this rule” on the first."
+            for other in rules_overlapping(self.instance, data)
+        ]
         return out
 
 
@@ -233,3 +285,16 @@ class TestNoteForm(forms.Form):
     issue = forms.CharField(required=False, max_length=64, label="Render against issue (optional)")
 
 
+
+
+def _state_map(text: str) -> dict | None:
+    """"status = ticket state" lines as a map; None when a line has no "="."""
+    state_map = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        status, sep, state = line.partition("=")
+        if not sep or not status.strip():
+            return None
+        state_map[status.strip()] = state.strip()
+    return state_map

@@ -120,3 +120,37 @@ def rules_for_event(rules: Iterable, event) -> list:
             if rule.stop_after:
                 break
     return fired
+
+
+MESSAGE_ACTIONS = ("note", "reply")
+
+
+def _overlap(a, b) -> bool:
+    """Two "any of" conditions can both hold for one issue: either is empty, or they share a value."""
+    a = {v.strip().lower() for v in a or [] if v and v.strip()}
+    b = {v.strip().lower() for v in b or [] if v and v.strip()}
+    return not a or not b or bool(a & b)
+
+
+def _status_overlap(a: str, b: str) -> bool:
+    a, b = (a or "").strip().lower(), (b or "").strip().lower()
+    return a in ("", "any") or b in ("", "any") or a == b or a.startswith("category:") or b.startswith("category:")
+
+
+def rules_overlap(other, data: dict) -> bool:
+    """Would `other` (an enabled rule) also post a message for events the rule described by `data` posts for:
+    same trigger, conditions that can hold together, and `other` not stopping later rules. Broad on purpose,
+    for a warning."""
+    if other.trigger != data.get("trigger") or other.stop_after:
+        return False
+    if not any(t in MESSAGE_ACTIONS for t in other.action_types):
+        return False
+    if not (_status_overlap(other.from_status, data.get("from_status"))
+            and _status_overlap(other.to_status, data.get("to_status"))
+            and _overlap(other.issue_types, data.get("issue_types"))
+            and _overlap(other.priorities, data.get("priorities"))
+            and _overlap(other.labels, data.get("labels"))):
+        return False
+    return data.get("trigger") != "comment_created" or _overlap(
+        other.comment_visibility or ["public"], data.get("comment_visibility") or ["public"]
+    )

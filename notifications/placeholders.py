@@ -105,7 +105,9 @@ _LINK = '<a href="{{ issue.url }}">{{ issue.summary }}</a>'
 DEFAULT_TEMPLATES: dict[str, str] = {
     "issue_transitioned": (
         f"<p>{_ISSUE} moved from <i>{{{{ issue.status_from }}}}</i> to <i>{{{{ issue.status_to }}}}</i>"
-        f"{{% if issue.resolution %}} ({{{{ issue.resolution }}}}){{% endif %}}: {_LINK}</p>"
+        # The resolution only when it says more than the status ("Done (Done)" reads as a mistake).
+        f"{{% if issue.resolution and issue.resolution != issue.status_to %}} ({{{{ issue.resolution }}}})"
+        f"{{% endif %}}: {_LINK}</p>"
     ),
     "comment_created": (
         f"<p>{{{{ comment.author }}}} commented on {_ISSUE}: {_LINK}</p>"

@@ -1,6 +1,8 @@
 """The rules pages: ordered lists, the editor with live preview, the dry run and test notes. Thin: forms,
 selectors and services do the work."""
 
+from dataclasses import asdict
+
 from django.contrib import messages
 from django.db import transaction
 from django.http import JsonResponse
@@ -60,9 +62,28 @@ def rule_edit(request, pk: int | None = None):
                 ProjectConnection.objects.filter(customer_replies_allowed=True).values_list("pk", flat=True)
             ),
             "test_form": TestNoteForm(),
+
+            "overlaps": _overlaps(rule) if rule is not None and not form.is_bound else [],
             "dry_run_form": IssueKeyForm(),
         },
     )
+
+
+@require_http_methods(["GET"])
+@permission_required("manage_rules")
+def rule_choices(request):
+    """Statuses, issue types and priorities of one project in Jira, for the editor's pickers (JSON)."""
+    raw = request.GET.get("project", "")
+    project = ProjectConnection.objects.select_related("site").filter(pk=raw).first() if raw.isdigit() else None
+    if project is None:
+        return JsonResponse({"detail": "Choose a connected project (its id in ?project=)."}, status=400)
+    return JsonResponse(asdict(selectors.jira_choices(project)))
+
+
+def _overlaps(rule: NotificationRule) -> list[NotificationRule]:
+    fields = ("enabled", "trigger", "from_status", "to_status", "issue_types", "priorities", "labels",
+              "comment_visibility", "actions", "project")
+    return selectors.rules_overlapping(rule, {name: getattr(rule, name) for name in fields})
 
 
 def _preview(template_text: str, trigger: str, issue_key: str) -> dict:

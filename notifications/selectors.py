@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db.models import Q, QuerySet
 
 from connector.connections.selectors import project_connection_for
@@ -19,7 +20,7 @@ from deliveries.models import Action, Delivery
 from linking.models import ConversationLink
 from linking.selectors import link_list_reachable
 from notifications.context import event_context
-from notifications.matching import LinkEvent, rules_for_event
+from notifications.matching import MESSAGE_ACTIONS, LinkEvent, rules_for_event, rules_overlap
 from notifications.models import IN_ALL_PROJECTS, NotificationRule, Trigger
 from notifications.placeholders import DEFAULT_TEMPLATES, sample_context
 from notifications.planning import planned_actions, rules_for
@@ -87,6 +88,59 @@ def rules_heard(projects) -> list[str]:
             named = [] if "" in heard[trigger] else heard[trigger]
             words.append(f"{label.lower()} (to {', '.join(named)})" if named else label.lower())
     return words
+
+
+def rules_overlapping(rule: NotificationRule, data: dict) -> list[NotificationRule]:
+    """Enabled rules that would also post a message into the same conversations for the events the rule (as
+    edited: the form's `data`) posts for: every-project rules meet each project's own, and the reverse."""
+    if not data.get("enabled", True) or not any(a.get("type") in MESSAGE_ACTIONS for a in data.get("actions", [])):
+        return []
+    project = data.get("project")
+    rules = NotificationRule.objects.filter(enabled=True, trigger=data.get("trigger")).exclude(pk=rule.pk)
+    rules = rules.filter(detached_project_id="") if project is None else rules.filter(
+        IN_ALL_PROJECTS | Q(project=project))
+    return [other for other in rules.order_by("position", "id") if rules_overlap(other, data)]
+
+
+@dataclass
+class JiraChoices:
+    """What the rule editor offers to pick from: the project's statuses, issue types and priorities in Jira."""
+
+    statuses: list[str] = field(default_factory=list)
+    issue_types: list[str] = field(default_factory=list)
+    priorities: list[str] = field(default_factory=list)
+    problem: str = ""
+
+
+CHOICES_CACHE_SECONDS = 300
+STATUS_SHORTCUTS = ["any", "category:new", "category:indeterminate", "category:done"]
+
+
+def jira_choices(project: ProjectConnection) -> JiraChoices:
+    """From Jira, for one project, cached a few minutes; free text stays allowed, so Jira being unreachable only
+    costs the suggestions."""
+    projects = [project]
+    key = f"rule-choices:{project.pk}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    statuses, types, priorities, problems = set(), set(), set(), []
+    for p in projects:
+        try:
+            client = JiraClient.for_site(p.site)
+            for issue_type in client.project_statuses(p.project_key):
+                types.add(issue_type.get("name") or "")
+                statuses |= {s.get("name") or "" for s in issue_type.get("statuses") or []}
+            priorities |= {pr.get("name") or "" for pr in client.priorities()}
+        except VendorError as exc:
+            problems.append(f"{p.project_key}: {exc}")
+    choices = JiraChoices(
+        statuses=STATUS_SHORTCUTS + sorted(statuses - {""}), issue_types=sorted(types - {""}),
+        priorities=sorted(priorities - {""}),
+        problem=f"Jira did not list its statuses ({'; '.join(problems)}); type them in." if problems else "",
+    )
+    cache.set(key, choices, CHOICES_CACHE_SECONDS)
+    return choices
 
 
 # --- issues and events -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from connector.connections.selectors import REQUIRED_PERMISSIONS
 from connector.models import Health, IntercomWorkspace, JiraSite, ProjectConnection, WebhookEvent
 from deliveries.models import Delivery
 from deliveries.selectors import OPEN_STATUSES, fanout_progress
+from inbox.models import CreateIssueForm
 from notifications.models import NotificationRule
 from pipeline.refusals import Refusals, refusals_for, refusals_last_day
 
@@ -138,6 +139,9 @@ def setup_checklist() -> list[Step]:
                           "Connect a project on the site page.",
                           reverse("project_connection_create", args=[sites[0].pk]) if sites else connections))
 
+    if workspaces:
+        steps.append(_inbox_step(workspaces, projects))
+
     enabled = NotificationRule.objects.filter(enabled=True).count()
     if enabled:
         steps.append(Step("rules", "Rules on", OK, f"{enabled} rule(s) enabled."))
@@ -145,6 +149,21 @@ def setup_checklist() -> list[Step]:
         steps.append(Step("rules", "Rules on", TODO, "No rule is enabled: nothing will be posted.",
                           "Turn on a rule, or create one.", reverse("rules")))
     return steps
+
+
+def _inbox_step(workspaces: list[IntercomWorkspace], projects: list[ProjectConnection]) -> Step:
+    """The Intercom Inbox app (optional): its requests are checked with the workspace's client secret."""
+    label = "Inbox app (optional)"
+    unsigned = [w for w in workspaces if not w.client_secret]
+    if unsigned:
+        return Step("inbox", label, TODO,
+                    f"{unsigned[0].name} has no client secret, so the Inbox app's requests cannot be verified.",
+                    "Enter the app's client secret on the workspace, then follow the Inbox app page.",
+                    reverse("intercom_workspace_edit", args=[unsigned[0].pk]))
+    forms = CreateIssueForm.objects.filter(project__in=projects).count()
+    return Step("inbox", label, OK,
+                f"Ready for Intercom's Inbox: {forms} of {len(projects)} project(s) have a create-issue form.",
+                "Paste the initialize and submit URLs into your Intercom app.", reverse("inbox_app"))
 
 
 def connection_health() -> list[ConnectionHealth]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import itertools
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -463,6 +465,7 @@ class IntercomSimulator(TicketsMixin, SimServer):
         add("POST", "/_sim/throttle", lambda r: (self.throttle_for(float(r.json()["seconds"])),
                                                  Response(200, {"ok": True}))[1])
         add("GET", "/_sim/ledger", self._control_ledger)
+        add("GET", "/_sim/", self._control_page)
         canvas.add_controls(self)  # Canvas Kit requests to an Inbox app, signed as Intercom sends them
 
     def _control_bulk(self, request: Request) -> Response:
@@ -474,6 +477,30 @@ class IntercomSimulator(TicketsMixin, SimServer):
         with self.lock:
             self.rate_limit = int(request.json()["limit"])
         return Response(200, {"rate_limit": self.rate_limit})
+
+    def _control_page(self, request: Request) -> Response:
+        """A page a person can read: each conversation with its parts (notes, replies, state changes)."""
+        esc = html.escape
+        with self.lock:
+            conversations = sorted(self.conversations.values(), key=lambda c: int(c["id"]))
+            blocks = []
+            for c in conversations:
+                parts = c["conversation_parts"]["conversation_parts"]
+                rows = "".join(
+                    f"<li><b>{esc(str(p.get('part_type')))}</b> by {esc(str((p.get('author') or {}).get('name')))}"
+                    f" <small>{time.strftime('%H:%M:%S', time.gmtime(int(p.get('created_at') or 0)))} UTC</small>"
+                    f"<div class='body'>{esc(_plain(p.get('body') or ''))}</div></li>"
+                    for p in parts
+                ) or "<li class='muted'>No notes or replies yet.</li>"
+                subject = c["source"].get("subject") or c.get("title") or "(no subject)"
+                blocks.append(f"<section><h2>Conversation {esc(str(c['id']))}: {esc(str(subject))} "
+                              f"<small>({esc(str(c.get('state')))})</small></h2><ol>{rows}</ol></section>")
+        page = ("<!doctype html><meta charset='utf-8'><title>Intercom simulator</title><style>"
+                "body{font:15px system-ui,sans-serif;max-width:60rem;margin:2rem auto}section{border:1px solid #ccc;"
+                "border-radius:8px;padding:0 1rem;margin:1rem 0}.body{margin:.2rem 0 .6rem}small,.muted{color:#666}"
+                "</style><h1>Intercom simulator</h1><p>The conversations and what the connector wrote into them "
+                f"(reload to see new notes). Raw data: <a href='/_sim/ledger'>/_sim/ledger</a>.</p>{''.join(blocks)}")
+        return Response(200, page.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
 
     def _control_ledger(self, request: Request) -> Response:
         with self.lock:
@@ -566,3 +593,8 @@ def _matches(conversation: dict[str, Any], query: dict[str, Any]) -> bool:
         inside = str(wanted).lower() in str(actual or "").lower()
         return inside if operator == "~" else not inside
     raise HttpError(400, f"operator {operator} not supported by the sandbox", "parameter_invalid")
+
+
+def _plain(body: str) -> str:
+    """A note's HTML as text for the readable page (the page escapes it; no HTML of a note is rendered)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())

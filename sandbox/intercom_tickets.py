@@ -91,7 +91,7 @@ class TicketsMixin:
             "contacts": {"type": "contact.list", "contacts": (
                 [{"type": "contact", "id": contact["id"], "external_id": None}] if contact else [])},
             "admin_assignee_id": "0", "team_assignee_id": "0", "created_at": now, "updated_at": now,
-            "open": True, "snoozed_until": None,
+            "open": True,  # snoozed_until only while snoozed: the 2.14 schema has no null for it
             "linked_objects": {"type": "list", "data": [], "total_count": 0, "has_more": False},
             "ticket_parts": {"type": "ticket_part.list", "ticket_parts": [], "total_count": 0},
             "is_shared": ticket_type["category"] == "Customer", "tags": {"type": "tag.list", "tags": []},

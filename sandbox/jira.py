@@ -599,6 +599,10 @@ class JiraSimulator(SimServer):
             add("GET", "/mypermissions", self._mypermissions)
             add("POST", "/permissions/check", self._permissions_check)
             add("GET", "/field", lambda r, v: Response(200, copy.deepcopy(self.fields)))
+            add("POST", "/field", self._field_create, write=True)
+            add("POST", "/screens/addToDefault/{fieldId}", self._field_to_default_screen, write=True)
+            add("GET", "/project/{projectIdOrKey}/statuses", self._project_statuses)
+            add("GET", "/priority", self._priorities)
             add("POST", "/issue", self._issue_create, write=True)
             add("GET", "/issue/createmeta/{projectIdOrKey}/issuetypes", self._createmeta_types)
             add("GET", "/issue/createmeta/{projectIdOrKey}/issuetypes/{issueTypeId}", self._createmeta_fields)
@@ -701,6 +705,45 @@ class JiraSimulator(SimServer):
                     have = key in self.global_permissions.get(request.account_id, set())  # type: ignore[attr-defined]
                 result[key] = self._permission_json(key, have)
         return Response(200, {"permissions": result})
+
+    def _field_create(self, request: Request, v3: bool) -> Response:
+        """POST /field: Administer Jira only, as documented; a number field is searchable with exactnumber."""
+        if not self.global_permissions.get(request.account_id, set()) & {"ADMINISTER", "SYSTEM_ADMIN"}:  # type: ignore
+            raise HttpError(403, "You must have the Administer Jira global permission to create custom fields.")
+        data = request.json() or {}
+        if not data.get("name") or not data.get("type"):
+            raise HttpError(400, "name and type are required.")
+        with self.lock:
+            custom_id = 10100 + sum(1 for f in self.fields if f.get("custom"))
+            kind = data["type"].rsplit(":", 1)[-1]
+            field = {"id": f"customfield_{custom_id}", "key": f"customfield_{custom_id}", "name": data["name"],
+                     "custom": True, "searchable": bool(data.get("searcherKey")), "navigable": True, "orderable": True,
+                     "clauseNames": [f"cf[{custom_id}]", data["name"]], "untranslatedName": data["name"],
+                     "schema": {"type": "number" if kind == "float" else "string", "custom": data["type"],
+                                "customId": custom_id}}
+            self.fields.append(field)
+        return Response(201, copy.deepcopy(field))
+
+    def _field_to_default_screen(self, request: Request, v3: bool) -> Response:
+        if not self.global_permissions.get(request.account_id, set()) & {"ADMINISTER", "SYSTEM_ADMIN"}:  # type: ignore
+            raise HttpError(403, "You must have the Administer Jira global permission to change screens.")
+        if not any(f["id"] == request.params["fieldId"] for f in self.fields):
+            raise HttpError(404, "The field does not exist.")
+        return Response(200, {})
+
+    def _project_statuses(self, request: Request, v3: bool) -> Response:
+        """GET /project/{key}/statuses: per issue type, the statuses of its workflow (here one for all)."""
+        with self.lock:
+            self._project(request.params["projectIdOrKey"])
+            statuses = [p.status_json(s, self.base) for s in self.statuses.values()]
+            return Response(200, [{"self": f"{self.base}/rest/api/2/issuetype/{t['id']}", "id": t["id"],
+                                   "name": t["name"], "subtask": t["subtask"], "statuses": statuses}
+                                  for t in self.issue_types.values()])
+
+    def _priorities(self, request: Request, v3: bool) -> Response:
+        return Response(200, [{"self": f"{self.base}/rest/api/2/priority/{i}", "id": i, "name": n,
+                               "iconUrl": f"{self.base}/images/icons/priorities/x.svg", "statusColor": "#999999",
+                               "description": n} for i, n in self.priorities.items()])
 
     def _permissions_check(self, request: Request, v3: bool) -> Response:
         data = request.json()

@@ -52,6 +52,28 @@
     template.value = template.value.slice(0, at) + text + template.value.slice(template.selectionEnd ?? at);
     template.focus(); preview();
   }));
+  // Pickers: the chosen project's statuses, issue types and priorities from Jira (free text still allowed).
+  const projectSelect = form.querySelector("[name=project]");
+  async function loadChoices() {
+    const note = form.querySelector("[data-testid=jira-choices]");
+    const fill = (id, values) => document.getElementById(id).replaceChildren(...values.map(v => {
+      const o = document.createElement("option"); o.value = v; return o;
+    }));
+    if (!projectSelect.value) { note.hidden = true; fill("jira-issue-types", []); fill("jira-priorities", []); return; }
+    let data;
+    try {
+      const r = await fetch(form.dataset.choicesUrl + "?project=" + encodeURIComponent(projectSelect.value));
+      data = await r.json();
+    } catch (e) { data = {problem: "Jira's statuses could not be loaded; type them in."}; }
+    fill("jira-statuses", data.statuses || ["any", "category:done"]);
+    fill("jira-issue-types", data.issue_types || []);
+    fill("jira-priorities", data.priorities || []);
+    note.textContent = data.problem || ((data.issue_types || []).length
+      ? `In Jira: issue types ${data.issue_types.join(", ")}; priorities ${data.priorities.join(", ")}.` : "");
+    note.hidden = !note.textContent;
+  }
+  projectSelect.addEventListener("change", loadChoices);
+  loadChoices();
   form.addEventListener("change", showFor);
   trigger.addEventListener("change", preview);
   template.addEventListener("input", preview);

@@ -159,7 +159,8 @@ def test_a_note_is_previewed_and_sent_from_the_issue_page_once(admin_page, live_
         expect(page.get_by_test_id("comment-preview")).to_contain_text("A fix ships *today*.")
         page.get_by_label("Jira wiki markup").check()
         page.get_by_role("button", name="Preview again").click()
-        expect(page.get_by_test_id("comment-preview").locator("b")).to_have_text("today")
+        expect(page.get_by_test_id("comment-preview").locator("b").last).to_have_text("today")
+        expect(page.get_by_test_id("comment-preview")).to_contain_text(f"on {issue['key']}:")  # who and which issue
         shot(page, "comment-preview", tmp_path)
         assert Delivery.objects.count() == 0
         page.get_by_role("button", name="Send").click()

@@ -12,7 +12,7 @@ from connector.jira_events import parse_jira_event
 from linking import tasks
 from linking.jira_sync import PROPERTY_KEY
 from linking.models import CustomerReply, JiraWrite, SupportSettings
-from linking.voice import COMMENT_PROPERTY, most_asked_about
+from linking.voice import COMMENT_PROPERTY
 from notifications.models import NotificationRule
 from notifications.planning import plan_event
 from pipeline import process
@@ -153,7 +153,7 @@ def test_the_comment_is_never_echoed_back_into_intercom(connected, voice, replie
     assert plan_event(site=connected.site, event=other_event) == 1
 
 
-def test_replies_are_counted_on_the_issue_and_in_most_asked_about(connected, voice, replied, eager):
+def test_replies_are_counted_on_the_issue_and_in_most_asked_about(connected, voice, replied, eager, admin_client):
     busy, quiet = connected.issue("Busy"), connected.issue("Quiet")
     for issue, count in ((busy, 3), (quiet, 1)):
         conversation = connected.intercom.add_conversation()
@@ -161,5 +161,20 @@ def test_replies_are_counted_on_the_issue_and_in_most_asked_about(connected, voi
         for n in range(count):
             replied(connected.intercom.user_replied(conversation["id"], f"<p>reply {n}</p>"))
     assert connected.sim_issue(busy["key"])["properties"][PROPERTY_KEY]["customerReplies"] == 3
-    ranking = most_asked_about()
-    assert [(row["issue_key"], row["replies"]) for row in ranking] == [(busy["key"], 3), (quiet["key"], 1)]
+    connected.link(quiet, connected.intercom.add_conversation()["id"])  # more links, fewer replies
+    page = admin_client.get("/reports/?sort=replies").content.decode()
+    assert page.index(f'data-issue="{busy["key"]}"') < page.index(f'data-issue="{quiet["key"]}"')
+    assert '<td class="replies">3</td>' in page
+
+
+def test_posted_replies_lose_their_text_after_the_retention_period_but_still_count(connected, voice, replied):
+    issue = connected.issue()
+    conversation = connected.intercom.add_conversation()
+    connected.link(issue, conversation["id"])
+    replied(connected.intercom.user_replied(conversation["id"], "<p>My card number is ...</p>"))
+    _due_now(connected, issue)
+    tasks.customer_voice_post(connected.site.pk, issue["id"])
+    CustomerReply.objects.update(posted_at=timezone.now() - timedelta(days=400))
+    tasks.jira_write_purge()
+    reply = CustomerReply.objects.get()
+    assert (reply.body, reply.author_name) == ("", "") and reply.comment_id

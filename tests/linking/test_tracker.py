@@ -124,3 +124,21 @@ def test_conversations_and_tickets_linked_to_the_tracker_show_up_on_the_issue(co
     with eager(execute=True):
         assert tasks.tracker_refresh(link.pk) == {"linked": 0, "unlinked": 1}
     assert not ConversationLink.objects.filter(issue_id=issue["id"], conversation_id=conversation["id"]).exists()
+
+
+def test_the_api_asks_for_the_tracker_once_and_says_what_is_missing(connected, admin_client, eager, no_rules, pump):
+    issue = connected.issue("Exports time out")
+    settings = SupportSettings.objects.create(project=connected.project,
+                                              tracker_ticket_type_id=connected.intercom.tracker_type["id"])
+    url = f"/api/issues/{issue['key']}/tracker/"
+    missing = admin_client.post(url)
+    assert missing.status_code == 409 and "tracker contact email" in missing.json()["detail"]
+    settings.tracker_contact_email = "trackers@example.com"
+    settings.save()
+    asked = admin_client.post(url)
+    assert asked.status_code == 202 and asked.json()["created"] is True
+    with eager(execute=True):
+        pump()
+    done = admin_client.post(url)
+    assert done.status_code == 200 and done.json()["tracker"]["is_tracker"] is True
+    assert len([e for e in connected.intercom.ledger if e.kind == "ticket_create"]) == 1

@@ -138,7 +138,9 @@ def test_the_api_posts_a_comment_once_per_idempotency_key(admin_client, issue):
     assert (first.status_code, first.json()["created"]) == (201, 3)
     assert (again.status_code, again.json()["duplicate"]) == (200, True)
     preview = admin_client.post(api, {"body": "x", "preview": True}, content_type="application/json")
-    assert preview.json()["body_html"] == "<p>x</p>" and Delivery.objects.count() == 3
+    # An internal note names its author and the issue (Intercom shows it as written by the app user).
+    assert preview.json()["body_html"] == f"<p><b>{issue_user(admin_client)}</b> on <b>{issue['key']}</b>:</p><p>x</p>"
+    assert Delivery.objects.count() == 3
 
 
 def test_the_api_refuses_replies_where_not_allowed(admin_client, issue):
@@ -146,3 +148,9 @@ def test_the_api_refuses_replies_where_not_allowed(admin_client, issue):
     response = admin_client.post(api, {"body": "Hi", "message_type": "comment"}, content_type="application/json")
     assert response.status_code == 403 and "turned off" in response.json()["detail"]
     assert Delivery.objects.count() == 0
+
+
+def issue_user(client) -> str:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(pk=client.session["_auth_user_id"]).username

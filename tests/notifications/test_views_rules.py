@@ -163,11 +163,12 @@ def test_a_template_with_a_blocking_problem_is_refused_and_the_problem_shown(adm
     assert response.context["form"].errors["template"]
 
 
-def test_an_unknown_placeholder_is_a_warning_not_a_refusal(admin_client):
+def test_an_unknown_placeholder_is_refused_unless_confirmed(admin_client):
     response = admin_client.post(reverse("rule_create"), editor_data(template="<p>{{ issue.sumary }}</p>"))
+    assert response.status_code == 200 and "issue.summary" in response.content.decode()  # the suggestion
+    response = admin_client.post(reverse("rule_create"),
+                                 editor_data(template="<p>{{ issue.sumary }}</p>", confirm_unknown="on"))
     assert response.status_code == 302
-    page = admin_client.get(response.url).content.decode()
-    assert "issue.summary" in page  # the suggestion
 
 
 def test_a_reply_is_refused_for_a_project_that_does_not_allow_customer_replies(admin_client):

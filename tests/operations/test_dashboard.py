@@ -47,6 +47,15 @@ def test_a_site_whose_app_user_lacks_permissions_is_a_problem_not_working(sup):
     assert site_row.state == "problem" and site_row.summary == "Working, with problems"
 
 
+def test_the_inbox_app_line_says_what_it_lacks(sup):
+    step = next(s for s in setup_checklist() if s.key == "inbox")
+    assert step.state == "ok" and "0 of 1 project(s) have a create-issue form" in step.detail
+    sup.workspace.client_secret = ""
+    sup.workspace.save()
+    step = next(s for s in setup_checklist() if s.key == "inbox")
+    assert step.state == "todo" and "no client secret" in step.detail
+
+
 def test_a_broken_connection_shows_its_error_and_the_way_to_fix_it(sup):
     sup.workspace.health, sup.workspace.health_error = Health.BROKEN, "Intercom refused the app user's credentials."
     sup.workspace.save()

@@ -38,7 +38,7 @@ def test_a_rule_that_did_not_match_says_which_condition_failed(sup):
 def test_stop_after_and_other_projects_are_named(sup):
     from tests import factories
 
-    other = factories.ProjectConnectionFactory(site=sup.site, project_key="OPS")
+    other = factories.ProjectConnectionFactory(site=sup.site, project_id="20001", project_key="OPS")
     sup.rule(name="First", position=1, stop_after=True)
     sup.rule(name="Second", position=2)
     sup.rule(name="Ops only", position=3, project=other)

@@ -1,15 +1,15 @@
-"""Create or update connections and project connections from a file made by export_config."""
+"""Create or update the configuration from a file made by export_config (all of it or nothing)."""
 
 import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from connector.connections.config_io import ConfigError, config_import, config_load
+from operations.config_io import ConfigError, config_import, config_load
 
 
 class Command(BaseCommand):
-    help = "Import connections and project connections from YAML or JSON ('-' reads standard input)."
+    help = "Import the configuration from YAML or JSON ('-' reads standard input); secrets are never in it."
 
     def add_arguments(self, parser):
         parser.add_argument("path")

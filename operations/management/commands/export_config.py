@@ -1,14 +1,15 @@
-"""Write the connections and project connections as YAML or JSON (no secrets)."""
+"""Write the whole configuration as YAML or JSON (no secrets)."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from connector.connections.config_io import config_dump, config_export
+from operations.config_io import config_dump, config_export
 
 
 class Command(BaseCommand):
-    help = "Export connections and project connections (without secrets) as YAML or JSON."
+    help = ("Export connections, project connections, rules, visible fields, count-field settings, roles and alert "
+            "settings (without secrets) as YAML or JSON.")
 
     def add_arguments(self, parser):
         parser.add_argument("--format", choices=["yaml", "json"], default="yaml")
