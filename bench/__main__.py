@@ -27,6 +27,9 @@ BENCHMARKS: dict[str, str] = {
     "fanout_10k": "bench.fanout:run_fanout_10k",
     "worker_profile": "bench.fanout:run_worker_profile",
     "scale_out": "bench.scale_out:run",
+    "issue_view": "bench.linking:run_issue_view",
+    "bulk_link": "bench.linking:run_bulk_link",
+    "link_under_load": "bench.linking:run_link_under_load",
 }
 
 
