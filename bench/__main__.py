@@ -27,6 +27,9 @@ BENCHMARKS: dict[str, str] = {
     "fanout_10k": "bench.fanout:run_fanout_10k",
     "worker_profile": "bench.fanout:run_worker_profile",
     "scale_out": "bench.scale_out:run",
+    "issue_view": "bench.linking:run_issue_view",
+    "bulk_link": "bench.linking:run_bulk_link",
+    "link_under_load": "bench.linking:run_link_under_load",
 }
 
 
@@ -71,14 +74,16 @@ def main(argv: list[str]) -> int:
         os.environ["BENCH_QUICK"] = "1"
     started, summaries = time.monotonic(), {}
     for name in names:
-        print(f"== {name} ({args.rounds} round{'s' if args.rounds > 1 else ''}) ==", flush=True)
+        func = _load(BENCHMARKS[name])
+        rounds = min(args.rounds, getattr(func, "max_rounds", args.rounds))
+        print(f"== {name} ({rounds} round{'s' if rounds > 1 else ''}) ==", flush=True)
 
         def progress(i: int, figures: dict) -> None:
             shown = json.dumps({k: v["value"] for k, v in (figures.get("targets") or {}).items()})
             failed = f" FAILED: {'; '.join(figures['failed'])}" if figures.get("failed") else ""
             print(f"   round {i}: {shown}{failed}", flush=True)
 
-        summaries[name] = run_rounds(_load(BENCHMARKS[name]), args.rounds, on_round=progress)
+        summaries[name] = run_rounds(func, rounds, on_round=progress)
         results_merge(name, summaries[name])
     print(f"\nFigures written to {RESULTS} ({round((time.monotonic() - started) / 60, 1)} min"
           f"{', QUICK sizes: not a verdict' if args.quick else ''}).\n")

@@ -91,18 +91,14 @@ def run_rounds(func: Callable, rounds: int, *, on_round: Callable[[int, dict], N
     rounds = min(rounds, getattr(func, "max_rounds", rounds))
     results: list[dict] = []
     if getattr(func, "own_rounds", False):
-        results = list(func(rounds=rounds))
+        results = _guarded(lambda: list(func(rounds=rounds)), wrap=True)
         for i, figures in enumerate(results, 1):
             if on_round:
                 on_round(i, figures)
     else:
         for i in range(1, rounds + 1):
             round_started = time.monotonic()
-            try:
-                figures = func()
-            except Exception as exc:  # one broken round is reported, and the other benchmarks still run
-                traceback.print_exc()
-                figures = {"failed": [f"crashed: {type(exc).__name__}: {str(exc)[:300]}"]}
+            figures = _guarded(func)
             figures.setdefault("seconds", round(time.monotonic() - round_started, 1))
             results.append(figures)
             if on_round:
@@ -111,6 +107,16 @@ def run_rounds(func: Callable, rounds: int, *, on_round: Callable[[int, dict], N
     summary["wall_seconds"] = round(time.monotonic() - started, 1)
     summary["quick"] = quick()
     return summary
+
+
+def _guarded(call: Callable, *, wrap: bool = False):
+    """A crash becomes a round that failed, so the other benchmarks still run."""
+    try:
+        return call()
+    except Exception as exc:
+        traceback.print_exc()
+        crashed = {"failed": [f"crashed: {type(exc).__name__}: {str(exc)[:300]}"]}
+        return [crashed] if wrap else crashed
 
 
 def _fmt(value) -> str:

@@ -1,5 +1,5 @@
 """The one place that talks to Intercom (API 2.14): the official SDK (python-intercom 5.x) for setup and
-lookups, plain JSON on the same connection pool for the delivery hot path (see `_json` for why).
+lookups, plain JSON on kept-alive connections of its own for the delivery hot path (see `_json` and `_connection`).
 
 Every call returns plain dicts and raises only VendorError, classified so the delivery engine can decide:
 wait for the rate-limit reset, back off, check before resending (ambiguous), hold the workspace (auth), or
@@ -151,7 +151,7 @@ class IntercomClient:
         return _plain(response)
 
     def _json(self, method: str, path: str, what: str, *, body: dict | None = None, params: dict | None = None):
-        """The delivery hot path: the same request the SDK would send, as plain JSON on the shared pool.
+        """The delivery hot path: the same request the SDK would send, as plain JSON on a connection of its own.
 
         The SDK's model (de)serialisation costs 10-16 ms of CPU per call (measured), which would cap a 2-core
         worker near 100 calls/s, below Intercom's ceiling of ~167/s; plain JSON costs well under 1 ms.

@@ -7,6 +7,7 @@ force is the last `X-RateLimit-Limit` seen (JIRA_RATE_LIMIT_DEFAULT until then, 
 `Remaining` catches up with calls others made, and a 429 holds every caller of the site until its Retry-After.
 """
 
+import threading
 import time
 from collections.abc import Mapping
 from functools import cache
@@ -61,11 +62,20 @@ def observe(site_id: int, status: int, headers: Mapping[str, str]) -> None:
         limiter.block_until(key, retry_at_from_headers(headers, status=status) or time.time() + 1)
 
 
+_local = threading.local()  # one client (and its connection pool) per site and thread, reused across writes
+
+
 def client_for(site: JiraSite) -> JiraClient:
     """A Jira client for the site's app user whose every call waits for the site's pace and teaches it."""
-    client = JiraClient.for_site(site)
-    client.before_request = lambda: slot(site.pk)
-    client.on_response = lambda status, headers: observe(site.pk, status, headers)
+    key = (site.pk, site.base_url, site.deployment, site.account_email, site.api_token)
+    clients = _local.__dict__.setdefault("clients", {})
+    client = clients.get(key)
+    if client is None:
+        client = JiraClient.for_site(site)
+        client.before_request = lambda: slot(site.pk)
+        client.on_response = lambda status, headers: observe(site.pk, status, headers)
+        clients.clear()  # credentials changed, or another site: keep one
+        clients[key] = client
     return client
 
 

@@ -364,6 +364,11 @@ CARD_SORTS = {
     "customer": (F("snap_customer").asc(nulls_last=True), "id"),
     "state": (F("snap_state").asc(nulls_last=True), "id"),
 }
+SORT_COLUMNS = {  # the snapshot column each sort needs
+    "activity": {"snap_activity": "last_activity_at"},
+    "customer": {"snap_customer": "customer"},
+    "state": {"snap_state": "state"},
+}
 MAX_PER_PAGE = 200
 
 
@@ -398,12 +403,10 @@ def issue_cards(
     query = (query or "").strip()[:200]
     sort = sort if sort in CARD_SORTS else "linked"
     per_page = max(1, min(int(per_page), MAX_PER_PAGE))
-    rows = links.annotate(
-        snap_subject=Subquery(snapshot.values("subject")[:1]),
-        snap_customer=Subquery(snapshot.values("customer")[:1]),
-        snap_state=Subquery(snapshot.values("state")[:1]),
-        snap_activity=Subquery(snapshot.values("last_activity_at")[:1]),
-    )
+    # Snapshot columns only where the search or the sort needs them: the plain listing stays one indexed query.
+    needed = {"snap_subject": "subject", "snap_customer": "customer"} if query else {}
+    needed.update(SORT_COLUMNS.get(sort, {}))
+    rows = links.annotate(**{name: Subquery(snapshot.values(column)[:1]) for name, column in needed.items()})
     if query:
         rows = rows.filter(
             Q(conversation_id__icontains=query) | Q(snap_subject__icontains=query) | Q(snap_customer__icontains=query)
@@ -488,7 +491,8 @@ class JiraProgress:
         return max(0, self.links - self.remote_links_pending)
 
 
-def jira_progress(site: JiraSite, issue_id: str) -> JiraProgress:
+def jira_progress(site: JiraSite, issue_id: str, *, links: int | None = None) -> JiraProgress:
+    """`links`: the issue's link count, when the caller has it already."""
     writes = JiraWrite.objects.filter(site=site, issue_id=issue_id)
     counts = {
         (row["kind"], row["status"]): row["n"]
@@ -502,7 +506,7 @@ def jira_progress(site: JiraSite, issue_id: str) -> JiraProgress:
             writes.filter(status=JiraWrite.Status.FAILED).order_by("-updated_at").values_list("last_error", flat=True)
         ).first() or ""
     return JiraProgress(
-        links=link_count(site.pk, issue_id),
+        links=link_count(site.pk, issue_id) if links is None else links,
         remote_links_pending=counts.get((JiraWrite.Kind.REMOTE_LINK_SYNC, pending), 0),
         count_pending=bool(counts.get((JiraWrite.Kind.ISSUE_SEARCH_SYNC, pending))),
         failed=failed,

@@ -239,7 +239,7 @@ def jira_write_run(write_id: int) -> object:
 
 
 DRAIN_LEASE_SECONDS = 60
-DRAIN_BATCH = 200
+DRAIN_BATCH = 500
 DRAIN_WAIT_SECONDS = 5.0
 
 

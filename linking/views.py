@@ -23,7 +23,7 @@ from linking.models import ConversationLink, SiteSearchSettings, VisibleFields
 from linking.tickets import ticket_card
 
 CARDS_PAGE = 25
-TABLE_PAGE = 100
+TABLE_PAGE = 50
 SORT_LABELS = [
     ("linked", "Linked first"),
     ("-linked", "Linked last"),
@@ -109,7 +109,7 @@ def issue_detail(request, key: str):
             "issue": target,
             "project": project,
             "listing": listing,
-            "jira": selectors.jira_progress(target.site, target.issue_id),
+            "jira": selectors.jira_progress(target.site, target.issue_id, links=listing.total),
             "bulk_max": settings.BULK_LINK_MAX,
             "entries": entries,
             "can_create_tracker": _can_create_tracker(project, target),

@@ -36,17 +36,28 @@ def _issue(site: JiraSite, link: dict) -> IssueRef:
 
 def plan_link_events(*, kind: str, links: list[dict], actor_name: str = "") -> int:
     """The same for many links (bulk linking), reading each issue from Jira once rather than once per link."""
-    issues: dict[tuple, IssueRef] = {}
+    issues: dict[tuple, IssueRef | None] = {}
     created = 0
     for link in links:
         key = (link["site_id"], link["issue_id"])
         if key not in issues:
-            site = JiraSite.objects.filter(pk=link["site_id"]).first()
-            if site is None:
-                continue
-            issues[key] = _issue(site, link)
-        created += plan_link_event(kind=kind, link=link, actor_name=actor_name, issue=issues[key])
+            issues[key] = _issue_with_rules(kind, link)
+        if issues[key] is not None:
+            created += plan_link_event(kind=kind, link=link, actor_name=actor_name, issue=issues[key])
     return created
+
+
+def _issue_with_rules(kind: str, link: dict) -> IssueRef | None:
+    """The issue of a bulk link, or None when no enabled rule of its project is for this kind of link event
+    (then none of its links plans anything, and each is not looked at on its own)."""
+    site = JiraSite.objects.filter(pk=link["site_id"]).first()
+    if site is None:
+        return None
+    issue = _issue(site, link)
+    project = project_connection_for(
+        site, project_id=issue.project_id, project_key=issue.project_key, issue_key=issue.key
+    )
+    return issue if any(rule.trigger == kind for rule in rules_for(project)) else None
 
 
 def plan_link_event(

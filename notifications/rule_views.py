@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import permission_required
+from accounts.audit import audit_record, changes
 from connector.models import ProjectConnection
 from notifications import selectors, services
 from notifications.forms import IssueKeyForm, PreviewForm, RuleForm, TestNoteForm
@@ -37,11 +38,15 @@ def rule_edit(request, pk: int | None = None):
         initial["project"] = ProjectConnection.objects.filter(pk=request.GET["project"]).first()
     form = RuleForm(request.POST or None, instance=rule, initial=initial)
     if request.method == "POST" and form.is_valid() and "preview" not in request.POST:
+        before = _audited(rule) if rule else {}
         with transaction.atomic():
             saved = form.save(commit=False)
             if rule is None or rule.project_id != (saved.project.pk if saved.project else None):
                 saved.position = services.rule_next_position(saved.project)
             saved.save()
+            old, new = changes(before, _audited(saved))
+            audit_record(actor=request.user, action="rule.update" if rule else "rule.create", target=saved,
+                         before=old, after=new, request=request)
         messages.success(request, f"Rule “{saved.name}” saved.")
         for warning in form.warnings:
             messages.warning(request, warning)
@@ -78,6 +83,16 @@ def rule_choices(request):
     if project is None:
         return JsonResponse({"detail": "Choose a connected project (its id in ?project=)."}, status=400)
     return JsonResponse(asdict(selectors.jira_choices(project)))
+
+
+AUDITED_FIELDS = ("name", "enabled", "stop_after", "trigger", "from_status", "to_status", "fields",
+                  "comment_visibility", "issue_types", "priorities", "labels", "actions", "template",
+                  "coalesce_seconds")
+
+
+def _audited(rule: NotificationRule) -> dict:
+    return {"project": rule.project.project_key if rule.project else "all",
+            **{name: getattr(rule, name) for name in AUDITED_FIELDS}}
 
 
 def _overlaps(rule: NotificationRule) -> list[NotificationRule]:
@@ -146,6 +161,8 @@ def rule_change(request, pk: int, op: str):
         messages.success(request, f"Rule “{rule.name}” deleted. Its past deliveries stay in the log.")
     else:
         messages.error(request, "Unknown change.")
+        return redirect(reverse("rules"))
+    audit_record(actor=request.user, action=f"rule.{op}", target=rule, request=request)
     return redirect(reverse("rules") + (f"#rule-{pk}" if op != "delete" else ""))
 
 

@@ -1101,10 +1101,20 @@ class JiraSimulator(SimServer):
         add("POST", "/_sim/issues/{key}/delete", self._control(self.delete_issue, None))
         add("POST", "/_sim/issues/{key}/move", self._control(self.move_issue, "project_key"))
         add("GET", "/_sim/deliveries", lambda r: Response(200, [d.summary() for d in self.deliveries]))
+        add("GET", "/_sim/issues/{key}/connector", self._control_connector_view)
         add("GET", "/_sim/rate", lambda r: Response(200, {"rate_limit": self.rate_limit, "throttled": self.throttled,
                                                            "max_calls_per_second": self.max_calls_per_second()}))
         add("POST", "/_sim/deliveries/{identifier}/redeliver", lambda r: Response(200, {
             "statuses": self.redeliver(r.params["identifier"], **(r.json() or {}))}))
+
+    def _control_connector_view(self, request: Request) -> Response:
+        """What the connector wrote on an issue (remote links, properties, the count field), for benchmarks that
+        watch it without spending the REST rate limit."""
+        with self.lock:
+            issue = self.issue(request.params["key"])
+            return Response(200, {"remotelinks": len(issue["remotelinks"]),
+                                  "properties": copy.deepcopy(issue["properties"]),
+                                  "count_field": issue["fields"].get(COUNT_FIELD)})
 
     def _control(self, method: Any, positional: str | None) -> Any:
         def handler(request: Request) -> Response:

@@ -6,6 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import permission_required
+from accounts.audit import audit_record
 from connector.connections import clients, selectors, services
 from connector.connections.forms import IntercomWorkspaceForm, JiraSiteForm, NoteAuthorForm, ProjectConnectionForm
 from connector.connections.health import connection_check, project_permissions_record
@@ -13,6 +14,11 @@ from connector.connections.services import ConnectionFailed
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
 
 MANAGE = "manage_connections"
+
+
+def _audit(request, action: str, target, **after) -> None:
+    """Record the change in the audit log: the fields that are not secrets; for a secret only that it changed."""
+    audit_record(actor=request.user, action=action, target=target, after=after, request=request)
 
 
 def _fail(form, failure: ConnectionFailed) -> None:
@@ -34,10 +40,14 @@ def jira_site_edit(request, pk: int | None = None):
     form = JiraSiteForm(request.POST or None, site=site)
     if request.method == "POST" and form.is_valid():
         try:
+            created = site is None
             site = services.jira_site_save(site=site, **form.cleaned_data)
         except ConnectionFailed as failure:
             _fail(form, failure)
         else:
+            _audit(request, "jira_site.create" if created else "jira_site.update", site, name=site.name,
+                   base_url=site.base_url, deployment=site.deployment, account_email=site.account_email,
+                   api_token="changed" if form.cleaned_data.get("api_token") else "kept")
             messages.success(request, f"Connected to Jira as {site.app_display_name}.")
             return redirect("jira_site_detail", pk=site.pk)
     return render(request, "connector/jira_site_form.html", {"form": form, "site": site})
@@ -83,6 +93,7 @@ def jira_site_check(request, pk: int):
 def jira_site_revoke(request, pk: int):
     site = get_object_or_404(JiraSite, pk=pk)
     services.jira_site_revoke(site=site, actor=request.user)
+    _audit(request, "jira_site.revoke", site, credentials="deleted")
     messages.success(request, "The Jira credentials were deleted. Links, rules and projects are kept.")
     return redirect("jira_site_detail", pk=pk)
 
@@ -95,6 +106,7 @@ def jira_webhook_secret(request, pk: int):
     site = get_object_or_404(JiraSite, pk=pk)
     if request.POST.get("rotate"):
         services.jira_site_rotate_webhook_secret(site=site)
+        _audit(request, "jira_site.webhook_secret", site, change="a new webhook secret")
         messages.warning(request, "A new webhook secret was generated; Jira deliveries fail until you paste it.")
     return render(
         request,
@@ -112,6 +124,7 @@ def jira_webhook_register(request, pk: int):
     except ConnectionFailed as failure:
         messages.error(request, failure.message)
     else:
+        _audit(request, "jira_site.webhook_register", site)
         messages.success(request, "The webhook was registered in Jira.")
     return redirect("jira_site_detail", pk=pk)
 
@@ -128,10 +141,15 @@ def intercom_workspace_edit(request, pk: int | None = None):
         data = dict(form.cleaned_data)
         override = data.pop("api_base_url", "") or ""
         try:
+            created = workspace is None
             workspace = services.intercom_workspace_save(workspace=workspace, api_base_url_override=override, **data)
         except ConnectionFailed as failure:
             _fail(form, failure)
         else:
+            _audit(request, "intercom_workspace.create" if created else "intercom_workspace.update", workspace,
+                   name=workspace.name, region=workspace.region,
+                   access_token="changed" if data.get("access_token") else "kept",
+                   client_secret="changed" if data.get("client_secret") else "kept")
             messages.success(request, f"Connected to the Intercom workspace {workspace.name}. Pick the note author.")
             return redirect("intercom_workspace_detail", pk=workspace.pk)
     return render(request, "connector/intercom_workspace_form.html", {"form": form, "workspace": workspace})
@@ -155,6 +173,7 @@ def intercom_workspace_detail(request, pk: int):
             except ConnectionFailed as failure:
                 _fail(form, failure)
             else:
+                _audit(request, "intercom_workspace.note_author", workspace, note_author=workspace.app_admin_name)
                 messages.success(request, f"Notes are now written as {workspace.app_admin_name}.")
                 return redirect("intercom_workspace_detail", pk=pk)
     return render(
@@ -188,6 +207,7 @@ def intercom_workspace_check(request, pk: int):
 def intercom_workspace_revoke(request, pk: int):
     workspace = get_object_or_404(IntercomWorkspace, pk=pk)
     services.intercom_workspace_revoke(workspace=workspace, actor=request.user)
+    _audit(request, "intercom_workspace.revoke", workspace, credentials="deleted")
     messages.success(request, "The Intercom access token was deleted. Links, rules and projects are kept.")
     return redirect("intercom_workspace_detail", pk=pk)
 
@@ -218,6 +238,7 @@ def project_connection_edit(request, site_pk: int, pk: int | None = None):
         except ConnectionFailed as failure:
             _fail(form, failure)
         else:
+            _audit(request, "project.save", connection, workspace=str(connection.workspace), **form.toggles())
             messages.success(request, f"{connection.project_key} is connected to {connection.workspace}.")
             return redirect("jira_site_detail", pk=site.pk)
     return render(
@@ -238,6 +259,7 @@ def project_connection_edit(request, site_pk: int, pk: int | None = None):
 def project_connection_delete(request, site_pk: int, pk: int):
     connection = get_object_or_404(ProjectConnection, pk=pk, site_id=site_pk)
     services.project_connection_delete(connection=connection)
+    _audit(request, "project.disconnect", connection)
     messages.success(
         request,
         f"{connection.project_key} is no longer connected. Its notification rules are kept, doing nothing, and "

@@ -1,9 +1,9 @@
 """The deployment artefacts (deploy/Containerfile, deploy/compose.yaml, deploy/k8s) are valid and run exactly
 the Procfile's commands.
 
-No container engine runs on the CI machines and no base image can be pulled there, so the image is not built
-here; instead every place that starts a process names a Procfile process type, and the image's entrypoint
-(deploy/run) is shown to run that type's line verbatim.
+CI runs no container daemon and cannot pull a base image, so it does not build the image (deploy/README.md says
+how it was built by hand with buildah); instead every place that starts a process names a Procfile process
+type, and the image's entrypoint (deploy/run) is shown to run that type's line verbatim.
 """
 
 import re

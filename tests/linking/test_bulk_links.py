@@ -8,10 +8,12 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
+from deliveries.models import Delivery
 from linking import jira_sync, services, tasks
 from linking.jira_sync import PROPERTY_KEY, PROPERTY_MAX_BYTES
 from linking.models import ConversationLink, JiraWrite
 from linking.services import IssueTarget
+from notifications.models import NotificationRule
 from sandbox.jira import COUNT_FIELD
 from tests import factories
 
@@ -169,3 +171,16 @@ def test_the_drain_waits_for_jiras_retry_after_and_finishes(connected):
     with connected.jira.lock:
         ours = [n for (who, second), n in connected.jira.calls.items() if second > now + 1]
     assert max(ours) <= 2  # once learnt, the pace holds
+
+
+def test_a_conversation_linked_rule_plans_a_note_per_bulk_linked_conversation(
+    connected, admin_client, eager, enqueued
+):
+    NotificationRule.objects.create(
+        name="Linked", trigger="conversation_linked", enabled=True, position=1, actions=[{"type": "note"}]
+    )
+    issue = connected.issue()
+    ids = connected.intercom.add_conversations(3)
+    with eager(execute=True):
+        assert bulk(admin_client, issue, ids).status_code == 201
+    assert sorted(Delivery.objects.values_list("conversation_id", flat=True)) == sorted(ids)

@@ -115,3 +115,18 @@ def test_a_bad_file_is_a_clear_400_and_changes_nothing(admin_client, body):
 def test_exporting_needs_the_connections_permission(client):
     client.force_login(factories.UserFactory(role="Agent"))
     assert client.get(reverse("api_config")).status_code == 403
+
+
+def test_rule_and_connection_changes_are_in_the_audit_log(admin_client, configured):
+    rule = NotificationRule.objects.get(name="Work started")
+    admin_client.post(reverse("rule_change", args=[rule.pk, "disable"]))
+    site = JiraSite.objects.get()
+    admin_client.post(reverse("jira_webhook_secret", args=[site.pk]), {"rotate": "1"})
+    admin_client.post(reverse("rule_create"), {
+        "name": "Done note", "trigger": "issue_transitioned", "enabled": "on", "to_status": "Done",
+        "act_note": "on", "coalesce_seconds": "0", "comment_visibility": ["public"]})
+    actions = set(AuditEntry.objects.values_list("action", flat=True))
+    assert {"rule.disable", "jira_site.webhook_secret", "rule.create"} <= actions
+    created = AuditEntry.objects.get(action="rule.create")
+    assert created.after["to_status"] == "Done" and created.target == "Done note"
+    assert "webhook-secret" not in str(list(AuditEntry.objects.values_list("after", flat=True)))

@@ -7,6 +7,7 @@ import pytest
 
 from connector.models import JiraSite, WebhookEvent
 from deliveries.models import Delivery
+from notifications.models import NotificationRule
 from pipeline.process import webhook_event_process
 from sandbox import demo
 from tests.conftest import wait_for
@@ -31,6 +32,9 @@ def free_port() -> int:
 
 
 def test_a_restarted_demo_notes_the_suggested_transition_again(live_server, enqueued, capsys):
+    # The default rule a fresh install has (a transactional test may run after another emptied the tables).
+    NotificationRule.objects.get_or_create(name="Note on any transition", trigger="issue_transitioned",
+                                           defaults={"actions": [{"type": "note"}]})
     ports = {"jira_port": free_port(), "intercom_port": free_port()}  # a restart keeps them (JIRA_PORT=…)
     sims = []
     try:
