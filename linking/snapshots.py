@@ -128,11 +128,14 @@ def snapshot_store(
     if bundle.problem != "unreachable":
         snapshot.fetched_at = now
     if bundle.conversation is not None:
+        previous_admin = str((snapshot.conversation or {}).get("admin_assignee_id") or "")
         snapshot.conversation = bundle.conversation
         snapshot.contact = bundle.contact or snapshot.contact
         snapshot.company = bundle.company or snapshot.company
         admin_id = str(bundle.conversation.get("admin_assignee_id") or "")
-        snapshot.assignee_name = bundle.admins.get(admin_id, snapshot.assignee_name if admin_id else "")[:255]
+        # A name not known now is kept only for the same assignee (the card shows "admin <id>" otherwise).
+        known = snapshot.assignee_name if admin_id and admin_id == previous_admin else ""
+        snapshot.assignee_name = bundle.admins.get(admin_id, known)[:255]
         for name, value in _visible_fields(_bundle_of(snapshot)).items():
             setattr(snapshot, name, value)
     snapshot.save()

@@ -4,6 +4,7 @@ current, and the refresh reads with rate-limit budget notes do not need (against
 import re
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from linking import selectors, snapshots, tasks
@@ -127,3 +128,22 @@ def test_links_made_before_snapshots_existed_get_one_from_the_refresh(connected)
     ConversationSnapshot.objects.all().delete()  # as after the upgrade
     connected.refresh()
     assert snapshots.snapshot_for(connected.workspace, conversation["id"]).subject == "Legacy link"
+
+
+def test_a_webhook_naming_another_assignee_never_shows_the_previous_ones_name(connected, client, eager):
+    issue = connected.issue()
+    conversation = connected.intercom.add_conversation(subject="Reassigned")
+    admin = connected.intercom.app_admin
+    connected.intercom.conversations[conversation["id"]]["admin_assignee_id"] = admin["id"]
+    connected.link(issue, conversation["id"])
+    assert ConversationSnapshot.objects.get().assignee_name == admin["name"]
+    connected.intercom.conversations[conversation["id"]]["admin_assignee_id"] = "424242"
+    cache.clear()  # the admins' names are not known when the notification comes
+    payload = connected.intercom.webhook_payload("conversation.admin.opened", conversation["id"])
+    with eager(execute=False):
+        response = post_intercom(client, connected.workspace, payload)
+    with eager(execute=True):
+        process.webhook_event_process(response.json()["id"])
+    assert ConversationSnapshot.objects.get().assignee_name == ""
+    (card,) = selectors.issue_cards(connected.site, issue["id"]).cards
+    assert {f.value for _, values in card.sections for f in values} >= {"admin 424242"}
