@@ -4,7 +4,7 @@ windows, learning from Jira's answers.
 Jira Cloud answers `X-RateLimit-Limit` and `X-RateLimit-Remaining` (its `X-RateLimit-Reset` is a minute-precise
 ISO date, too coarse to place windows by) and, past the limit, 429 with `Retry-After` seconds. So the limit in
 force is the last `X-RateLimit-Limit` seen (JIRA_RATE_LIMIT_DEFAULT until then, never above JIRA_RATE_LIMIT_CAP),
-`Remaining` catches up with calls others made, and a 429 holds every caller of the site until its Retry-After.
+and a 429 (or a 503 with Retry-After) holds every caller of the site until its Retry-After.
 """
 
 import threading
@@ -77,7 +77,3 @@ def client_for(site: JiraSite) -> JiraClient:
         clients.clear()  # credentials changed, or another site: keep one
         clients[key] = client
     return client
-
-
-def limit_for(site_id: int) -> int:
-    return pacer().limit_for(_key(site_id))

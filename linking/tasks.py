@@ -2,8 +2,9 @@
 returns quietly when its row is gone.
 
 Jira writes (remote links, count field, issue property, and the issue read before a Server/DC auto-link) are
-retried from their JiraWrite row: a retryable failure sets its next_attempt_at and the sweeper enqueues it then,
-instead of a countdown kept only in the broker. Each task claims its row (recording one if it has none).
+JiraWrite rows, done in batches by one drain per site at Jira's pace (`jira_writes_drain`); a retryable failure
+sets the row's next_attempt_at and the drain (or, later, the sweeper) takes it again then, instead of a countdown
+kept only in the broker. The single-write tasks claim their row (recording one if it has none).
 """
 
 import logging

@@ -47,6 +47,3 @@ def ticket_card(workspace: IntercomWorkspace, ticket_id: str, *, fresh: bool = F
     cache.set(key, card, CACHE_SECONDS)
     return card
 
-
-def ticket_forget(workspace: IntercomWorkspace, ticket_id: str) -> None:
-    cache.delete(f"linking:ticket:{workspace.pk}:{ticket_id}")
