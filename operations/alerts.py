@@ -25,7 +25,7 @@ from django.utils import timezone
 from connector.models import Health, IntercomWorkspace, JiraSite, WebhookEvent
 from connector.redis_client import redis_connect
 from connector.url_safety import GuardedTransport, UnsafeURL, validate_connection_url
-from deliveries.models import Delivery
+from deliveries.models import Delivery, DeliveryAttempt
 from operations.models import AlertSettings, AlertState
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,9 @@ def _connections() -> list[Condition]:
 
 def _failed_deliveries(now) -> list[Condition]:
     since = now - timedelta(hours=1)
-    rows = (Delivery.objects.filter(status=Delivery.Status.FAILED, created_at__gte=since).order_by()
+    # Failed in the last hour: its last attempt failed then, however long ago the delivery was planned.
+    failed = DeliveryAttempt.objects.filter(at__gte=since, outcome=Delivery.Status.FAILED).values("delivery_id")
+    rows = (Delivery.objects.filter(status=Delivery.Status.FAILED, pk__in=failed).order_by()
             .values("workspace_id", "workspace__name").annotate(n=Count("id"), last=Max("id")))
     found = []
     for row in rows:

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEntry
 from connector.models import Health
-from deliveries.models import Delivery
+from deliveries.models import Delivery, DeliveryAttempt
 from operations.alerts import alert_settings, alerts_check, heartbeat_record
 from operations.models import AlertSettings, AlertState
 from tests import factories
@@ -60,7 +60,9 @@ def test_failed_deliveries_and_a_silent_site_are_alerted(configured):
     site = factories.JiraSiteFactory(name="Acme")
     factories.ProjectConnectionFactory(site=site)
     type(site).objects.filter(pk=site.pk).update(created_at=timezone.now() - timedelta(days=2))
-    factories.DeliveryFactory(status=Delivery.Status.FAILED, last_error="Intercom said 422.")
+    failed = factories.DeliveryFactory(status=Delivery.Status.FAILED, last_error="Intercom said 422.")
+    Delivery.objects.filter(pk=failed.pk).update(created_at=timezone.now() - timedelta(days=1))  # planned long ago
+    DeliveryAttempt.objects.create(delivery=failed, at=timezone.now(), outcome="failed", status_code=422)
     alerts_check()
     subjects = sorted(smtp.subjects())
     assert subjects[0].startswith("Problem: 1 deliveries into Workspace")
