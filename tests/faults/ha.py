@@ -112,8 +112,19 @@ class SentinelGroup:
         old = self.primary_port()
         pid = int((self.folder / f"redis-{old}.pid").read_text())
         os.kill(pid, 9)
-        _wait(lambda: self.primary_port() != old, "the sentinels to promote the replica", timeout=60)
+        _wait(lambda: self._promoted_everywhere(old), "the sentinels to promote the replica", timeout=60)
         return self.primary_port()
+
+    def _promoted_everywhere(self, old: int) -> bool:
+        """Every sentinel names the same new primary and it answers as one: a client may ask any sentinel."""
+        try:
+            named = {int(_cli(port, "sentinel", "get-master-addr-by-name", SERVICE).split("\n")[1])
+                     for port in self.sentinels}
+            if len(named) != 1 or old in named:
+                return False
+            return _cli(named.pop(), "role").split("\n")[0] == "master"
+        except (IndexError, ValueError, subprocess.SubprocessError, OSError):
+            return False
 
     def stop(self) -> None:
         for port in [*self.sentinels, self.primary, self.replica]:

@@ -52,6 +52,8 @@ def test_a_transition_plans_notes_for_the_issue_links():
 def test_a_hint_processes_its_first_event_in_the_task_and_starts_the_pump_right_there(monkeypatch):
     """No broker hop between planning a note and sending it: the processing task runs the pump itself."""
     project = ProjectConnectionFactory()
+    # Its own rule: a transactional test that ran before may have emptied the default rules.
+    NotificationRuleFactory(project=project)
     first = store(project, "webhook-issue-updated-started-working.json")
     second = store(project, "webhook-issue-deleted.json")
     ConversationLinkFactory(site=project.site, issue_id=first.payload["issue"]["id"], issue_key="SUP-1",
