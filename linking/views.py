@@ -41,6 +41,22 @@ def _resolve_or_page(request, key: str):
         return None, page
 
 
+def _linkable_or_page(request, key: str):
+    """The issue when the viewer may see it and its project allows linking; else the page that says why."""
+    resolved, page = _resolve_or_page(request, key)
+    if page:
+        return None, page
+    target, project = resolved.target, resolved.project
+    decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
+    if not decision.allowed:
+        page = render(request, "linking/issue_refused.html", {"key": key, "reason": decision.reason}, status=403)
+        return None, page
+    if not project.linking_enabled:
+        messages.error(request, f"Linking is turned off for project {project.project_key}.")
+        return None, redirect("issue_detail", key=target.issue_key)
+    return resolved, None
+
+
 def _int(value) -> int | None:
     try:
         return int(value)
@@ -135,16 +151,10 @@ def _can_create_tracker(project, target) -> bool:
 @permission_required("change_links")
 @require_POST
 def issue_link(request, key: str):
-    resolved, page = _resolve_or_page(request, key)
+    resolved, page = _linkable_or_page(request, key)
     if page:
         return page
     target, project = resolved.target, resolved.project
-    decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
-    if not decision.allowed:
-        return render(request, "linking/issue_refused.html", {"key": key, "reason": decision.reason}, status=403)
-    if not project.linking_enabled:
-        messages.error(request, f"Linking is turned off for project {project.project_key}.")
-        return redirect("issue_detail", key=target.issue_key)
     target_type = "ticket" if request.POST.get("target_type") == "ticket" else "conversation"
     try:
         ref = services.conversation_ref_for_workspace(
@@ -176,16 +186,10 @@ def issue_link(request, key: str):
 @require_POST
 def issue_link_many(request, key: str):
     """The paste-many form: one conversation URL or id per line (or separated by spaces or commas)."""
-    resolved, page = _resolve_or_page(request, key)
+    resolved, page = _linkable_or_page(request, key)
     if page:
         return page
     target, project = resolved.target, resolved.project
-    decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
-    if not decision.allowed:
-        return render(request, "linking/issue_refused.html", {"key": key, "reason": decision.reason}, status=403)
-    if not project.linking_enabled:
-        messages.error(request, f"Linking is turned off for project {project.project_key}.")
-        return redirect("issue_detail", key=target.issue_key)
     texts = [text for text in re.split(r"[\s,]+", request.POST.get("conversations", "")) if text]
     if not texts or len(texts) > settings.BULK_LINK_MAX:
         messages.error(request, f"Paste between 1 and {settings.BULK_LINK_MAX} conversation URLs or ids, one per line.")
