@@ -24,7 +24,6 @@ from pipeline.metrics import IntakeCollector
 
 logger = logging.getLogger(__name__)
 
-QUEUES = ("webhooks", "deliveries", "default", "housekeeping")  # what the Procfile's workers consume
 OUTAGES = (DatabaseError, redis.RedisError, KombuError, OSError)
 
 
@@ -35,7 +34,7 @@ class QueueCollector:
         family = GaugeMetricFamily("connector_queue_messages", "Messages waiting in the broker", labels=["queue"])
         with celery_app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
-            for queue in QUEUES:
+            for queue in settings.CELERY_QUEUE_NAMES:
                 channel = conn.channel()
                 try:
                     _, waiting, _ = channel.queue_declare(queue=queue, passive=True)

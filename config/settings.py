@@ -469,6 +469,7 @@ SNAPSHOT_MAX_AGE_SECONDS = envint("SNAPSHOT_MAX_AGE_SECONDS", 6 * 3600)
 SNAPSHOT_REFRESH_BATCH = envint("SNAPSHOT_REFRESH_BATCH", 200)
 # Webhook processing and deliveries have their own queues, served by the main worker ahead of linking's Jira
 # writes and snapshot refreshes, which the housekeeping worker serves (Procfile): housekeeping never delays notes.
+CELERY_QUEUE_NAMES = ("webhooks", "deliveries", "default", "housekeeping")  # what the Procfile's workers consume
 CELERY_TASK_ROUTES = {
     "pipeline.tasks.*": {"queue": "webhooks"},
     "notifications.tasks.*": {"queue": "webhooks"},  # "conversation linked" notes are planned like webhooks
@@ -534,7 +535,7 @@ if CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
 
     CELERY_TASK_QUEUES = [
         Queue(name, routing_key=name, queue_arguments={"x-queue-type": "quorum"})
-        for name in ("webhooks", "deliveries", "default", "housekeeping")  # the Procfile's queues
+        for name in CELERY_QUEUE_NAMES
     ]
     CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = "quorum"
     CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
