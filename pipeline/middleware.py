@@ -3,16 +3,20 @@
 from django.urls import resolve
 
 WEBHOOK_PREFIX = "/webhooks/"
+# A webhook answer is a few bytes of JSON for a machine: nothing in it may load, run or be framed. One constant
+# instead of the pages' policy, which django-csp would build anew for every delivery.
+WEBHOOK_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
 class WebhookFastPathMiddleware:
     """Serves /webhooks/ straight from its own urlconf, skipping the middleware below this one.
 
     Jira and Intercom send no session, cookie or CSRF token and read no HTML, so sessions, authentication,
-    CSRF, messages, static files and frame options have nothing to do for them, yet cost about a tenth of a
-    delivery's CPU. Stand it right after SecurityMiddleware, which still applies. Only views that check each
-    request themselves (a signature or token) belong under the prefix: CSRF protection does not reach them.
-    An unknown path under the prefix raises Resolver404, which Django answers with a 404 as anywhere else.
+    CSRF, messages, static files, frame options and the pages' content security policy have nothing to do for
+    them, yet cost about a fifth of a delivery's CPU. Stand it right after SecurityMiddleware, which still
+    applies. Only views that check each request themselves (a signature or token) belong under the prefix:
+    CSRF protection does not reach them. An unknown path under the prefix raises Resolver404, which Django
+    answers with a 404 as anywhere else.
     """
 
     def __init__(self, get_response):
@@ -22,4 +26,6 @@ class WebhookFastPathMiddleware:
         if not request.path_info.startswith(WEBHOOK_PREFIX):
             return self.get_response(request)
         match = resolve(request.path_info, urlconf="pipeline.webhook_urls")
-        return match.func(request, *match.args, **match.kwargs)
+        response = match.func(request, *match.args, **match.kwargs)
+        response["Content-Security-Policy"] = WEBHOOK_CSP
+        return response

@@ -41,7 +41,7 @@ def _read_body(request) -> bytes:
 
 def _signature(request) -> str | None:
     """The X-Hub-Signature header; one that is not ASCII is refused before any check (it cannot be a digest)."""
-    signature = request.headers.get("X-Hub-Signature")
+    signature = request.META.get("HTTP_X_HUB_SIGNATURE")  # META: request.headers copies every header
     if signature is not None and not signature.isascii():
         raise IntakeError(400, "The X-Hub-Signature header is not ASCII; send <method>=<hex digest>.")
     return signature
@@ -92,11 +92,11 @@ def _jira_webhook(request, public_id):
     stored = webhook_event_store(
         source=WebhookEvent.Source.JIRA,
         site=site,
-        delivery_id=request.headers.get("X-Atlassian-Webhook-Identifier") or body_digest(body),
+        delivery_id=request.META.get("HTTP_X_ATLASSIAN_WEBHOOK_IDENTIFIER") or body_digest(body),
         payload=payload,
         body=body.decode("utf-8"),
         event_type=event_type,
-        retry_header=_int(request.headers.get("X-Atlassian-Webhook-Retry")),
+        retry_header=_int(request.META.get("HTTP_X_ATLASSIAN_WEBHOOK_RETRY")),
     )
     return JsonResponse({"status": "duplicate" if stored.duplicate else "accepted", "id": stored.event_id}, status=202)
 
