@@ -520,6 +520,10 @@ LISTENER_DATABASE = dj_database_url.parse(LISTENER_DATABASE_URL) if LISTENER_DAT
 DB_TRANSACTION_POOLING = envbool("DB_TRANSACTION_POOLING", False)
 if DB_TRANSACTION_POOLING:
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The ORM's cursors bind on the client and never prepare; intake's insert is bound on the server and, with
+    # this, prepared after a few runs on a connection (psycopg's default, which Django turns off for poolers).
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5
 # A row left "sending" is released for a verified resend after DELIVERY_STALE_SENDING_SECONDS; a call can still be
 # in flight until VENDOR_TIMEOUT_SECONDS, so a shorter wait would let a live call and its resend both land.
 if DELIVERY_STALE_SENDING_SECONDS <= VENDOR_TIMEOUT_SECONDS:

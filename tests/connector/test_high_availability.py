@@ -50,7 +50,8 @@ def _settings(**env) -> dict:
         "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps({"
         "'broker': s.CELERY_BROKER_URL, 'options': s.CELERY_BROKER_TRANSPORT_OPTIONS,"
         "'queues': {q.name: q.queue_arguments for q in getattr(s, 'CELERY_TASK_QUEUES', [])},"
-        "'server_side_cursors': not s.DATABASES['default'].get('DISABLE_SERVER_SIDE_CURSORS')}))"
+        "'server_side_cursors': not s.DATABASES['default'].get('DISABLE_SERVER_SIDE_CURSORS'),"
+        "'prepare_threshold': s.DATABASES['default']['OPTIONS'].get('prepare_threshold')}))"
     )
     base = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "REDIS_"))}
     done = subprocess.run(
@@ -80,9 +81,11 @@ def test_rabbitmq_as_the_broker_declares_every_queue_as_a_quorum_queue():
     assert seen["options"] == {"confirm_publish": True}
 
 
-def test_behind_pgbouncer_in_transaction_mode_no_server_side_cursor_is_used():
-    assert _settings()["server_side_cursors"] is True
-    assert _settings(DB_TRANSACTION_POOLING="true")["server_side_cursors"] is False
+def test_behind_pgbouncer_in_transaction_mode_no_server_side_cursor_or_prepared_statement_is_used():
+    direct, pooled = _settings(), _settings(DB_TRANSACTION_POOLING="true")
+    assert direct["server_side_cursors"] is True and direct["prepare_threshold"] == 5
+    # Both live in a server session, which transaction pooling may change between two transactions.
+    assert pooled["server_side_cursors"] is False and pooled["prepare_threshold"] is None
 
 
 def test_every_kind_of_client_keeps_working_when_the_primary_dies(db, tmp_path, client, settings):

@@ -113,6 +113,7 @@ def test_webhooks_take_the_fast_path_past_sessions_and_csrf_but_keep_security_he
     assert response.status_code == 202
     assert "X-Frame-Options" not in response  # the middleware below the fast path never ran
     assert response["X-Content-Type-Options"] == "nosniff"  # SecurityMiddleware still applies
+    assert response["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
     assert client.post("/webhooks/unknown", data=b"{}", content_type="application/json").status_code == 404
 
 
