@@ -16,6 +16,7 @@ from connector.models import IntercomWorkspace, ProjectConnection
 from inbox import services
 from inbox.fields import offered_fields
 from inbox.selectors import create_form_for, inbox_jira
+from linking import intercom_reads
 from notifications.selectors import rules_heard
 
 CANVAS_KIT_VERSION = "2.11"
@@ -107,7 +108,9 @@ def inbox_form_edit(request, pk: int):
         return redirect("inbox_form_edit", pk=project.pk)
     admins, admins_problem = [], ""
     try:
-        admins = [a for a in intercom_client.client_for(project.workspace).admins() if a.get("has_inbox_seat", True)]
+        # Under the shared limiter, below the reserve kept for notes, like every other read.
+        listed = intercom_reads.read(project.workspace, lambda client: client.admins(), max_wait=2.0)
+        admins = [a for a in listed if a.get("has_inbox_seat", True)]
     except VendorError as exc:
         admins_problem = f"Intercom did not list the teammates ({exc}); the ids already allowed are kept."
     chosen = {f["id"]: f for f in form.fields} if issue_type and form.issue_type_id == issue_type[0] else {}
