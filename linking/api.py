@@ -70,6 +70,21 @@ def _refused(reason: str) -> Response:
     return Response({"detail": reason}, status=status.HTTP_403_FORBIDDEN)
 
 
+def _resolve_for(request, issue_key: str, site_id: int | None, *, change: bool):
+    """(resolved issue, None) when the viewer may act on it, else (None, the refusal)."""
+    try:
+        resolved = selectors.issue_resolve(issue_key, site_id=site_id)
+    except selectors.IssueLookupError as exc:
+        return None, Response({"detail": exc.message}, status=exc.status)
+    target, project = resolved.target, resolved.project
+    decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
+    if not decision.allowed:
+        return None, _refused(decision.reason)
+    if change and not project.linking_enabled:
+        return None, Response({"detail": f"Linking is turned off for project {project.project_key}."}, status=409)
+    return resolved, None
+
+
 class LinkListCreate(APIView):
     def get_permissions(self):
         code = "change_links" if self.request.method == "POST" else "view_links"
@@ -89,14 +104,10 @@ class LinkListCreate(APIView):
         issue_key = request.query_params.get("issue")
         conversation_id = request.query_params.get("conversation")
         if issue_key:
-            try:
-                resolved = selectors.issue_resolve(issue_key, site_id=_int(request.query_params.get("site")))
-            except selectors.IssueLookupError as exc:
-                return Response({"detail": exc.message}, status=exc.status)
+            resolved, refusal = _resolve_for(request, issue_key, _int(request.query_params.get("site")), change=False)
+            if refusal:
+                return refusal
             target = resolved.target
-            decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
-            if not decision.allowed:
-                return _refused(decision.reason)
             links = selectors.link_list_for_issue(target.site, target.issue_id)
             return Response({"results": LinkSerializer(links, many=True).data})
         if conversation_id:
@@ -124,16 +135,12 @@ class LinkListCreate(APIView):
     def post(self, request):
         data = LinkCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            resolved = selectors.issue_resolve(data.validated_data["issue"], site_id=data.validated_data.get("site"))
-        except selectors.IssueLookupError as exc:
-            return Response({"detail": exc.message}, status=exc.status)
+        resolved, refusal = _resolve_for(
+            request, data.validated_data["issue"], data.validated_data.get("site"), change=True
+        )
+        if refusal:
+            return refusal
         target, project = resolved.target, resolved.project
-        decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
-        if not decision.allowed:
-            return _refused(decision.reason)
-        if not project.linking_enabled:
-            return Response({"detail": f"Linking is turned off for project {project.project_key}."}, status=409)
         try:
             ref = services.conversation_ref_for_workspace(
                 data.validated_data["conversation"], project.workspace, target_type=data.validated_data["target_type"]
@@ -200,21 +207,6 @@ BulkOutcome = inline_serializer(
         "progress_url": serializers.CharField(),
     },
 )
-
-
-def _resolve_for(request, issue_key: str, site_id: int | None, *, change: bool):
-    """(resolved issue, None) when the viewer may act on it, else (None, the refusal)."""
-    try:
-        resolved = selectors.issue_resolve(issue_key, site_id=site_id)
-    except selectors.IssueLookupError as exc:
-        return None, Response({"detail": exc.message}, status=exc.status)
-    target, project = resolved.target, resolved.project
-    decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
-    if not decision.allowed:
-        return None, _refused(decision.reason)
-    if change and not project.linking_enabled:
-        return None, Response({"detail": f"Linking is turned off for project {project.project_key}."}, status=409)
-    return resolved, None
 
 
 def _progress_url(target) -> str:
@@ -347,14 +339,10 @@ class IssueCommentAPI(generics.GenericAPIView):
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        try:
-            resolved = selectors.issue_resolve(key, site_id=_int(request.query_params.get("site")))
-        except selectors.IssueLookupError as exc:
-            return Response({"detail": exc.message}, status=exc.status)
+        resolved, refusal = _resolve_for(request, key, _int(request.query_params.get("site")), change=False)
+        if refusal:
+            return refusal
         target, project = resolved.target, resolved.project
-        decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
-        if not decision.allowed:
-            raise PermissionDenied(decision.reason)
         try:
             outcome = comments.comment_submit(
                 user=request.user, project=project, site_id=target.site.pk, issue_id=target.issue_id,
@@ -399,14 +387,10 @@ class IssueTrackerAPI(APIView):
                    502: JIRA_DOWN},
     )
     def post(self, request, key: str):
-        try:
-            resolved = selectors.issue_resolve(key, site_id=_int(request.query_params.get("site")))
-        except selectors.IssueLookupError as exc:
-            return Response({"detail": exc.message}, status=exc.status)
+        resolved, refusal = _resolve_for(request, key, _int(request.query_params.get("site")), change=False)
+        if refusal:
+            return refusal
         target, project = resolved.target, resolved.project
-        decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
-        if not decision.allowed:
-            return _refused(decision.reason)
         try:
             with transaction.atomic():
                 delivery = tracker.tracker_request(target=target, project=project, user=request.user)
