@@ -1,5 +1,6 @@
 """The one place that talks to Intercom (API 2.14): the official SDK (python-intercom 5.x) for setup and
-lookups, plain JSON on kept-alive connections of its own for the delivery hot path (see `_json` and `_connection`).
+occasional lookups, plain JSON on kept-alive connections of its own for the delivery hot path and the reads
+made for every linked conversation (see `_json` and `_connection`).
 
 Every call returns plain dicts and raises only VendorError, classified so the delivery engine can decide:
 wait for the rate-limit reset, back off, check before resending (ambiguous), hold the workspace (auth), or
@@ -203,11 +204,13 @@ class IntercomClient:
             "GET", f"conversations/{_seg(conversation_id)}", "read the conversation", params={"display_as": "plaintext"}
         )
 
+    # Conversations, contacts and companies are read for every linked conversation's snapshot, in the worker
+    # beside the notes: plain JSON, as on the delivery path.
     def contact(self, contact_id: str) -> dict:
-        return self._call("read the contact", lambda: self._sdk.contacts.with_raw_response.find(contact_id))
+        return self._json("GET", f"contacts/{_seg(contact_id)}", "read the contact")
 
     def company(self, company_id: str) -> dict:
-        return self._call("read the company", lambda: self._sdk.companies.with_raw_response.find(company_id))
+        return self._json("GET", f"companies/{_seg(company_id)}", "read the company")
 
     def tags(self) -> list[dict]:
         result = self._call("list tags", lambda: self._sdk.tags.with_raw_response.list())
