@@ -31,6 +31,8 @@ BENCHMARKS: dict[str, str] = {
     "bulk_link": "bench.linking:run_bulk_link",
     "link_under_load": "bench.linking:run_link_under_load",
 }
+# Run only when named: diagnostics without targets, which would take a tenth of the 20-minute budget.
+ON_REQUEST = {"worker_profile"}
 
 
 def _load(target: str):
@@ -53,7 +55,8 @@ def results_merge(name: str, figures: dict) -> dict:
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all but {', '.join(ON_REQUEST)}): "
+                        f"{', '.join(BENCHMARKS)}")
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", "3")),
                         help="rounds per benchmark; targets are judged on the median (default 3)")
     parser.add_argument("--quick", action="store_true", help="reduced sizes, for development (not for verdicts)")
@@ -62,7 +65,7 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     args = _arguments(argv)
-    names = args.names or list(BENCHMARKS)
+    names = args.names or [name for name in BENCHMARKS if name not in ON_REQUEST]
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         print(f"Unknown benchmark(s): {', '.join(unknown)}. Known: {', '.join(BENCHMARKS)}.", file=sys.stderr)

@@ -12,24 +12,16 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.child import run_child
 from bench.cpu import tree_cpu_seconds
 from bench.rounds import sized
-from sandbox.processes import (
-    REPO,
-    celery_beat_command,
-    celery_worker_command,
-    fresh_database,
-    intercom_simulator,
-    manage,
-    process,
-)
+from sandbox.processes import celery_beat_command, celery_worker_command, intercom_simulator, process
 
 BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "connector_bench") + "_fanout"
@@ -66,30 +58,7 @@ def run_plan_queries() -> dict:
 
 
 def _in_child(mode: str, **options) -> dict:
-    with fresh_database(BENCH_DATABASE) as database_url, tempfile.TemporaryDirectory() as var:
-        env = {
-            **os.environ,
-            "DJANGO_ENV": "test",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": BENCH_REDIS,
-            "VAR_DIR": var,
-            "PYTHONUNBUFFERED": "1",
-            "DELIVERY_SWEEP_SECONDS": "2",
-        }
-        manage(env, "migrate", "--noinput")
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.fanout", mode, json.dumps(options)],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        if done.returncode:
-            raise RuntimeError(f"bench.fanout {mode} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
-        if os.environ.get("BENCH_DEBUG"):
-            print(done.stderr[-3000:], file=sys.stderr)
-        return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child("bench.fanout", mode, options, database=BENCH_DATABASE, redis_url=BENCH_REDIS, timeout=900)
 
 
 # --- the child ------------------------------------------------------------------------------------------------

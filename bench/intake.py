@@ -30,14 +30,15 @@ import psycopg
 import redis
 
 from bench import load
+from bench.child import migrated_database
 from bench.cpu import tree_cpu_seconds
 from bench.rounds import sized
 from bench.servers import gunicorn, gunicorn_label, pid_of
-from sandbox.processes import fresh_database, manage
+from sandbox.processes import manage
 
 SAMPLE = "jira-webhooks/mattermost-plugin-jira/webhook-issue-updated-started-working.json"
-RATE, RATE_SECONDS = 100, sized(8, 3)  # per slice; a round has one slice per server of each kind
-MAX_SECONDS, MAX_CONCURRENCY = sized(6, 3), 8
+RATE, RATE_SECONDS = 100, sized(6, 3)  # per slice; a round has one slice per server of each kind
+MAX_SECONDS, MAX_CONCURRENCY = sized(5, 3), 8
 SERVERS = ("ours", "floor", "bare")
 ROUNDS_DEFAULT = 3
 TARGET_RATIO, TARGET_P99_MS, TARGET_P99_MAX_MS = 0.75, 50.0, 100.0
@@ -86,7 +87,6 @@ def _server_env(database_url: str) -> dict:
 
 
 def _site_create(env: dict, public_id: str, secret: str) -> None:
-    manage(env, "migrate", "--noinput", "-v0")
     manage(
         env, "shell", "-v0", "-c",
         "from connector.models import JiraSite; "
@@ -143,7 +143,7 @@ def _run(rounds: int) -> list[dict]:
     broker = redis.Redis.from_url(_redis_url())
     broker.flushdb()
     try:
-        with fresh_database(DATABASE) as database_url, ExitStack() as servers:
+        with migrated_database(DATABASE) as database_url, ExitStack() as servers:
             env = _server_env(database_url)
             _site_create(env, public_id, secret)
             _floor_table(database_url)

@@ -18,26 +18,22 @@ enforced, with Retry-After), gunicorn as the Procfile runs it, and real Celery w
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.child import run_child
 from bench.fanout import _percentile, _post, _wait_for_ready
 from bench.rounds import sized
 from bench.servers import gunicorn
 from sandbox.jira import COUNT_FIELD
 from sandbox.processes import (
-    REPO,
     celery_beat_command,
     celery_worker_command,
     free_port,
-    fresh_database,
     intercom_simulator,
-    manage,
     process,
     wait_for_line,
 )
@@ -60,34 +56,11 @@ def run_bulk_link() -> dict:
 
 
 def run_link_under_load() -> dict:
-    return _in_child("link_under_load", links=sized(2000, 400), samples=sized(30, 10), jira_rate=JIRA_RATE)
+    return _in_child("link_under_load", links=sized(2000, 600), samples=sized(30, 10), jira_rate=JIRA_RATE)
 
 
 def _in_child(mode: str, **options) -> dict:
-    with fresh_database(BENCH_DATABASE) as database_url, tempfile.TemporaryDirectory() as var:
-        env = {
-            **os.environ,
-            "DJANGO_ENV": "test",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": BENCH_REDIS,
-            "VAR_DIR": var,
-            "PYTHONUNBUFFERED": "1",
-            "DELIVERY_SWEEP_SECONDS": "2",
-        }
-        manage(env, "migrate", "--noinput")
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.linking", mode, json.dumps(options)],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=1200,
-        )
-        if done.returncode:
-            raise RuntimeError(f"bench.linking {mode} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
-        if os.environ.get("BENCH_DEBUG"):
-            print(done.stderr[-3000:], file=sys.stderr)
-        return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child("bench.linking", mode, options, database=BENCH_DATABASE, redis_url=BENCH_REDIS, timeout=1200)
 
 
 # --- the child ------------------------------------------------------------------------------------------------
@@ -381,11 +354,8 @@ def link_under_load(links: int, samples: int, jira_rate: int) -> dict:
                     time.sleep(0.02)
                 time.sleep(0.5)
             sampled_for = time.monotonic() - load_started
+            # The load must have lasted the whole sampling; how long Jira's side takes is bulk_link's figure.
             still_writing = not _jira_written(jira, bulk_issue["key"], links)
-            deadline = time.monotonic() + links / jira_rate * 3 + 60
-            while not _jira_written(jira, bulk_issue["key"], links) and time.monotonic() < deadline:
-                time.sleep(0.5)
-            load_seconds = time.monotonic() - load_started
         entries = intercom.get("ledger")["entries"][warm_notes:]
         notes = sorted(e["at"] for e in entries if e["kind"] == "note")
     latencies = [(at - started) * 1000 for at, started in zip(notes, starts, strict=False)]
@@ -397,7 +367,6 @@ def link_under_load(links: int, samples: int, jira_rate: int) -> dict:
         "p99_ms": _percentile(latencies, 0.99),
         "sampled_while_jira_was_written": still_writing,
         "sampling_seconds": round(sampled_for, 1),
-        "jira_seconds": round(load_seconds, 1),
         "simulator_latency_ms": 200,
     }
     figures["targets"] = {"p99_ms": {"value": figures["p99_ms"], "target": 1500, "op": "<="}}

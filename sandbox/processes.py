@@ -70,17 +70,27 @@ def _admin_connection() -> psycopg.Connection:
     return psycopg.connect(database_url("postgres"), autocommit=True)
 
 
-@contextmanager
-def fresh_database(name: str):
-    """Create database `name` (dropping any leftover), yield its URL, drop it afterwards."""
+def database_create(name: str, *, template: str = "") -> str:
+    """Create database `name` (dropping any leftover), a copy of `template` if one is named; its URL."""
     with _admin_connection() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return database_url(name)
+
+
+def database_drop(name: str) -> None:
+    with _admin_connection() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_database(name: str, *, template: str = ""):
+    """Database `name`, new (a copy of `template` if one is named); its URL; dropped afterwards."""
+    url = database_create(name, template=template)
     try:
-        yield database_url(name)
+        yield url
     finally:
-        with _admin_connection() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        database_drop(name)
 
 
 def manage(env: dict, *args: str, timeout: float = 120) -> str:
