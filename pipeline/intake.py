@@ -200,7 +200,8 @@ def _insert_statement(columns: tuple[str, ...], *, notify: bool, vendor: str) ->
 
 def _insert_sql(row: dict, *, notify: bool) -> tuple[str, list]:
     sql = _insert_statement(tuple(row), notify=notify, vendor=connection.vendor)
-    return sql, [*row.values(), CHANNEL] if notify else list(row.values())
+    params = [*row.values(), CHANNEL] if notify else list(row.values())
+    return sql, params
 
 
 def _execute_idempotent(sql: str, params: list):
