@@ -38,11 +38,13 @@ def migrated_database(name: str):
         yield url
 
 
-def run_child(module: str, mode: str, options: dict, *, database: str, redis_url: str, timeout: float) -> dict:
-    """`python -m <module> <mode> <json options>` on a fresh migrated database and a temporary VAR_DIR; the
-    figures are the JSON on its last line of output."""
+def run_child(
+    module: str, mode: str, options: dict, *, database: str, redis_url: str, timeout: float, env: dict | None = None
+) -> dict:
+    """`python -m <module> <mode> <json options>` on a fresh migrated database and a temporary VAR_DIR, with
+    `env` on top; the figures are the JSON on its last line of output."""
     with migrated_database(database) as url, tempfile.TemporaryDirectory() as var:
-        env = {
+        child_env = {
             **os.environ,
             "DJANGO_ENV": "test",
             "DATABASE_URL": url,
@@ -50,10 +52,11 @@ def run_child(module: str, mode: str, options: dict, *, database: str, redis_url
             "VAR_DIR": var,
             "PYTHONUNBUFFERED": "1",
             "DELIVERY_SWEEP_SECONDS": "2",
+            **(env or {}),
         }
         done = subprocess.run(
             [sys.executable, "-m", module, mode, json.dumps(options)],
-            cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+            cwd=REPO, env=child_env, capture_output=True, text=True, timeout=timeout,
         )
     if done.returncode:
         raise RuntimeError(f"{module} {mode} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")

@@ -30,7 +30,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -39,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.child import migrated_database
+from bench.child import run_child
 from bench.rounds import quick
 from sandbox.processes import REPO, celery_worker_command, free_port, intercom_simulator
 
@@ -98,29 +97,10 @@ run.max_rounds = 1  # already a series of six or four runs, each against its own
 
 
 def in_child(options: dict) -> dict:
-    """Fresh database, migrated; the orchestration runs in a child with Django set up against it."""
-    with migrated_database(BENCH_DATABASE) as database_url, tempfile.TemporaryDirectory() as var:
-        env = {
-            **os.environ,
-            **NODE_ENV,
-            "DJANGO_ENV": "test",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": BENCH_REDIS,
-            "VAR_DIR": var,
-            "PYTHONUNBUFFERED": "1",
-            "REDIS_KEY_PREFIX": f"scale-out-{uuid.uuid4().hex[:8]}",
-        }
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.scale_out", "--child", json.dumps(options)],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-        )
-        if done.returncode:
-            raise RuntimeError(f"bench.scale_out failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
-        return json.loads(done.stdout.strip().splitlines()[-1])
+    """The orchestration runs in a child with Django set up against a fresh migrated database."""
+    env = {**NODE_ENV, "REDIS_KEY_PREFIX": f"scale-out-{uuid.uuid4().hex[:8]}"}
+    return run_child("bench.scale_out", "--child", options, database=BENCH_DATABASE, redis_url=BENCH_REDIS,
+                     timeout=3600, env=env)
 
 
 # --- the child ------------------------------------------------------------------------------------------------
