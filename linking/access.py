@@ -106,6 +106,24 @@ def issue_access(user, site: JiraSite, issue_id: str, issue_key: str) -> AccessD
     return AccessDecision(True)
 
 
+@dataclass(frozen=True)
+class Refusal:
+    status: int  # 403: Jira does not let the viewer see the issue; 409: the issue's project has linking off
+    reason: str
+
+
+def link_refusal(user, resolved, *, change: bool) -> Refusal | None:
+    """Why the viewer may not act on a resolved issue's links (see them; with `change`, link to the issue), or
+    None when they may. The one check the REST API and the issue page both make."""
+    target, project = resolved.target, resolved.project
+    decision = issue_access(user, target.site, target.issue_id, target.issue_key)
+    if not decision.allowed:
+        return Refusal(403, decision.reason)
+    if change and not project.linking_enabled:
+        return Refusal(409, f"Linking is turned off for project {project.project_key}.")
+    return None
+
+
 def account_may_browse(
     site: JiraSite, account_id: str, issue_id: str, *, as_viewer: JiraClient | None = None
 ) -> bool:

@@ -18,7 +18,7 @@ from accounts.access import HasPermission
 from connector.errors import VendorError
 from deliveries.models import TargetType
 from linking import comments, selectors, services, tracker
-from linking.access import browsable_issue_ids, issue_access
+from linking.access import browsable_issue_ids, issue_access, link_refusal
 from linking.models import ConversationLink
 from linking.serializers import CommentSerializer
 
@@ -76,12 +76,9 @@ def _resolve_for(request, issue_key: str, site_id: int | None, *, change: bool):
         resolved = selectors.issue_resolve(issue_key, site_id=site_id)
     except selectors.IssueLookupError as exc:
         return None, Response({"detail": exc.message}, status=exc.status)
-    target, project = resolved.target, resolved.project
-    decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
-    if not decision.allowed:
-        return None, _refused(decision.reason)
-    if change and not project.linking_enabled:
-        return None, Response({"detail": f"Linking is turned off for project {project.project_key}."}, status=409)
+    refusal = link_refusal(request.user, resolved, change=change)
+    if refusal:
+        return None, Response({"detail": refusal.reason}, status=refusal.status)
     return resolved, None
 
 

@@ -18,7 +18,7 @@ from accounts.access import permission_required
 from connector.errors import VendorError
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
 from linking import charts, selectors, services, tracker
-from linking.access import issue_access, list_access_notice
+from linking.access import issue_access, link_refusal, list_access_notice
 from linking.models import ConversationLink, SiteSearchSettings, VisibleFields
 from linking.tickets import ticket_card
 
@@ -46,15 +46,13 @@ def _linkable_or_page(request, key: str):
     resolved, page = _resolve_or_page(request, key)
     if page:
         return None, page
-    target, project = resolved.target, resolved.project
-    decision = issue_access(request.user, target.site, target.issue_id, target.issue_key)
-    if not decision.allowed:
-        page = render(request, "linking/issue_refused.html", {"key": key, "reason": decision.reason}, status=403)
-        return None, page
-    if not project.linking_enabled:
-        messages.error(request, f"Linking is turned off for project {project.project_key}.")
-        return None, redirect("issue_detail", key=target.issue_key)
-    return resolved, None
+    refusal = link_refusal(request.user, resolved, change=True)
+    if refusal is None:
+        return resolved, None
+    if refusal.status == 403:
+        return None, render(request, "linking/issue_refused.html", {"key": key, "reason": refusal.reason}, status=403)
+    messages.error(request, refusal.reason)
+    return None, redirect("issue_detail", key=resolved.target.issue_key)
 
 
 def _int(value) -> int | None:
