@@ -2,7 +2,8 @@ import gc
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import task_postrun, task_prerun, worker_ready
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -10,6 +11,15 @@ app = Celery("connector")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+
+@task_prerun.connect
+@task_postrun.connect
+def _database_connections_tidy(sender=None, **kwargs) -> None:
+    # What Django does around each request, around each task instead of Celery's close-everything: a task
+    # thread keeps its connection (and its prepared statements) for DB_CONN_MAX_AGE unless it broke. Not for a
+    # task run in place (.apply()), which shares its caller's connection and transaction.
+    if not getattr(sender.request, "is_eager", False):
+        close_old_connections()
 
 
 @worker_ready.connect

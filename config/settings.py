@@ -287,6 +287,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_IGNORE_RESULT = True
+# Celery's Django fix-up closes every database connection before and after each task unless this is set; the
+# worker keeps them as web requests do instead (config/celery.py: up to DB_CONN_MAX_AGE, closed when unusable).
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_IMPORTS = ["connector.connection_tasks"]
 CELERY_TASK_ROUTES = {"deliveries.tasks.delivery_*": {"queue": "deliveries"}}

@@ -4,6 +4,7 @@ marks the webhook event processed: database work only; Jira and Intercom calls a
 """
 
 import logging
+from dataclasses import replace
 
 from connector.connections.selectors import project_connection_for
 from connector.intercom_events import IntercomTopic
@@ -51,13 +52,14 @@ def jira_events_apply(*, webhook_event, events) -> None:
         if isinstance(event, jira.IssueDeleted):
             services.issue_links_drop(site=site, issue_id=event.issue.id)
             continue
-        if isinstance(event, jira.IssueMoved):
-            new_key = event.new_key or target.issue_key
-            project_key = event.new_project_key or target.project_key
-            services.issue_key_update(site=site, issue_id=event.issue.id, issue_key=new_key, project_key=project_key)
-        elif target.issue_key:
-            services.issue_key_update(site=site, issue_id=event.issue.id, issue_key=target.issue_key)
-        services.issue_snapshot_refresh(target)
+        moved = isinstance(event, jira.IssueMoved)
+        if moved:
+            target = replace(
+                target,
+                issue_key=event.new_key or target.issue_key,
+                project_key=event.new_project_key or target.project_key,
+            )
+        services.issue_fields_update(target, moved=moved)
         if event.is_own:
             continue  # our own writes never create links
         _autolink(webhook_event, event, target)

@@ -102,10 +102,27 @@ def link_count(site_id: int, issue_id: str) -> int:
     return ConversationLink.objects.filter(site_id=site_id, issue_id=issue_id).count()
 
 
-def link_workspace_ids(site_id: int, issue_id: str) -> set[int]:
-    """The workspaces an issue's links live in."""
-    links = ConversationLink.objects.filter(site_id=site_id, issue_id=issue_id)
-    return set(links.order_by().values_list("workspace_id", flat=True).distinct())  # no ordering columns in DISTINCT
+@dataclass(frozen=True)
+class IssueLinks:
+    count: int
+    workspace_ids: frozenset[int]
+    trackers: int
+
+
+def issue_links(site_id: int, issue_id: str) -> IssueLinks:
+    """How many links an issue has, in which workspaces, and how many are trackers: one query (a row per
+    workspace), whatever the number of links."""
+    rows = list(
+        ConversationLink.objects.filter(site_id=site_id, issue_id=issue_id)
+        .order_by()
+        .values("workspace_id")
+        .annotate(links=Count("id"), trackers=Count("id", filter=Q(is_tracker=True)))
+    )
+    return IssueLinks(
+        count=sum(r["links"] for r in rows),
+        workspace_ids=frozenset(r["workspace_id"] for r in rows),
+        trackers=sum(r["trackers"] for r in rows),
+    )
 
 
 def recent_issues(viewer, limit: int = 20) -> list[dict]:

@@ -73,12 +73,6 @@ def issue_snapshot_store(target: IssueTarget) -> None:
     IssueSnapshot.objects.update_or_create(site=target.site, issue_id=target.issue_id, defaults=defaults)
 
 
-def issue_snapshot_refresh(target: IssueTarget) -> None:
-    """Refresh what reports show about an issue that has links; issues without links are not tracked."""
-    if IssueSnapshot.objects.filter(site=target.site, issue_id=target.issue_id).exists():
-        issue_snapshot_store(target)
-
-
 def issue_target_from_jira(site: JiraSite, issue: dict) -> IssueTarget:
     """An IssueTarget from Jira's issue JSON (GET issue, search)."""
     fields = issue.get("fields") or {}
@@ -296,17 +290,27 @@ def _after_commit(
 # --- reactions to Jira and Intercom events ------------------------------------------------------------------
 
 
-def issue_key_update(*, site: JiraSite, issue_id: str, issue_key: str, project_key: str = "") -> int:
-    """Keep the current key (and project) on every link of a moved issue."""
-    if not issue_key:
+def issue_fields_update(target: IssueTarget, *, moved: bool = False) -> int:
+    """What a Jira event says about an issue, onto what we hold: the current key on its links (and the project,
+    when it moved) and its snapshot (issues without links have none and get none). One UPDATE each, writing only
+    rows that differ. Returns how many links changed."""
+    if not target.issue_key:
         return 0
-    fields = {"issue_key": issue_key}
-    if project_key:
-        fields["project_key"] = project_key
+    on_links = {"issue_key": target.issue_key}
+    if moved and target.project_key:
+        on_links["project_key"] = target.project_key
     changed = (
-        ConversationLink.objects.filter(site=site, issue_id=issue_id).exclude(issue_key=issue_key).update(**fields)
+        ConversationLink.objects.filter(site=target.site, issue_id=target.issue_id)
+        .exclude(**on_links)
+        .update(**on_links)
     )
-    IssueSnapshot.objects.filter(site=site, issue_id=issue_id).update(**fields)
+    on_snapshot = {"issue_key": target.issue_key}
+    for name in ("project_key", "summary", "status_name", "status_category"):
+        if getattr(target, name):
+            on_snapshot[name] = getattr(target, name)
+    IssueSnapshot.objects.filter(site=target.site, issue_id=target.issue_id).exclude(**on_snapshot).update(
+        **on_snapshot, updated_at=timezone.now()
+    )
     return changed
 
 

@@ -13,7 +13,7 @@ from connector.jira_events import FieldsChanged, IssueMoved, IssueTransitioned
 from connector.models import ProjectConnection
 from deliveries.models import RULE_ACTIONS, Action, Delivery, TargetType
 from deliveries.services import delivery_create, delivery_create_for_links
-from linking.selectors import link_count, link_list_reachable, link_workspace_ids
+from linking.selectors import IssueLinks, issue_links, link_list_reachable
 from linking.tracker import support_settings, tracker_links_of
 from linking.voice import is_customer_voice_comment
 from notifications.context import event_context
@@ -63,9 +63,15 @@ def delivery_key_prefix(*parts) -> str:
     return hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:40] + ":"
 
 
-def plan_event(*, site, event, webhook_event=None, project: ProjectConnection | None = None) -> int:
+def plan_event(
+    *, site, event, webhook_event=None, project: ProjectConnection | None = None, links: IssueLinks | None = None
+) -> int:
     """Plan the deliveries one typed event causes. Returns the number of new delivery rows."""
     if getattr(event, "is_own", False):
+        return 0
+    if links is None:
+        links = issue_links(site.pk, event.issue.id)
+    if not links.count:
         return 0
     comment = getattr(event, "comment", None)
     if comment is not None and is_customer_voice_comment(site.pk, comment.id):
@@ -77,7 +83,7 @@ def plan_event(*, site, event, webhook_event=None, project: ProjectConnection | 
     if not fired:
         return 0
     now = timezone.now()
-    context = event_context(event, links_count=link_count(site.pk, event.issue.id))
+    context = event_context(event, links_count=links.count)
     created = 0
     for rule in fired:
         for index, kind, params, body, status, error in planned_actions(rule, context, project, event):
@@ -113,9 +119,13 @@ def plan_events(*, webhook_event, events) -> set[int]:
     site = webhook_event.site
     workspaces: set[int] = set()
     for event in events:
-        if plan_event(site=site, event=event, webhook_event=webhook_event):
-            workspaces |= link_workspace_ids(site.pk, event.issue.id)
-        workspaces |= plan_tracker_sync(site=site, event=event, webhook_event=webhook_event)
+        links = issue_links(site.pk, event.issue.id)
+        if not links.count:
+            continue  # most issues have no link: nothing to plan, no rules to read
+        if plan_event(site=site, event=event, webhook_event=webhook_event, links=links):
+            workspaces |= links.workspace_ids
+        if links.trackers:
+            workspaces |= plan_tracker_sync(site=site, event=event, webhook_event=webhook_event)
     return workspaces
 
 

@@ -38,6 +38,28 @@ def test_a_webhook_is_processed_by_the_worker(client, celery_worker):
     wait_for(lambda: _status(pk) == "processed", message="the worker to process the event")
 
 
+def _database_sessions() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def test_the_worker_keeps_its_database_connections_from_one_task_to_the_next(client, celery_worker):
+    """Each event is a task; a task thread keeps its PostgreSQL connection (DB_CONN_MAX_AGE) rather than opening
+    a new one per task as Celery's Django fix-up would: a new backend, cold, on every webhook's way to a note."""
+    site = JiraSiteFactory()
+    before = _database_sessions()
+    for _ in range(30):
+        pk = post_jira(client, site, jira_sample(TRANSITION)).json()["id"]
+        wait_for(lambda pk=pk: _status(pk) == "processed", message="the worker to process the event")
+    time.sleep(0.5)  # a backend's statistics reach pg_stat_database when it ends
+    # The worker's task threads, its listener and this test's own connections: far fewer than 30.
+    assert _database_sessions() - before < 15
+
+
 @contextmanager
 def broker_unreachable():
     """Point this process's publisher at a port where no Redis listens, as if Redis were stopped."""
