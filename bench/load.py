@@ -33,6 +33,14 @@ class LoadResult:
     def rps(self) -> float:
         return self.ok / self.elapsed if self.elapsed else 0.0
 
+    def add(self, other: "LoadResult") -> "LoadResult":
+        """Fold another slice of the same load into this one (its time added to ours)."""
+        self.sent += other.sent
+        self.statuses.update(other.statuses)
+        self.latencies.extend(other.latencies)
+        self.elapsed += other.elapsed
+        return self
+
     def percentile_ms(self, q: float) -> float | None:
         if not self.latencies:
             return None
