@@ -18,6 +18,9 @@ from bench.bare_settings import ALLOWED_HOSTS, DATABASES, DEBUG, INSTALLED_APPS,
 
 ROOT_URLCONF = "bench.floor_settings"
 TABLE = "bench_floor"
+PLAIN = f"INSERT INTO {TABLE} (body) VALUES (%s)"  # noqa: S608
+# The notify_floor server: as pipeline.intake, the notification goes out with the row's commit.
+NOTIFIED = f"WITH stored AS ({PLAIN} RETURNING id) SELECT pg_notify('bench_floor', id::text) FROM stored"  # noqa: S608
 _local = threading.local()  # a connection per thread, kept open like Django's persistent connections
 
 
@@ -25,7 +28,7 @@ def store(request):
     conn = getattr(_local, "conn", None)
     if conn is None:
         conn = _local.conn = psycopg.connect(os.environ["FLOOR_DATABASE_URL"], autocommit=True)
-    conn.execute(f"INSERT INTO {TABLE} (body) VALUES (%s)", [request.body.decode()])  # noqa: S608
+    conn.execute(NOTIFIED if os.environ.get("FLOOR_NOTIFY") else PLAIN, [request.body.decode()])
     return HttpResponse(b'{"status": "accepted"}', status=202, content_type="application/json")
 
 

@@ -1,15 +1,18 @@
 """Intake benchmark: the real Jira webhook endpoint against the floor and a bare Django view, interleaved.
 
-Three servers run side by side under gunicorn with the same settings (2 workers, as the Procfile runs the web
+Four servers run side by side under gunicorn with the same settings (2 workers, as the Procfile runs the web
 process), each on a free loopback port:
 - ours: the real endpoint, storing into a fresh PostgreSQL database (migrated here, dropped after); no
   worker runs, so its notifications go unheard;
 - floor: Django with one view that only INSERTs the raw body (one index, kept connection, no parsing or
   checks): the least any endpoint that stores before it answers can cost on this machine;
+- notify_floor: the floor with the pg_notify that DESIGN.md puts in the intake statement (INSERT … RETURNING,
+  notified in the same statement, as ours): what that design costs by itself. Reported beside the floor, not
+  judged: the target is the issue's, against the plain INSERT;
 - bare: Django with one view that answers 200 and touches nothing.
 They are measured interleaved: each round gives every server a short slice at 100 req/s, then one-second
 slices as fast as 8 clients can go, taking turns, in an order that rotates from round to round, so background
-load on a shared machine (autovacuum, a checkpoint, another process) falls on all three alike (run one after
+load on a shared machine (autovacuum, a checkpoint, another process) falls on all of them alike (run one after
 the other, the floor alone drew anything from 114 to 1,337 req/s; with one five-second slice each, the ratio
 of a round still moved between 0.69 and 0.85 with the server that went first). Each round reports ours /
 floor; the rounds give the median and the spread. The load is a real Jira sample, signed, each request with
@@ -41,7 +44,7 @@ from sandbox.processes import manage
 SAMPLE = "jira-webhooks/mattermost-plugin-jira/webhook-issue-updated-started-working.json"
 RATE, RATE_SECONDS = 100, sized(6, 3)  # per slice; a round has one slice per server of each kind
 MAX_SECONDS, MAX_CONCURRENCY, MAX_SLICES = sized(5, 3), 8, sized(5, 3)  # per round: the servers take turns
-SERVERS = ("ours", "floor", "bare")
+SERVERS = ("ours", "floor", "notify_floor", "bare")
 ROUNDS_DEFAULT = 3
 TARGET_RATIO, TARGET_P99_MS, TARGET_P99_MAX_MS = 0.75, 50.0, 100.0
 DATABASE = os.environ.get("BENCH_DATABASE", "connector_bench")
@@ -121,7 +124,7 @@ def _timeout(signum, frame):
 
 
 def _time_limit(rounds: int) -> int:
-    return 120 + rounds * 2 * (3 * RATE_SECONDS + 3 * MAX_SECONDS)  # twice the slices: a busy machine is slow
+    return 120 + rounds * 2 * len(SERVERS) * (RATE_SECONDS + MAX_SECONDS)  # twice the slices: a busy machine is slow
 
 
 def run(rounds: int = ROUNDS_DEFAULT) -> list[dict]:
@@ -153,6 +156,9 @@ def _run(rounds: int) -> list[dict]:
                 "ours": servers.enter_context(gunicorn("config.wsgi:application", env)),
                 "floor": servers.enter_context(
                     gunicorn("bench.floor_wsgi:application", {**env, "FLOOR_DATABASE_URL": database_url})),
+                "notify_floor": servers.enter_context(
+                    gunicorn("bench.floor_wsgi:application",
+                             {**env, "FLOOR_DATABASE_URL": database_url, "FLOOR_NOTIFY": "1"})),
                 "bare": servers.enter_context(gunicorn("bench.bare_wsgi:application", env)),
             }
             makers = {name: request_factory(port, path, body, secret) for name, port in ports.items()}
@@ -160,7 +166,8 @@ def _run(rounds: int) -> list[dict]:
             answered = warm["ours"].ok
             results = []
             for i in range(rounds):
-                order = list(SERVERS[i % 3 :] + SERVERS[: i % 3])  # rotate, so no server always goes first
+                turn = i % len(SERVERS)
+                order = list(SERVERS[turn:] + SERVERS[:turn])  # rotate, so no server always goes first
                 steady = {}
                 flat_out = {name: load.LoadResult() for name in order}
                 cpu = dict.fromkeys([*order, *(f"{name}_db" for name in order)], 0.0)
@@ -205,6 +212,9 @@ def _figures(steady: dict, flat_out: dict, cpu: dict, order: list[str], host: di
         "ratio_to_floor": round(ours.rps / floor.rps, 3) if floor.rps else 0.0,
         "ratio_to_bare": round(ours.rps / bare.rps, 3) if bare.rps else 0.0,
         "floor_ratio_to_bare": round(floor.rps / bare.rps, 3) if bare.rps else 0.0,
+        "notify_floor_rps": round(flat_out["notify_floor"].rps, 1),
+        "ratio_to_notify_floor": round(ours.rps / flat_out["notify_floor"].rps, 3) if flat_out["notify_floor"].rps
+        else 0.0,
         f"p50_ms_at_{RATE}rps": steady["ours"].percentile_ms(50),
         f"p99_ms_at_{RATE}rps": steady["ours"].percentile_ms(99),
         f"floor_p99_ms_at_{RATE}rps": steady["floor"].percentile_ms(99),
@@ -217,7 +227,7 @@ def _figures(steady: dict, flat_out: dict, cpu: dict, order: list[str], host: di
         **{f"{name}_cpu_ms_per_request": round(cpu[name] * 1000 / flat_out[name].ok, 3) if flat_out[name].ok
            else None for name in SERVERS},
         **{f"{name}_db_cpu_ms_per_request": round(cpu[f"{name}_db"] * 1000 / flat_out[name].ok, 3)
-           if flat_out[name].ok else None for name in ("ours", "floor")},
+           if flat_out[name].ok else None for name in ("ours", "floor", "notify_floor")},
         "ours_statuses": {str(k): v for k, v in sorted((steady["ours"].statuses + ours.statuses).items())},
         "order": order,
     }
