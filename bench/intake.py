@@ -202,19 +202,22 @@ def _backends_cpu(database_url: str) -> dict[int, float]:
     return {pid: tree_cpu_seconds(pid) for pid in pids}
 
 
+def _ratio(a: load.LoadResult, b: load.LoadResult) -> float:
+    return round(a.rps / b.rps, 3) if b.rps else 0.0
+
+
 def _figures(steady: dict, flat_out: dict, cpu: dict, order: list[str], host: dict | None) -> dict:
-    ours, floor, bare = flat_out["ours"], flat_out["floor"], flat_out["bare"]
+    ours, floor, notify_floor, bare = (flat_out[name] for name in ("ours", "floor", "notify_floor", "bare"))
     figures = {
         "ours_rps": round(ours.rps, 1),
         "floor_rps": round(floor.rps, 1),
         "bare_rps": round(bare.rps, 1),
         # What a durable store costs by itself (floor / bare), and our endpoint against that floor.
-        "ratio_to_floor": round(ours.rps / floor.rps, 3) if floor.rps else 0.0,
-        "ratio_to_bare": round(ours.rps / bare.rps, 3) if bare.rps else 0.0,
-        "floor_ratio_to_bare": round(floor.rps / bare.rps, 3) if bare.rps else 0.0,
-        "notify_floor_rps": round(flat_out["notify_floor"].rps, 1),
-        "ratio_to_notify_floor": round(ours.rps / flat_out["notify_floor"].rps, 3) if flat_out["notify_floor"].rps
-        else 0.0,
+        "ratio_to_floor": _ratio(ours, floor),
+        "ratio_to_bare": _ratio(ours, bare),
+        "floor_ratio_to_bare": _ratio(floor, bare),
+        "notify_floor_rps": round(notify_floor.rps, 1),
+        "ratio_to_notify_floor": _ratio(ours, notify_floor),
         f"p50_ms_at_{RATE}rps": steady["ours"].percentile_ms(50),
         f"p99_ms_at_{RATE}rps": steady["ours"].percentile_ms(99),
         f"floor_p99_ms_at_{RATE}rps": steady["floor"].percentile_ms(99),

@@ -290,20 +290,16 @@ def _after_commit(
 # --- reactions to Jira and Intercom events ------------------------------------------------------------------
 
 
-def issue_fields_update(target: IssueTarget, *, moved: bool = False) -> int:
+def issue_fields_update(target: IssueTarget, *, moved: bool = False) -> None:
     """What a Jira event says about an issue, onto what we hold: the current key on its links (and the project,
     when it moved) and its snapshot (issues without links have none and get none). One UPDATE each, writing only
-    rows that differ. Returns how many links changed."""
+    rows that differ."""
     if not target.issue_key:
-        return 0
+        return
     on_links = {"issue_key": target.issue_key}
     if moved and target.project_key:
         on_links["project_key"] = target.project_key
-    changed = (
-        ConversationLink.objects.filter(site=target.site, issue_id=target.issue_id)
-        .exclude(**on_links)
-        .update(**on_links)
-    )
+    ConversationLink.objects.filter(site=target.site, issue_id=target.issue_id).exclude(**on_links).update(**on_links)
     on_snapshot = {"issue_key": target.issue_key}
     for name in ("project_key", "summary", "status_name", "status_category"):
         if getattr(target, name):
@@ -311,7 +307,6 @@ def issue_fields_update(target: IssueTarget, *, moved: bool = False) -> int:
     IssueSnapshot.objects.filter(site=target.site, issue_id=target.issue_id).exclude(**on_snapshot).update(
         **on_snapshot, updated_at=timezone.now()
     )
-    return changed
 
 
 def issue_links_drop(*, site: JiraSite, issue_id: str) -> int:

@@ -4,11 +4,12 @@ import pytest
 
 from deliveries import services
 from deliveries.models import Delivery
-from linking.models import ConversationLink
+from linking.models import ConversationLink, IssueSnapshot
 from pipeline import tasks
 from pipeline.process import webhook_event_process
 from tests.factories import (
     ConversationLinkFactory,
+    IssueSnapshotFactory,
     NotificationRuleFactory,
     ProjectConnectionFactory,
     WebhookEventFactory,
@@ -46,6 +47,24 @@ def test_a_transition_plans_notes_for_the_issue_links():
                             workspace=project.workspace, conversation_id="601", source="api")
     webhook_event_process(event.pk)
     assert list(Delivery.objects.values_list("conversation_id", "action")) == [("601", "note")]
+
+
+def test_an_event_brings_the_linked_issues_snapshot_up_to_date_and_tracks_no_other_issue():
+    project = ProjectConnectionFactory()
+    event = store(project, "webhook-issue-updated-started-working.json")
+    issue = event.payload["issue"]
+    IssueSnapshotFactory(site=project.site, issue_id=issue["id"], issue_key="OLD-1", summary="Old summary",
+                         status_name="To Do", status_category="new")
+    other = {**event.payload, "issue": {**issue, "id": "999001", "key": f"{project.project_key}-999"}}
+    unlinked = WebhookEventFactory(site=project.site, delivery_id="another-issue", payload=other,
+                                   event_type=other["webhookEvent"])  # an issue never linked
+    assert webhook_event_process(event.pk) == "processed"
+    assert webhook_event_process(unlinked.pk) == "processed"
+    snapshot = IssueSnapshot.objects.get()
+    fields = issue["fields"]
+    assert (snapshot.issue_key, snapshot.summary, snapshot.status_name, snapshot.status_category) == (
+        issue["key"], fields["summary"], fields["status"]["name"], fields["status"]["statusCategory"]["key"]
+    )
 
 
 @pytest.mark.django_db(transaction=True)
