@@ -4,11 +4,13 @@ The hot path (intake, planning, claiming, recording) asks here instead of testin
 second plumbing stays one small module wide.
 """
 
+import functools
 import hashlib
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 
+@functools.cache  # an alias keeps its backend for the life of the process; the lookup is per delivery otherwise
 def is_postgresql(alias: str = DEFAULT_DB_ALIAS) -> bool:
     return connections[alias].vendor == "postgresql"
 

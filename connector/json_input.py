@@ -25,6 +25,9 @@ def _no_constants(name: str):
     raise ValueError(f"{name} is not a JSON value")
 
 
+_decoder = json.JSONDecoder(parse_constant=_no_constants)  # one for all: json.loads builds one per call
+
+
 def _deeper_than(value: Any, limit: int) -> bool:
     stack = [(value, 1)]
     while stack:
@@ -36,11 +39,14 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+def _too_deep() -> JSONRefused:
+    return JSONRefused(f"The JSON is nested too deeply (more than {MAX_DEPTH} levels).")
+
+
 def json_parse(body: bytes) -> Any:
     """The JSON value of a UTF-8 body, or JSONRefused saying what is wrong with it."""
-    too_deep = JSONRefused(f"The JSON is nested too deeply (more than {MAX_DEPTH} levels).")
     try:
-        value = json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+        value = _decoder.decode(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise JSONRefused("The body is not UTF-8 text.") from None
     except json.JSONDecodeError as exc:
@@ -48,11 +54,11 @@ def json_parse(body: bytes) -> Any:
     except ValueError as exc:  # NaN or Infinity: Python reads them, JSON (and PostgreSQL) does not
         raise JSONRefused(f"The body is not valid JSON: {exc}.") from None
     except RecursionError:
-        raise too_deep from None
+        raise _too_deep() from None
     # Counting brackets is nearly free; only a document with enough of them can be too deep.
     openers = body.count(b"[") + body.count(b"{")
     if isinstance(value, (dict, list)) and openers > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
-        raise too_deep
+        raise _too_deep()
     return value
 
 

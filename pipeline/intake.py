@@ -186,8 +186,8 @@ def webhook_event_store(
 
 
 @functools.cache
-def _insert_statement(columns: tuple[str, ...], *, notify: bool, vendor: str) -> str:
-    """The intake statement for these columns, written once per process (`vendor` keys the cache)."""
+def _insert_statement(columns: tuple[str, ...], *, notify: bool, postgresql: bool) -> str:
+    """The intake statement for these columns, written once per process (`postgresql` keys the cache)."""
     meta = WebhookEvent._meta
     names = ", ".join(meta.get_field(name).column for name in columns)
     values = ", ".join(database.json_placeholder() if name == "payload" else "%s" for name in columns)
@@ -199,7 +199,7 @@ def _insert_statement(columns: tuple[str, ...], *, notify: bool, vendor: str) ->
 
 
 def _insert_sql(row: dict, *, notify: bool) -> tuple[str, list]:
-    sql = _insert_statement(tuple(row), notify=notify, vendor=connection.vendor)
+    sql = _insert_statement(tuple(row), notify=notify, postgresql=database.is_postgresql())
     params = [*row.values(), CHANNEL] if notify else list(row.values())
     return sql, params
 

@@ -1,5 +1,7 @@
 """A fast path for the machines that post webhooks to us."""
 
+import functools
+
 from django.urls import resolve
 
 WEBHOOK_PREFIX = "/webhooks/"
@@ -25,7 +27,12 @@ class WebhookFastPathMiddleware:
     def __call__(self, request):
         if not request.path_info.startswith(WEBHOOK_PREFIX):
             return self.get_response(request)
-        match = resolve(request.path_info, urlconf="pipeline.webhook_urls")
+        match = _resolve(request.path_info)
         response = match.func(request, *match.args, **match.kwargs)
         response["Content-Security-Policy"] = WEBHOOK_CSP
         return response
+
+
+@functools.lru_cache(maxsize=1024)  # a sender posts to the same URL every time; a refused path is not kept
+def _resolve(path: str):
+    return resolve(path, urlconf="pipeline.webhook_urls")

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from connector.intercom_events import topic_of
 from connector.models import IntercomWorkspace, JiraSite, WebhookEvent
 from connector.signatures import hub_signature_valid
-from pipeline.intake import IntakeError, body_digest, parse_json_object, webhook_event_store
+from pipeline.intake import IntakeError, Stored, body_digest, parse_json_object, webhook_event_store
 from pipeline.refusals import refusal_record
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,15 @@ def _error(status: int, message: str) -> JsonResponse:
     if status == 503:
         response["Retry-After"] = "30"
     return response
+
+
+def _stored_response(stored: Stored) -> HttpResponse:
+    """202 with {"status": "accepted" | "duplicate", "id": …}: two fixed keys, written directly because
+    JsonResponse's encoder costs a tenth of the delivery's own work."""
+    event_id = b"null" if stored.event_id is None else b"%d" % stored.event_id
+    status = b"duplicate" if stored.duplicate else b"accepted"
+    return HttpResponse(b'{"status": "%s", "id": %s}' % (status, event_id), status=202,
+                        content_type="application/json")
 
 
 def _read_body(request) -> bytes:
@@ -98,7 +107,7 @@ def _jira_webhook(request, public_id):
         event_type=event_type,
         retry_header=_int(request.META.get("HTTP_X_ATLASSIAN_WEBHOOK_RETRY")),
     )
-    return JsonResponse({"status": "duplicate" if stored.duplicate else "accepted", "id": stored.event_id}, status=202)
+    return _stored_response(stored)
 
 
 def _intercom_webhook(request, public_id):
@@ -127,7 +136,7 @@ def _intercom_webhook(request, public_id):
         status=status,
         error="" if status == WebhookEvent.Status.RECEIVED else "The connector does not act on this topic.",
     )
-    return JsonResponse({"status": "duplicate" if stored.duplicate else "accepted", "id": stored.event_id}, status=202)
+    return _stored_response(stored)
 
 
 jira_webhook = csrf_exempt(require_http_methods(["POST"])(_guarded(_jira_webhook, "jira")))

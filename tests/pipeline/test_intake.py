@@ -25,6 +25,7 @@ def test_a_signed_delivery_is_stored_and_accepted(client, site):
     response = post_jira(client, site, jira_sample(TRANSITION), identifier="delivery-1")
     assert response.status_code == 202
     event = WebhookEvent.objects.get()
+    assert (response["Content-Type"], response.json()) == ("application/json", {"status": "accepted", "id": event.pk})
     assert (event.delivery_id, event.event_type, event.status) == ("delivery-1", "jira:issue_updated", "received")
     assert event.issue_key == jira_sample(TRANSITION)["issue"]["key"]
 
@@ -33,7 +34,7 @@ def test_the_same_identifier_again_is_accepted_and_stores_nothing_new(client, si
     post_jira(client, site, jira_sample(TRANSITION), identifier="same")
     response = post_jira(client, site, jira_sample(TRANSITION), identifier="same", HTTP_X_ATLASSIAN_WEBHOOK_RETRY="1")
     assert response.status_code == 202
-    assert response.json()["status"] == "duplicate"
+    assert response.json() == {"status": "duplicate", "id": None}
     assert WebhookEvent.objects.count() == 1
 
 
