@@ -18,6 +18,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench import SIMULATOR_VALIDATE_EVERY
 from bench.child import run_child
 from bench.cpu import tree_cpu_seconds
 from bench.rounds import sized
@@ -66,7 +67,7 @@ def _in_child(mode: str, **options) -> dict:
 
 def _simulator(limit: int):
     log = Path(os.environ["VAR_DIR"]) / "intercom.log"
-    return intercom_simulator(rate_limit=limit, latency=LATENCY, log=log)
+    return intercom_simulator(rate_limit=limit, latency=LATENCY, log=log, validate_every=SIMULATOR_VALIDATE_EVERY)
 
 
 @contextmanager
@@ -203,7 +204,7 @@ def fanout(conversations: int, limit: int, profile: str = "", cpu_target: bool =
             time.sleep(0.5)
         used = cpu.used()
         sampler.stop.set()
-        ledger = control.get("ledger")
+        ledger, stats = control.get("ledger"), control.get("stats")
     notes = [e for e in ledger["entries"] if e["kind"] == "note"]
     counts = ledger["counts"]
     lost = conversations - len(counts)
@@ -232,6 +233,8 @@ def fanout(conversations: int, limit: int, profile: str = "", cpu_target: bool =
     failed = []
     if lost or duplicates:
         failed.append(f"{lost} lost and {duplicates} duplicated notes")
+    if violations := stats["violations"]:
+        failed.append(f"{violations} calls broke Intercom's contract (the simulator's /_sim/violations)")
     if failed:
         figures["failed"] = failed
     return figures

@@ -38,6 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
+from bench import SIMULATOR_VALIDATE_EVERY
 from bench.child import run_child
 from bench.rounds import quick
 from sandbox.processes import REPO, celery_worker_command, free_port, intercom_simulator
@@ -352,7 +353,8 @@ def scale_out(workspaces: int, conversations: int, limit: int, runs: list[dict])
     with ExitStack() as stack:
         sims = [
             stack.enter_context(
-                intercom_simulator(rate_limit=limit, latency=LATENCY, log=var / f"intercom-{i}.log", app_id=f"bench{i}")
+                intercom_simulator(rate_limit=limit, latency=LATENCY, log=var / f"intercom-{i}.log", app_id=f"bench{i}",
+                                   validate_every=SIMULATOR_VALIDATE_EVERY)
             )[:2]
             for i in range(workspaces)
         ]

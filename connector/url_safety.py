@@ -10,6 +10,7 @@ checks the address it actually connects to. `settings.ALLOW_PRIVATE_URLS` lifts 
 and on-premises Jira Data Center; plain http is then accepted for private hosts only, never for public ones.
 """
 
+import functools
 import ipaddress
 import socket
 from urllib.parse import urlsplit
@@ -60,6 +61,7 @@ def _embedded(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     return found
 
 
+@functools.lru_cache(maxsize=1024)  # a verdict on an address never changes; each call re-checks its address
 def _is_public(address: Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address):
         if any(address in network for network in _NEVER_PUBLIC):

@@ -238,8 +238,23 @@ def finish_sent(outcomes: list[Outcome]) -> int:
             [Status.SENT, timezone.now(), *params, Status.SENDING],
         )
         ours = {row[0] for row in cursor.fetchall()}
-    DeliveryAttempt.objects.bulk_create([o.attempt(Status.SENT, o.note) for o in outcomes if o.delivery.pk in ours])
+        _sent_attempts_record([o for o in outcomes if o.delivery.pk in ours], cursor)
     return len(ours)
+
+
+def _sent_attempts_record(outcomes: list[Outcome], cursor) -> None:
+    """The attempt log's rows for a batch of sent notes, in one statement without a model per row (bulk_create
+    spent more CPU preparing the rows than the rest of the recording)."""
+    if not outcomes:
+        return
+    now = timezone.now()
+    cursor.execute(
+        f"INSERT INTO {DeliveryAttempt._meta.db_table} (delivery_id, at, outcome, status_code, duration_ms, error) "  # noqa: S608
+        "SELECT id, at, %s, 200, duration_ms, error FROM unnest(%s::bigint[], %s::timestamptz[], %s::integer[], "
+        "%s::text[]) AS a(id, at, duration_ms, error)",
+        [Status.SENT, [o.delivery.pk for o in outcomes], [o.started_at or now for o in outcomes],
+         [o.duration_ms for o in outcomes], [o.note[:2000] for o in outcomes]],
+    )
 
 
 # --- talking to Intercom (sender threads) -------------------------------------------------------------------

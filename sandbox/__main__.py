@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every API request")
     parser.add_argument("--no-validate", action="store_true", help="skip OpenAPI request validation")
+    parser.add_argument("--validate-every", type=int, default=1,
+                        help="validate the first request of each operation and every Nth after (benchmarks)")
     parser.add_argument("--rate-limit", type=int, default=1666, help="Intercom calls per 10-second window")
     parser.add_argument("--token", default="sandbox-token", help="Intercom access token accepted")
     parser.add_argument("--app-id", default="sandbox1", help="Intercom: the workspace's id (several simulators)")
@@ -33,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     options: dict[str, Any] = {"host": args.host, "port": args.port, "latency": args.latency,
-                               "validate": not args.no_validate}
+                               "validate": not args.no_validate, "validate_every": args.validate_every}
     if args.vendor == "intercom":
         sim: Any = IntercomSimulator(rate_limit=args.rate_limit, token=args.token, app_id=args.app_id, **options)
         sim.add_conversations(args.conversations)

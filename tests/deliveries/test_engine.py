@@ -53,6 +53,11 @@ def test_the_pump_sends_every_due_note_once(intercom_sim, workspace):
     sent = Delivery.objects.filter(status="sent")
     assert sent.count() == 20 and all(d.part_id for d in sent)
     assert intercom_sim.violations == []
+    # Each leaves one line in its attempt log: the call's time, Intercom's answer and how long it took.
+    for d in sent.prefetch_related("attempt_log"):
+        (attempt,) = d.attempt_log.all()
+        assert (attempt.outcome, attempt.status_code, attempt.error) == ("sent", 200, "")
+        assert attempt.at <= d.sent_at and attempt.duration_ms is not None
 
 
 def test_notes_are_written_as_the_app_admin(intercom_sim, workspace):

@@ -95,6 +95,16 @@ def test_a_reply_without_type_is_refused_with_400_and_recorded_as_a_violation(in
     assert intercom.ledger == []
 
 
+def test_a_benchmark_simulator_checks_the_first_call_of_each_operation_and_every_nth_after():
+    with IntercomSimulator(validate_every=3) as sim:
+        conversation = sim.add_conversation()
+        bad = {"message_type": "note", "admin_id": sim.app_admin["id"], "body": "x"}  # no "type"
+        statuses = [raw(sim, "POST", f"/conversations/{conversation['id']}/reply", json=bad).status_code
+                    for _ in range(4)]
+        assert statuses == [400, 200, 200, 400]
+        assert len(sim.violations) == 2
+
+
 def test_an_unknown_intercom_version_is_a_contract_violation(intercom):
     response = raw(intercom, "GET", "/me", headers={"Intercom-Version": "9.9"})
     assert response.status_code == 400 and "9.9" in response.text
