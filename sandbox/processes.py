@@ -128,7 +128,8 @@ def wait_for_line(log: Path, text: str, timeout: float = 60) -> str:
 
 
 @contextmanager
-def intercom_simulator(*, rate_limit: int, latency: float, log: Path, app_id: str = "sandbox1", validate_every: int = 1):
+def intercom_simulator(*, rate_limit: int, latency: float, log: Path, app_id: str = "sandbox1",
+                       validate_every: int = 1):
     """The Intercom simulator as its own process; yields its URL, its control plane and the process."""
     port = free_port()
     args = [
