@@ -11,8 +11,11 @@ and on-premises Jira Data Center; plain http is then accepted for private hosts 
 """
 
 import functools
+import http.client
 import ipaddress
+import select
 import socket
+import ssl
 from urllib.parse import urlsplit
 
 import httpcore
@@ -110,22 +113,32 @@ def validate_connection_url(url: str, *, allow_private: bool | None = None, requ
     return f"{parts.scheme}://{netloc}{port}{path}"
 
 
+def guarded_addresses(host: str) -> list[Address]:
+    """The addresses to connect to for `host`, each one the guard accepts; UnsafeURL when one is private (while
+    private URLs are not allowed), OSError when the name does not resolve (unreachable for now, not refused)."""
+    try:
+        addresses = _addresses(host)
+    except UnsafeURL as exc:  # DNS may be down for a moment
+        raise socket.gaierror(str(exc.message)) from None
+    if not settings.ALLOW_PRIVATE_URLS:
+        private = next((a for a in addresses if not _is_public(a)), None)
+        if private is not None:
+            raise UnsafeURL(
+                f"{host} resolves to {private}, a private, loopback or link-local address. The connector only "
+                "calls public hosts; turn on ALLOW_PRIVATE_URLS only for simulators or an on-premises server."
+            )
+    return addresses
+
+
 class _GuardedBackend(httpcore.SyncBackend):
     """Opens a connection only to an address the guard accepts, and to exactly the address it checked: a name
     re-pointed at a private address after saving, or between the check and the connection, is refused."""
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         try:
-            addresses = _addresses(host)
-        except UnsafeURL as exc:  # DNS may be down for a moment: unreachable, not a refusal
-            raise httpcore.ConnectError(str(exc.message)) from None
-        if not settings.ALLOW_PRIVATE_URLS:
-            private = next((a for a in addresses if not _is_public(a)), None)
-            if private is not None:
-                raise UnsafeURL(
-                    f"{host} resolves to {private}, a private, loopback or link-local address. The connector only "
-                    "calls public hosts; turn on ALLOW_PRIVATE_URLS only for simulators or an on-premises server."
-                )
+            addresses = guarded_addresses(host)
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from None
         failure = None
         for address in addresses:  # as socket.create_connection does: the next address when one refuses
             try:
@@ -133,6 +146,86 @@ class _GuardedBackend(httpcore.SyncBackend):
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 failure = exc
         raise failure
+
+
+class NoAnswer(Exception):
+    """A call that got no answer; `sent` says whether the request may have reached the server."""
+
+    def __init__(self, cause: BaseException, *, sent: bool):
+        super().__init__(type(cause).__name__)
+        self.sent = sent
+
+
+class GuardedConnection:
+    """One kept-alive HTTP(S) connection on the standard library's http.client, for hot paths where httpx's
+    request and connection bookkeeping costs more CPU than the call (connector.intercom_client). Guarded as
+    GuardedTransport is: plain http is checked on every request, the address on every new connection, TLS
+    verifies the certificate against the name. Not thread-safe: one call at a time."""
+
+    def __init__(self, base_url: str, *, timeout: float, connect_timeout: float, tls: ssl.SSLContext):
+        self._base_url = base_url
+        parts = urlsplit(base_url)
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname or ""
+        self._port = parts.port or (443 if self._https else 80)
+        self._timeout, self._connect_timeout, self._tls = timeout, connect_timeout, tls
+        self._http: http.client.HTTPConnection | None = None
+
+    def request(self, method: str, target: str, *, body: bytes | None, headers: dict[str, str]):
+        """(status, headers, body) of one exchange; NoAnswer when there was none, UnsafeURL when refused."""
+        if not self._https:  # plain http only to a private host while those are allowed
+            validate_connection_url(self._base_url)
+        if self._http is not None and not self._idle_and_open():
+            self.close()
+        if self._http is None:
+            self._http = self._connect()
+        try:
+            self._http.request(method, target, body=body, headers=headers)
+            response = self._http.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            raise NoAnswer(exc, sent=True) from None
+        if response.will_close:
+            self.close()
+        return response.status, response.headers, data
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def _idle_and_open(self) -> bool:
+        # A kept-alive socket that is readable while idle was closed by the server: reusing it would turn a
+        # write into an ambiguous one.
+        sock = self._http.sock if self._http is not None else None
+        return sock is not None and not select.select([sock], [], [], 0)[0]
+
+    def _connect(self) -> http.client.HTTPConnection:
+        try:
+            addresses = guarded_addresses(self._host)
+        except OSError as exc:
+            raise NoAnswer(exc, sent=False) from None
+        failure: OSError | None = None
+        for address in addresses:  # the next address when one refuses, as socket.create_connection does
+            try:
+                sock = socket.create_connection((str(address), self._port), timeout=self._connect_timeout)
+                break
+            except OSError as exc:
+                failure = exc
+        else:
+            raise NoAnswer(failure or OSError("no address"), sent=False)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(self._timeout)
+            if self._https:
+                sock = self._tls.wrap_socket(sock, server_hostname=self._host)
+        except OSError as exc:  # the TLS handshake failed: nothing was sent
+            sock.close()
+            raise NoAnswer(exc, sent=False) from None
+        connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        connection.sock = sock
+        return connection
 
 
 class GuardedTransport(httpx.HTTPTransport):
