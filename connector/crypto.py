@@ -51,3 +51,9 @@ class EncryptedTextField(models.TextField):
         if not value:
             return value
         return encrypt(value)
+
+
+def secret_fields(model, prefix: str = "") -> list[str]:
+    """The encrypted fields of `model`, under a select_related `prefix` ("site__"): for `defer()` in queries that
+    need no secret, since each is decrypted as it is loaded."""
+    return [f"{prefix}{f.name}" for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]

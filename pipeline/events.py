@@ -8,7 +8,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from connector.models import WebhookEvent
+from connector.crypto import secret_fields
+from connector.models import IntercomWorkspace, JiraSite, WebhookEvent
 from pipeline.intake import event_enqueue
 
 Status = WebhookEvent.Status
@@ -25,6 +26,7 @@ def webhook_event_claim(event_id: int) -> WebhookEvent | None:
     return (
         WebhookEvent.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("site", "workspace")
+        .defer(*secret_fields(JiraSite, "site__"), *secret_fields(IntercomWorkspace, "workspace__"))
         .filter(pk=event_id, status__in=PENDING)
         .first()
     )

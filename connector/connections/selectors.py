@@ -8,6 +8,7 @@ from django.conf import settings
 
 from connector.connections.clients import jira_client
 from connector.connections.services import JIRA_WEBHOOK_EVENTS, jira_webhook_url
+from connector.crypto import secret_fields
 from connector.errors import VendorError
 from connector.intercom_events import IntercomTopic
 from connector.jira_events import project_key_of
@@ -35,7 +36,11 @@ def project_connection_for(
 ) -> ProjectConnection | None:
     """The connection of an issue's project on `site`: by project id first (a project keeps its id when its key
     changes), then by project key, taken from the issue key when no project key is given."""
-    projects = ProjectConnection.objects.select_related("workspace", "site").filter(site=site)
+    projects = (
+        ProjectConnection.objects.select_related("workspace", "site")
+        .defer(*secret_fields(IntercomWorkspace, "workspace__"), *secret_fields(JiraSite, "site__"))
+        .filter(site=site)
+    )
     if project_id:
         found = projects.filter(project_id=project_id).first()
         if found:
