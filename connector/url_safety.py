@@ -199,7 +199,11 @@ class GuardedConnection:
         # A kept-alive socket that is readable while idle was closed by the server: reusing it would turn a
         # write into an ambiguous one.
         sock = self._http.sock if self._http is not None else None
-        return sock is not None and not select.select([sock], [], [], 0)[0]
+        if sock is None:
+            return False
+        poller = select.poll()  # not select(): a busy worker's descriptors may be numbered past 1024
+        poller.register(sock, select.POLLIN)
+        return not poller.poll(0)
 
     def _connect(self) -> http.client.HTTPConnection:
         try:

@@ -1,8 +1,12 @@
 """The SSRF guard on connection URLs: https on public addresses only, unless private URLs are allowed."""
 
+import socket
+import ssl
+import threading
+
 import pytest
 
-from connector.url_safety import UnsafeURL, validate_connection_url
+from connector.url_safety import GuardedConnection, UnsafeURL, validate_connection_url
 
 
 @pytest.mark.parametrize(
@@ -93,3 +97,33 @@ def test_a_name_that_resolves_to_an_embedded_private_address_is_refused(monkeypa
     monkeypatch.setattr("socket.getaddrinfo", resolve)
     with pytest.raises(UnsafeURL, match="private"):
         validate_connection_url("https://jira.example.com", allow_private=False)
+
+
+def test_a_kept_alive_connection_the_server_closed_is_replaced_before_a_write_goes_out(settings):
+    """Writing on a socket the server already closed would leave the write ambiguous (sent, no answer)."""
+    settings.ALLOW_PRIVATE_URLS = True
+    listener = socket.create_server(("127.0.0.1", 0))
+    answered = []
+
+    def serve():
+        for _ in range(2):  # each connection answers one request, then the server closes it
+            conn, _ = listener.accept()
+            with conn:
+                request = conn.recv(65536)
+                answered.append(request.split(b" ", 2)[:2])
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: application/json\r\n\r\n{}")
+
+    threading.Thread(target=serve, daemon=True).start()
+    connection = GuardedConnection(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=5, connect_timeout=5,
+                                   tls=ssl.create_default_context())
+    try:
+        assert connection.request("GET", "/me", body=None, headers={})[0] == 200
+        for _ in range(50):  # until the server's close has reached us
+            if not connection._idle_and_open():
+                break
+            threading.Event().wait(0.01)
+        assert connection.request("POST", "/reply", body=b"{}", headers={})[0] == 200
+    finally:
+        connection.close()
+        listener.close()
+    assert answered == [[b"GET", b"/me"], [b"POST", b"/reply"]]
