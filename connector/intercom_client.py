@@ -44,13 +44,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _transport_error(exc: httpx.TransportError, *, safe_to_repeat: bool) -> VendorError:
+def _transport_error(exc: httpx.TransportError | NoAnswer, *, safe_to_repeat: bool) -> VendorError:
     """No answer: refused, unresolvable or no free connection means the request never left; a read timeout
     or a dropped connection after sending means a write may have been applied (a read is simply repeated)."""
+    if isinstance(exc, NoAnswer):
+        sent, name = exc.sent, str(exc)
+    else:
+        sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+        name = type(exc).__name__
     return error_for_transport(
-        sent=not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)),
-        unreachable=f"Intercom cannot be reached ({type(exc).__name__})",
-        no_answer=f"No answer from Intercom ({type(exc).__name__})",
+        sent=sent,
+        unreachable=f"Intercom cannot be reached ({name})",
+        no_answer=f"No answer from Intercom ({name})",
         safe_to_repeat=safe_to_repeat,
     )
 
@@ -174,12 +179,7 @@ class IntercomClient:
             with self._connection() as connection:
                 status, response_headers, raw = connection.request(method, target, body=content, headers=headers)
         except NoAnswer as exc:
-            raise error_for_transport(
-                sent=exc.sent,
-                unreachable=f"Intercom cannot be reached ({exc})",
-                no_answer=f"No answer from Intercom ({exc})",
-                safe_to_repeat=safe_to_repeat,
-            ) from None
+            raise _transport_error(exc, safe_to_repeat=safe_to_repeat) from None
         except UnsafeURL as exc:
             raise VendorError(str(exc.message), kind=VendorErrorKind.PERMANENT) from None
         self._observe(response_headers)
