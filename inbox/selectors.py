@@ -11,6 +11,7 @@ from connector.jira_client import JiraClient
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
 from deliveries.models import TargetType
 from inbox.models import CreateIssueForm
+from linking import jira_pace
 from linking.models import ConversationLink, IssueSnapshot
 from linking.services import IssueTarget, issue_target_from_jira
 
@@ -22,7 +23,7 @@ ISSUE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*-\d+$")
 
 def inbox_jira(site: JiraSite) -> JiraClient:
     """A Jira client that gives up in time for Intercom to show our answer."""
-    return JiraClient.for_site(site, timeout=settings.INBOX_VENDOR_TIMEOUT_SECONDS)
+    return jira_pace.request_client_for(site, timeout=settings.INBOX_VENDOR_TIMEOUT_SECONDS)
 
 
 def browse_url(site: JiraSite, key: str) -> str:

@@ -19,6 +19,7 @@ from connector.errors import VendorError, VendorErrorKind
 from connector.jira_client import JiraClient
 from connector.models import JiraSite
 from connector.user_tokens import user_client, user_token_for
+from linking import jira_pace
 
 CACHE_SECONDS = 120
 LIST_BATCH = 200  # issues asked about per permission check while filtering a list
@@ -71,7 +72,7 @@ def browsable_issue_ids(user, site: JiraSite, issue_ids: list[str]) -> set[str]:
         if token is not None:  # as the person themselves: no admin rights needed
             granted = user_client(token).browsable_as_caller(unknown)
         else:
-            granted = JiraClient.for_site(site).can_browse(account, unknown)
+            granted = jira_pace.request_client_for(site).can_browse(account, unknown)
         for issue_id in unknown:
             cache.set(_key(site, account, issue_id), issue_id in granted, CACHE_SECONDS)
         allowed |= granted & set(unknown)
@@ -137,7 +138,7 @@ def account_may_browse(
         if as_viewer is not None:
             cached = as_viewer.may_browse(issue_id)
         else:
-            cached = issue_id in JiraClient.for_site(site).can_browse(account_id, [issue_id])
+            cached = issue_id in jira_pace.request_client_for(site).can_browse(account_id, [issue_id])
         cache.set(key, cached, CACHE_SECONDS)
     return cached
 

@@ -10,9 +10,7 @@ from connector.connections.selectors import project_connection_for
 from connector.intercom_events import IntercomTopic
 from connector.jira_events import project_key_of
 from connector.jira_events import types as jira
-from deliveries.models import TargetType
 from linking import autolink, services, snapshots, voice
-from linking.models import ConversationLink
 from linking.services import IssueTarget
 
 logger = logging.getLogger(__name__)
@@ -108,7 +106,5 @@ def intercom_events_apply(*, webhook_event, events) -> None:
             continue
         changed = snapshots.snapshot_from_webhook(workspace, event.conversation_id, item or {})
         # closed, opened, snoozed, replied: the remote links show the conversation's state
-        if changed and ConversationLink.objects.filter(
-            workspace=workspace, conversation_id=event.conversation_id, target_type=TargetType.CONVERSATION
-        ).exists():
-            services.remote_links_refresh_later(workspace=workspace, conversation_id=event.conversation_id)
+        if changed:
+            services.remote_links_refresh(workspace_id=workspace.pk, conversation_id=event.conversation_id)

@@ -22,6 +22,7 @@ from deliveries.ratelimit import WorkspaceRateLimiter, _header, _number
 
 WINDOW_SECONDS = 1.0
 MAX_WAIT_SECONDS = 30.0  # a call waits this long at most for its slot, then goes anyway (Jira answers 429)
+REQUEST_MAX_WAIT_SECONDS = 2.0  # the same for a call a user's request waits on
 
 
 @cache
@@ -45,10 +46,10 @@ def _key(site_id: int) -> str:
     return f"site-{site_id}"
 
 
-def slot(site_id: int) -> None:
+def slot(site_id: int, max_wait: float = MAX_WAIT_SECONDS) -> None:
     """Wait for this site's next call slot."""
     limiter, key = pacer(), _key(site_id)
-    deadline = time.monotonic() + MAX_WAIT_SECONDS
+    deadline = time.monotonic() + max_wait
     while (wait := limiter.acquire(key)) > 0 and time.monotonic() < deadline:
         time.sleep(min(wait, deadline - time.monotonic(), 1.0))
 
@@ -65,15 +66,21 @@ def observe(site_id: int, status: int, headers: Mapping[str, str]) -> None:
 _local = threading.local()  # one client (and its connection pool) per site and thread, reused across writes
 
 
-def client_for(site: JiraSite) -> JiraClient:
-    """A Jira client for the site's app user whose every call waits for the site's pace and teaches it."""
-    key = (site.pk, site.base_url, site.deployment, site.account_email, site.api_token)
+def client_for(site: JiraSite, *, max_wait: float = MAX_WAIT_SECONDS, timeout: float | None = None) -> JiraClient:
+    """A Jira client for the site's app user whose every call waits for the site's pace and teaches it. Every
+    call with the app user's credentials counts against one limit at Jira, the ones made in requests too."""
+    key = (site.pk, site.base_url, site.deployment, site.account_email, site.api_token, max_wait, timeout)
     clients = _local.__dict__.setdefault("clients", {})
     client = clients.get(key)
     if client is None:
-        client = JiraClient.for_site(site)
-        client.before_request = lambda: slot(site.pk)
+        client = JiraClient.for_site(site, timeout=timeout)
+        client.before_request = lambda: slot(site.pk, max_wait)
         client.on_response = lambda status, headers: observe(site.pk, status, headers)
         clients.clear()  # credentials changed, or another site: keep one
         clients[key] = client
     return client
+
+
+def request_client_for(site: JiraSite, *, timeout: float | None = None) -> JiraClient:
+    """client_for, for a call a user's request waits on: a slot is waited for REQUEST_MAX_WAIT_SECONDS at most."""
+    return client_for(site, max_wait=REQUEST_MAX_WAIT_SECONDS, timeout=timeout)

@@ -11,10 +11,9 @@ from django.utils.timesince import timesince
 
 from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError, VendorErrorKind
-from connector.jira_client import JiraClient
 from connector.jira_events import project_key_of
 from connector.models import IntercomWorkspace, JiraSite, ProjectConnection
-from linking import cards, intercom_reads
+from linking import cards, intercom_reads, jira_pace
 from linking.access import LIST_BATCH, visible_rows
 from linking.conversation_urls import conversation_web_url
 from linking.models import (
@@ -75,7 +74,7 @@ def _jira_issue(site: JiraSite, key: str) -> dict:
     issue = cache.get(cache_key)
     if issue is None:
         try:
-            issue = JiraClient.for_site(site).issue(key, fields="summary,status,project")
+            issue = jira_pace.request_client_for(site).issue(key, fields="summary,status,project")
         except VendorError as exc:
             if exc.kind == VendorErrorKind.NOT_FOUND:
                 raise IssueLookupError(f"Jira says {key} does not exist, or the connector cannot see it.") from None
@@ -302,7 +301,7 @@ def visible_fields_rows(workspace: IntercomWorkspace, available: AttributeChoice
 def search_fields_available(site: JiraSite) -> tuple[list[dict], str]:
     """The site's number custom fields (candidates for the count field), and Jira's error if it did not list them."""
     try:
-        fields = JiraClient.for_site(site).fields()
+        fields = jira_pace.request_client_for(site).fields()
     except VendorError as exc:
         return [], f"Jira did not list its fields ({exc})."
     return [f for f in fields if f.get("custom") and (f.get("schema") or {}).get("type") == "number"], ""
@@ -335,6 +334,10 @@ def jira_write_wait_seconds(site_id: int) -> float | None:
     pending = JiraWrite.objects.filter(site_id=site_id, status=JiraWrite.Status.PENDING).exclude(next_attempt_at=None)
     soonest = pending.order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
     return None if soonest is None else max(0.0, (soonest - timezone.now()).total_seconds())
+
+
+def jira_write_requested_at(write_id: int) -> datetime | None:
+    return JiraWrite.objects.filter(pk=write_id).values_list("requested_at", flat=True).first()
 
 
 def jira_write_get(write_id: int) -> JiraWrite | None:

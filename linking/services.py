@@ -9,19 +9,21 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Case, Value, When
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from connector.errors import VendorError
-from connector.jira_client import JiraClient
 from connector.jira_events import project_key_of
 from connector.models import IntercomWorkspace, JiraSite
 from deliveries.models import TargetType
-from linking import cards, signals, snapshots
+from linking import cards, jira_pace, signals, snapshots
 from linking.conversation_urls import ConversationRef, ConversationRefError, parse_conversation_ref
 from linking.models import ConversationLink, IssueSnapshot, JiraWrite, LinkChange, SiteSearchSettings, VisibleFields
 
@@ -351,10 +353,21 @@ def autolink_resolve_later(*, site: JiraSite, issue_id: str, text: str, origin: 
     )
 
 
-def remote_links_refresh_later(*, workspace: IntercomWorkspace, conversation_id: str) -> None:
-    """A conversation closed or reopened: refresh its remote links' resolved flag, in a task after commit."""
-    args = (workspace.pk, conversation_id)
-    transaction.on_commit(lambda: task_send("linking.tasks.remote_links_refresh_for_conversation", *args))
+def remote_links_refresh(*, workspace_id: int, conversation_id: str) -> int:
+    """What a conversation's remote links show changed (read, closed, reopened): ask for their writes again in
+    the caller's transaction, so a drain that writes a link after the change commits shows it and one that
+    wrote it before is asked again; the drains start on commit. Returns how many links were asked for."""
+    links = list(
+        ConversationLink.objects.filter(
+            workspace_id=workspace_id, conversation_id=conversation_id, target_type=TargetType.CONVERSATION
+        ).values_list("site_id", "issue_id")
+    )
+    for site_id, issue_id in links:
+        jira_write_request(JiraWrite.Kind.REMOTE_LINK_SYNC, site_id=site_id, issue_id=issue_id,
+                           workspace_id=workspace_id, conversation_id=conversation_id)
+    for site_id in {site_id for site_id, _ in links}:
+        transaction.on_commit(partial(task_send_quietly, JIRA_DRAIN_TASK, site_id))
+    return len(links)
 
 
 # --- admin editors ----------------------------------------------------------------------------------------
@@ -417,7 +430,7 @@ COUNT_FIELD_NAME = "Intercom conversations"
 def count_field_create(*, site: JiraSite, name: str = COUNT_FIELD_NAME) -> tuple[SiteSearchSettings, str]:
     """Create the count field in Jira (a searchable number field on the default screen) and choose it.
     Returns the settings and a note when the field could not be put on the screen."""
-    client = JiraClient.for_site(site)
+    client = jira_pace.request_client_for(site)
     try:
         field = client.create_number_field(name, "How many Intercom conversations are linked (kept by the connector).")
     except VendorError as exc:
@@ -482,24 +495,20 @@ def jira_write_request(
     kind: str, *, site_id: int, issue_id: str, workspace_id: int | None = None, conversation_id: str = "",
     payload: dict | None = None,
 ) -> JiraWrite:
-    """Record that a Jira write is wanted now; a pending (or abandoned) request for the same target becomes it."""
+    """Record that a Jira write is wanted now; a pending (or abandoned) request for the same target becomes it.
+    A request already due keeps its place in line (the drain takes the longest-due first), so asking again
+    never puts a write behind ones asked for after it."""
     now = timezone.now()
     key = _write_key(
         kind, site_id=site_id, issue_id=issue_id, workspace_id=workspace_id, conversation_id=conversation_id,
         payload=payload,
     )
+    fields = {"workspace_id": workspace_id, "conversation_id": conversation_id, "payload": payload or {},
+              "status": JiraWrite.Status.PENDING, "attempts": 0, "last_error": "", "requested_at": now}
     write, _ = JiraWrite.objects.update_or_create(
         **key,
-        defaults={
-            "workspace_id": workspace_id,
-            "conversation_id": conversation_id,
-            "payload": payload or {},
-            "status": JiraWrite.Status.PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_error": "",
-            "requested_at": now,
-        },
+        defaults={**fields, "next_attempt_at": Least(Coalesce("next_attempt_at", Value(now)), Value(now))},
+        create_defaults={**fields, "next_attempt_at": now},
     )
     return write
 
@@ -555,13 +564,16 @@ def jira_writes_later_many(site_id: int, issue_id: str, *, remote_links: list[tu
 
 def jira_writes_claim(site_id: int, *, limit: int) -> list[JiraWrite]:
     """Take up to `limit` due writes of a site for one drain, leased like jira_write_claim; rows another drain
-    holds are skipped, so two drains never do the same write."""
+    holds are skipped, so two drains never do the same write. Longest due first, but every due count and
+    property write in each batch: one per issue, they show the links as the database has them, not only as far
+    as the remote links have got."""
     now = timezone.now()
+    search_first = Case(When(kind=JiraWrite.Kind.ISSUE_SEARCH_SYNC, then=0), default=1)
     with transaction.atomic():
         writes = list(
             JiraWrite.objects.select_for_update(skip_locked=True)
             .filter(site_id=site_id, status=JiraWrite.Status.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "pk")[:limit]
+            .order_by(search_first, "next_attempt_at", "pk")[:limit]
         )
         JiraWrite.objects.filter(pk__in=[w.pk for w in writes]).update(
             next_attempt_at=now + JIRA_WRITE_LEASE, updated_at=now

@@ -157,7 +157,10 @@ def _perform(write: JiraWrite) -> object:
 
 
 def _run_claimed(write: JiraWrite) -> object:
-    """Perform a claimed write and record the outcome: done (row gone), or failed (retry later or give up)."""
+    """Perform a claimed write and record the outcome: done (row gone), or failed (retry later or give up).
+    The run covers every request committed before it starts (it reads what they changed), so one that came
+    while the write waited in its batch is not done twice; one that comes during the run keeps the row."""
+    write.requested_at = selectors.jira_write_requested_at(write.pk) or write.requested_at
     try:
         result = _perform(write)
     except VendorError as exc:
@@ -373,7 +376,7 @@ def link_health_sweep(batch: int | None = None) -> dict:
                 result["restored"] += int(link.health == ConversationLink.Health.MISSING)
                 services.link_mark_found(link)
             if snapshot_changed:
-                services.remote_links_refresh_later(workspace=link.workspace, conversation_id=link.conversation_id)
+                services.remote_links_refresh(workspace_id=link.workspace_id, conversation_id=link.conversation_id)
     return result
 
 
@@ -425,21 +428,15 @@ def _snapshot_refresh(snapshot) -> bool:
     with transaction.atomic():
         _, changed = snapshots.snapshot_store(workspace, bundle)
         if changed:
-            services.remote_links_refresh_later(workspace=workspace, conversation_id=snapshot.conversation_id)
+            services.remote_links_refresh(workspace_id=workspace.pk, conversation_id=snapshot.conversation_id)
     return True
 
 
 @shared_task(name="linking.tasks.remote_links_refresh_for_conversation")
 def remote_links_refresh_for_conversation(workspace_id: int, conversation_id: str) -> int:
-    """A conversation closed or reopened: refresh the resolved flag of its remote links."""
-    links = list(
-        ConversationLink.objects.filter(
-            workspace_id=workspace_id, conversation_id=conversation_id, target_type=TargetType.CONVERSATION
-        ).values("site_id", "issue_id", "workspace_id", "conversation_id")
-    )
-    for link in links:
-        services.jira_write_later(Kind.REMOTE_LINK_SYNC, **link)
-    return len(links)
+    """Kept for messages queued by an earlier version: the change now asks for the writes itself."""
+    with transaction.atomic():
+        return services.remote_links_refresh(workspace_id=workspace_id, conversation_id=conversation_id)
 
 
 # --- tracker tickets (linking/tracker.py) ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.db import transaction
 from connector.errors import VendorError
 from connector.jira_client import JiraClient
 from connector.models import JiraSite, ProjectConnection
+from linking import jira_pace
 from linking.conversation_urls import ConversationRef, ConversationRefError, parse_conversation_ref
 from linking.services import issue_target_from_jira, link_create
 
@@ -83,7 +84,7 @@ def default_jql(site: JiraSite) -> str:
 def toolsplus_import(
     *, site: JiraSite, jql: str = "", dry_run: bool = False, progress: Callable[[str], None] = lambda _: None
 ) -> ImportReport:
-    client = JiraClient.for_site(site)
+    client = jira_pace.client_for(site)
     report = ImportReport()
     jql = jql or default_jql(site)
     if not jql:

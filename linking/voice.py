@@ -26,10 +26,9 @@ from django.utils import timezone
 
 from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError, VendorErrorKind
-from connector.jira_client import JiraClient
 from connector.models import IntercomWorkspace, JiraSite
 from deliveries.models import TargetType
-from linking import services
+from linking import jira_pace, services
 from linking.conversation_urls import conversation_web_url
 from linking.models import ConversationLink, CustomerReply, JiraWrite, SupportSettings
 
@@ -116,7 +115,7 @@ def voice_post(site: JiraSite, issue_id: str) -> str | None:
     """Post the issue's waiting customer replies as one comment; returns its id (None when nothing waited)."""
     waiting = CustomerReply.objects.filter(site=site, issue_id=issue_id, posted_at__isnull=True)
     batch = waiting.filter(comment_id__startswith=BATCH_PREFIX).values_list("comment_id", flat=True).first()
-    client = JiraClient.for_site(site)
+    client = jira_pace.client_for(site)
     if batch:  # an earlier attempt may have got through: look before posting again
         for comment in client.recent_comments(issue_id):
             for prop in comment.get("properties") or []:

@@ -6,12 +6,12 @@ from django.db import transaction
 
 from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError
-from connector.jira_client import JiraClient
 from connector.jira_events.extract import issue_ref
 from connector.jira_events.types import IssueRef
 from connector.models import JiraSite
 from deliveries.models import TICKET_ONLY, Delivery, TargetType
 from deliveries.services import delivery_create, pumps_start_on_commit
+from linking import jira_pace
 from linking.selectors import link_count
 from notifications.context import event_context
 from notifications.matching import LinkEvent, rules_for_event
@@ -24,7 +24,8 @@ ISSUE_FIELDS = "summary,status,assignee,reporter,issuetype,priority,labels,proje
 def _issue(site: JiraSite, link: dict) -> IssueRef:
     """The issue as Jira has it now (for the template); just the key when Jira cannot be asked."""
     try:
-        return issue_ref(JiraClient.for_site(site).issue(link["issue_id"], fields=ISSUE_FIELDS), site_url=site.base_url)
+        issue = jira_pace.client_for(site).issue(link["issue_id"], fields=ISSUE_FIELDS)
+        return issue_ref(issue, site_url=site.base_url)
     except VendorError as exc:
         logger.warning("link_event.issue_unavailable", extra={"issue_id": link["issue_id"], "error": exc.kind})
         return IssueRef(

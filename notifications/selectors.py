@@ -12,11 +12,11 @@ from django.db.models import Q, QuerySet
 
 from connector.connections.selectors import project_connection_for
 from connector.errors import VendorError
-from connector.jira_client import JiraClient
 from connector.jira_events import parse_jira_event, project_key_of
 from connector.jira_events.extract import Anomaly, issue_ref
 from connector.models import JiraSite, ProjectConnection, WebhookEvent
 from deliveries.models import Action, Delivery
+from linking import jira_pace
 from linking.models import ConversationLink
 from linking.selectors import link_list_reachable
 from notifications.context import event_context
@@ -127,7 +127,7 @@ def jira_choices(project: ProjectConnection) -> JiraChoices:
     statuses, types, priorities, problems = set(), set(), set(), []
     for p in projects:
         try:
-            client = JiraClient.for_site(p.site)
+            client = jira_pace.request_client_for(p.site)
             for issue_type in client.project_statuses(p.project_key):
                 types.add(issue_type.get("name") or "")
                 statuses |= {s.get("name") or "" for s in issue_type.get("statuses") or []}
@@ -213,7 +213,7 @@ def preview_context(*, trigger: str, issue_key: str = "") -> PreviewContext:
     if site is None:
         raise PreviewError(f"No connected project or link knows the issue {key}.")
     try:
-        ref = issue_ref(JiraClient.for_site(site).issue(key, fields=ISSUE_FIELDS), site_url=site.base_url)
+        ref = issue_ref(jira_pace.request_client_for(site).issue(key, fields=ISSUE_FIELDS), site_url=site.base_url)
     except VendorError as exc:
         raise PreviewError(f"Jira could not be asked about {key}: {exc}") from None
     except Anomaly as exc:
