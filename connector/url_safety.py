@@ -16,6 +16,8 @@ import ipaddress
 import select
 import socket
 import ssl
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpcore
@@ -25,6 +27,7 @@ from django.core.exceptions import ValidationError
 from requests.adapters import HTTPAdapter
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+T = TypeVar("T")
 
 # IPv6 prefixes whose last 32 bits are an IPv4 address the packet ends up at: IPv4-compatible (::/96),
 # IPv4-translated (::ffff:0:0:0/96, SIIT) and NAT64's well-known prefix (64:ff9b::/96, RFC 6052).
@@ -130,6 +133,17 @@ def guarded_addresses(host: str) -> list[Address]:
     return addresses
 
 
+def _first_accepting(addresses: list[Address], connect: Callable[[str], T], refused: tuple[type[Exception], ...]) -> T:
+    """connect() to each address in turn, as socket.create_connection does: the next one when one refuses."""
+    failure: Exception = OSError("no address to connect to")
+    for address in addresses:
+        try:
+            return connect(str(address))
+        except refused as exc:
+            failure = exc
+    raise failure
+
+
 class _GuardedBackend(httpcore.SyncBackend):
     """Opens a connection only to an address the guard accepts, and to exactly the address it checked: a name
     re-pointed at a private address after saving, or between the check and the connection, is refused."""
@@ -139,13 +153,11 @@ class _GuardedBackend(httpcore.SyncBackend):
             addresses = guarded_addresses(host)
         except OSError as exc:
             raise httpcore.ConnectError(str(exc)) from None
-        failure = None
-        for address in addresses:  # as socket.create_connection does: the next address when one refuses
-            try:
-                return super().connect_tcp(str(address), port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-        raise failure
+        connect = super().connect_tcp
+        return _first_accepting(
+            addresses, lambda address: connect(address, port, timeout, local_address, socket_options),
+            (httpcore.ConnectError, httpcore.ConnectTimeout),
+        )
 
 
 class NoAnswer(Exception):
@@ -207,18 +219,13 @@ class GuardedConnection:
 
     def _connect(self) -> http.client.HTTPConnection:
         try:
-            addresses = guarded_addresses(self._host)
+            sock = _first_accepting(
+                guarded_addresses(self._host),
+                lambda address: socket.create_connection((address, self._port), timeout=self._connect_timeout),
+                (OSError,),
+            )
         except OSError as exc:
             raise NoAnswer(exc, sent=False) from None
-        failure: OSError | None = None
-        for address in addresses:  # the next address when one refuses, as socket.create_connection does
-            try:
-                sock = socket.create_connection((str(address), self._port), timeout=self._connect_timeout)
-                break
-            except OSError as exc:
-                failure = exc
-        else:
-            raise NoAnswer(failure or OSError("no address"), sent=False)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.settimeout(self._timeout)

@@ -63,21 +63,22 @@ def observe(site_id: int, status: int, headers: Mapping[str, str]) -> None:
         limiter.block_until(key, retry_at_from_headers(headers, status=status) or time.time() + 1)
 
 
-_local = threading.local()  # one client (and its connection pool) per site and thread, reused across writes
+_local = threading.local()  # per thread: (site, wait, timeout) → (credentials, client), reused across calls
 
 
 def client_for(site: JiraSite, *, max_wait: float = MAX_WAIT_SECONDS, timeout: float | None = None) -> JiraClient:
     """A Jira client for the site's app user whose every call waits for the site's pace and teaches it. Every
     call with the app user's credentials counts against one limit at Jira, the ones made in requests too."""
-    key = (site.pk, site.base_url, site.deployment, site.account_email, site.api_token, max_wait, timeout)
+    key = (site.pk, max_wait, timeout)
+    credentials = (site.base_url, site.deployment, site.account_email, site.api_token)
     clients = _local.__dict__.setdefault("clients", {})
-    client = clients.get(key)
-    if client is None:
-        client = JiraClient.for_site(site, timeout=timeout)
-        client.before_request = lambda: slot(site.pk, max_wait)
-        client.on_response = lambda status, headers: observe(site.pk, status, headers)
-        clients.clear()  # credentials changed, or another site: keep one
-        clients[key] = client
+    cached = clients.get(key)
+    if cached is not None and cached[0] == credentials:
+        return cached[1]
+    client = JiraClient.for_site(site, timeout=timeout)  # new, or the credentials changed: the old one is dropped
+    client.before_request = lambda: slot(site.pk, max_wait)
+    client.on_response = lambda status, headers: observe(site.pk, status, headers)
+    clients[key] = (credentials, client)
     return client
 
 

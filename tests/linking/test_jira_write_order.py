@@ -4,6 +4,7 @@ every batch, no write done twice for one change, and the app user's calls in req
 import pytest
 from django.db import transaction
 
+from connector.errors import VendorError
 from linking import jira_pace, selectors, services, tasks
 from linking.models import JiraWrite
 
@@ -93,3 +94,11 @@ def test_a_users_issue_lookup_waits_for_the_app_users_pace_instead_of_being_refu
     resolved = selectors.issue_resolve(issue["key"])
     assert resolved.target.issue_id == issue["id"]
     assert connected.jira.throttled == 0
+
+
+def test_a_changed_app_user_token_is_used_at_once(connected):
+    assert jira_pace.client_for(connected.site).myself()["accountId"]
+    connected.site.api_token = "revoked-token"
+    with pytest.raises(VendorError) as refused:
+        jira_pace.client_for(connected.site).myself()
+    assert refused.value.status == 401
